@@ -1,0 +1,96 @@
+//! `syndic feeds`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use super::Context;
+use crate::cli::FeedsArgs;
+use crate::output::{human_time, rfc3339, safe_text, terminal_width, write_json, Column, Table};
+use crate::store::FeedRow;
+
+/// One feed in `syndic feeds --json`.
+#[derive(Serialize)]
+struct FeedJson {
+    name: String,
+    url: String,
+    title: Option<String>,
+    site_url: Option<String>,
+    topics: Vec<String>,
+    entries: u64,
+    last_attempt: Option<String>,
+    last_success: Option<String>,
+    http_status: Option<u16>,
+    last_error: Option<String>,
+    consecutive_failures: u32,
+}
+
+pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
+    let config = ctx.config()?;
+    let db = ctx.db_path(Some(&config))?;
+    // Listing never creates a database: a feed that was never synced shows no state.
+    let rows = if db.exists() { ctx.open_store(&db)?.feeds()? } else { Vec::new() };
+    let feeds: Vec<FeedJson> = config
+        .feeds
+        .iter()
+        .map(|f| {
+            let row: Option<&FeedRow> = rows.iter().find(|r| r.url == f.url);
+            FeedJson {
+                name: f.name.clone().or_else(|| row.and_then(|r| r.title.clone())).unwrap_or_else(|| f.url.clone()),
+                url: f.url.clone(),
+                title: row.and_then(|r| r.title.clone()),
+                site_url: row.and_then(|r| r.site_url.clone()),
+                topics: f.topics.clone(),
+                entries: row.map_or(0, |r| r.entry_count),
+                last_attempt: row.and_then(|r| r.last_attempt).map(rfc3339),
+                last_success: row.and_then(|r| r.last_success).map(rfc3339),
+                http_status: row.and_then(|r| r.http_status),
+                last_error: row.and_then(|r| r.last_error.clone()),
+                consecutive_failures: row.map_or(0, |r| r.consecutive_failures),
+            }
+        })
+        .collect();
+
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        write_json(&mut out, &feeds)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let table = Table {
+        columns: vec![
+            Column::text("NAME"),
+            Column::text("TOPICS"),
+            Column::number("ENTRIES"),
+            Column::fixed("LAST SUCCESS"),
+            Column::text("URL"),
+            Column::text("LAST ERROR"),
+        ],
+        rows: feeds
+            .iter()
+            .zip(&config.feeds)
+            .map(|(f, cfg)| {
+                let row = rows.iter().find(|r| r.url == cfg.url);
+                let status = match row {
+                    Some(r) if r.last_attempt.is_some() => match &r.last_error {
+                        Some(e) if r.consecutive_failures > 1 => format!("{e} ({}x)", r.consecutive_failures),
+                        Some(e) => e.clone(),
+                        None => "-".to_owned(),
+                    },
+                    _ => "never synced".to_owned(),
+                };
+                vec![
+                    safe_text(&f.name),
+                    f.topics.join(","),
+                    f.entries.to_string(),
+                    row.and_then(|r| r.last_success).map(human_time).unwrap_or_else(|| "-".into()),
+                    safe_text(&f.url),
+                    safe_text(&status),
+                ]
+            })
+            .collect(),
+    };
+    table.render(terminal_width(), ctx.style(), &mut out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,214 @@
+//! Fetching feed documents politely: conditional GET, a total deadline per
+//! request, a cap on the (decoded) body, a limit of requests per host, and
+//! `file://` feeds that behave like HTTP ones.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::StatusCode;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::config::Settings;
+use crate::error::FetchError;
+
+/// The `User-Agent` syndic sends.
+pub const USER_AGENT: &str = concat!("syndic/", env!("CARGO_PKG_VERSION"), " (feed aggregator)");
+
+/// Redirects followed before giving up.
+const MAX_REDIRECTS: usize = 10;
+
+/// What the store remembers from the last successful fetch.
+#[derive(Debug, Clone, Default)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// A document that was fetched.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+    pub validators: Validators,
+}
+
+/// The result of a fetch that did not fail.
+#[derive(Debug, Clone)]
+pub enum FetchOutcome {
+    /// The server (or file) says nothing changed since the validators.
+    NotModified {
+        status: u16,
+    },
+    Fetched(Fetched),
+}
+
+/// An HTTP client shared by all feeds of one run.
+pub struct Fetcher {
+    client: reqwest::Client,
+    timeout: Duration,
+    max_body: u64,
+    per_host: usize,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl Fetcher {
+    /// A fetcher with the limits of `settings`.
+    pub fn new(settings: &Settings) -> Result<Fetcher, FetchError> {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(15)))
+            .build()
+            .map_err(|e| FetchError::Other(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Fetcher {
+            client,
+            timeout: settings.timeout,
+            max_body: settings.max_body,
+            per_host: settings.per_host,
+            hosts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Fetches `url` unless it is unchanged since `validators`.
+    pub async fn fetch(&self, url: &str, validators: &Validators) -> Result<FetchOutcome, FetchError> {
+        let parsed = Url::parse(url).map_err(|e| FetchError::Other(format!("invalid URL: {e}")))?;
+        if parsed.scheme() == "file" {
+            return fetch_file(&parsed, validators, self.max_body);
+        }
+        let host = parsed.host_str().unwrap_or_default().to_owned();
+        let semaphore = {
+            let mut hosts = self.hosts.lock().expect("host map lock is never poisoned");
+            hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))).clone()
+        };
+        let _permit = semaphore.acquire().await.expect("semaphore is never closed");
+        // reqwest's timeout covers the body too; this one also bounds our own
+        // reading, so a server trickling one byte a second cannot hold us.
+        match tokio::time::timeout(self.timeout, self.fetch_http(url, validators)).await {
+            Ok(result) => result,
+            Err(_) => Err(FetchError::Timeout(self.timeout)),
+        }
+    }
+
+    async fn fetch_http(&self, url: &str, validators: &Validators) -> Result<FetchOutcome, FetchError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, \
+                 application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
+            ),
+        );
+        if let Some(v) = validators.etag.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(header::IF_NONE_MATCH, v);
+        }
+        if let Some(v) = validators.last_modified.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(header::IF_MODIFIED_SINCE, v);
+        }
+        let mut resp = self.client.get(url).headers(headers).send().await.map_err(|e| self.classify(e))?;
+        let status = resp.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(FetchOutcome::NotModified { status: status.as_u16() });
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status { status: status.as_u16() });
+        }
+        let header_str =
+            |name: header::HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let new_validators =
+            Validators { etag: header_str(header::ETAG), last_modified: header_str(header::LAST_MODIFIED) };
+        let content_type = header_str(header::CONTENT_TYPE);
+        // Content-Length is the compressed size; the decoded size is checked while reading.
+        if resp.content_length().is_some_and(|n| n > self.max_body) {
+            return Err(FetchError::TooLarge(self.max_body));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
+            if body.len() as u64 + chunk.len() as u64 > self.max_body {
+                return Err(FetchError::TooLarge(self.max_body));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(FetchError::Empty);
+        }
+        Ok(FetchOutcome::Fetched(Fetched { status: status.as_u16(), body, content_type, validators: new_validators }))
+    }
+
+    fn classify(&self, e: reqwest::Error) -> FetchError {
+        if e.is_timeout() {
+            return FetchError::Timeout(self.timeout);
+        }
+        if e.is_redirect() {
+            return FetchError::Redirects;
+        }
+        let chain = error_chain(&e);
+        let lower = chain.to_lowercase();
+        if lower.contains("dns error") || lower.contains("failed to lookup address") {
+            let host = e.url().and_then(|u| u.host_str()).unwrap_or("?").to_owned();
+            return FetchError::Dns(host);
+        }
+        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+            return FetchError::Tls(root_cause(&e));
+        }
+        if e.is_connect() {
+            return FetchError::Connect(root_cause(&e));
+        }
+        FetchError::Other(root_cause(&e))
+    }
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    last
+}
+
+/// A local feed file: its modification time and size act as its ETag.
+fn fetch_file(url: &Url, validators: &Validators, max_body: u64) -> Result<FetchOutcome, FetchError> {
+    let path = url.to_file_path().map_err(|()| FetchError::File(format!("{url} is not a local path")))?;
+    let meta = std::fs::metadata(&path).map_err(|e| FetchError::File(format!("{}: {e}", path.display())))?;
+    if meta.is_dir() {
+        return Err(FetchError::File(format!("{} is a directory", path.display())));
+    }
+    let mtime =
+        meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    let etag = format!("file:{mtime}:{}", meta.len());
+    if validators.etag.as_deref() == Some(etag.as_str()) {
+        return Ok(FetchOutcome::NotModified { status: 304 });
+    }
+    if meta.len() > max_body {
+        return Err(FetchError::TooLarge(max_body));
+    }
+    let body = std::fs::read(&path).map_err(|e| FetchError::File(format!("{}: {e}", path.display())))?;
+    if body.len() as u64 > max_body {
+        return Err(FetchError::TooLarge(max_body));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(FetchError::Empty);
+    }
+    Ok(FetchOutcome::Fetched(Fetched {
+        status: 200,
+        body,
+        content_type: None,
+        validators: Validators { etag: Some(etag), last_modified: None },
+    }))
+}

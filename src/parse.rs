@@ -1,0 +1,328 @@
+//! Raw feed bytes to normalised [`ParsedFeed`]s.
+//!
+//! feed-rs does the parsing; this module owns what surrounds it: telling an
+//! HTML page from a feed, catching parser panics, and normalising each entry
+//! (stable key, canonical link, dates, sanitised HTML and plain text).
+
+use std::collections::HashSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use chrono::{DateTime, Duration, Utc};
+use url::Url;
+
+use crate::dedup;
+use crate::error::ParseError;
+use crate::model::{DateSource, FeedMeta, NewEntry, ParsedFeed};
+use crate::text::{clean_title, html_to_text, sanitize_html, text_to_html};
+use crate::urls::canonical_link;
+
+/// Entries dated further than this in the future are taken as seen now: a
+/// wrong clock on the server must not pin an entry to the top of the list.
+const MAX_FUTURE_SKEW: Duration = Duration::days(1);
+
+/// Length of a title made from the text of an untitled entry.
+const UNTITLED_TITLE_CHARS: usize = 80;
+
+/// Parses `body`, fetched from `feed_url`, into normalised entries. `now` is
+/// the time of the fetch (used for entries without a date).
+pub fn parse_feed(body: &[u8], feed_url: &str, now: DateTime<Utc>) -> Result<ParsedFeed, ParseError> {
+    let body = strip_bom_before_json(body);
+    if first_element_is_html(body) {
+        return Err(ParseError::HtmlPage);
+    }
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(feed_url))
+        // An empty id marks "the feed gave none"; syndic derives its own key
+        // instead of feed-rs's fallback (which can be a random UUID).
+        .id_generator(|_, _, _| String::new())
+        .build();
+    let feed = catch_unwind(AssertUnwindSafe(|| parser.parse(body)))
+        .map_err(|_| ParseError::Panicked)?
+        .map_err(|e| ParseError::Invalid(describe_parse_error(&e)))?;
+
+    let base = Url::parse(feed_url).unwrap_or_else(|_| Url::parse("http://invalid.invalid/").expect("valid URL"));
+    let feed_author = feed.authors.first().and_then(|p| p.name.as_deref().and_then(non_empty));
+    let meta = FeedMeta {
+        title: feed.title.as_ref().map(|t| clean_title(&t.content)).filter(|t| !t.is_empty()),
+        site_url: feed
+            .links
+            .iter()
+            .filter(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
+            .filter_map(|l| canonical_link(&l.href, &base))
+            .find(|l| l != feed_url),
+    };
+
+    let mut keys = HashSet::new();
+    let mut entries = Vec::with_capacity(feed.entries.len());
+    for e in feed.entries {
+        let mut entry = normalise_entry(e, &base, feed_author.as_deref(), now);
+        // Some feeds reuse one guid for several items: keep them apart by link.
+        if !keys.insert(entry.key.clone()) {
+            let Some(link) = entry.url.clone() else { continue };
+            entry.key.0 = format!("{}|{link}", entry.key.0);
+            if !keys.insert(entry.key.clone()) {
+                continue;
+            }
+        }
+        entries.push(entry);
+    }
+    Ok(ParsedFeed { meta, entries })
+}
+
+fn normalise_entry(e: feed_rs::model::Entry, base: &Url, feed_author: Option<&str>, now: DateTime<Utc>) -> NewEntry {
+    let entry_base = e.base.as_deref().and_then(|b| base.join(b).ok()).unwrap_or_else(|| base.clone());
+    let url = e
+        .links
+        .iter()
+        .filter(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
+        .find_map(|l| canonical_link(&l.href, &entry_base));
+    let source_url = e
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("via"))
+        .find_map(|l| canonical_link(&l.href, &entry_base))
+        .or_else(|| e.source.as_deref().and_then(|s| canonical_link(s, &entry_base)));
+
+    let (summary_html, summary_text) = match &e.summary {
+        Some(t) => html_and_text(&t.content, t.content_type.as_ref()),
+        None => (None, None),
+    };
+    let (content_html, content_text) = match &e.content {
+        Some(c) => match &c.body {
+            Some(body) => html_and_text(body, c.content_type.as_ref()),
+            None => (None, None),
+        },
+        None => (None, None),
+    };
+
+    let (published, date_source) = match (e.published, e.updated) {
+        (Some(p), _) => (p, DateSource::Published),
+        (None, Some(u)) => (u, DateSource::Updated),
+        (None, None) => (now, DateSource::FirstSeen),
+    };
+    let (published, date_source) =
+        if published > now + MAX_FUTURE_SKEW { (now, DateSource::FirstSeen) } else { (published, date_source) };
+
+    let body = match (&content_text, &summary_text) {
+        (Some(c), _) => c.as_str(),
+        (None, Some(s)) => s.as_str(),
+        (None, None) => "",
+    };
+    let mut title = e.title.as_ref().map(|t| clean_title(&t.content)).unwrap_or_default();
+    if title.is_empty() {
+        title = title_from_text(body);
+    }
+    let key = dedup::entry_key(non_empty(&e.id).as_deref(), url.as_deref(), &title, body);
+    let text_hash = dedup::text_hash(body);
+    let author =
+        e.authors.first().and_then(|p| p.name.as_deref().and_then(non_empty)).or(feed_author.map(str::to_owned));
+
+    NewEntry {
+        key,
+        title,
+        url,
+        author: author.map(|a| clean_title(&a)),
+        published,
+        date_source,
+        summary_html,
+        summary_text,
+        content_html,
+        content_text,
+        source_url,
+        text_hash,
+    }
+}
+
+/// Sanitised HTML and plain text of a text construct of the given media type.
+fn html_and_text(content: &str, media_type: &str) -> (Option<String>, Option<String>) {
+    if content.trim().is_empty() {
+        return (None, None);
+    }
+    let (html, text) = if media_type.contains("html") {
+        (sanitize_html(content), html_to_text(content))
+    } else {
+        let text = plain_paragraphs(content);
+        (text_to_html(&text), text)
+    };
+    if text.is_empty() {
+        (None, None)
+    } else {
+        (Some(html), Some(text))
+    }
+}
+
+/// Plain text with its paragraphs kept and the whitespace inside them collapsed.
+fn plain_paragraphs(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    text.split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+fn title_from_text(text: &str) -> String {
+    let first = text.split("\n\n").next().unwrap_or("").trim();
+    if first.chars().count() <= UNTITLED_TITLE_CHARS {
+        return first.to_owned();
+    }
+    let cut: String = first.chars().take(UNTITLED_TITLE_CHARS - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+fn describe_parse_error(e: &feed_rs::parser::ParseFeedError) -> String {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
+    match e {
+        ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => "no RSS, Atom or JSON Feed root element".into(),
+        ParseFeedError::JsonUnsupportedVersion(v) => format!("unsupported JSON Feed version {v}"),
+        ParseFeedError::JsonSerde(e) => format!("invalid JSON: {e}"),
+        ParseFeedError::XmlReader(e) => format!("invalid XML: {e}"),
+        other => other.to_string(),
+    }
+    .replace('\n', " ")
+}
+
+/// JSON Feeds served with a UTF-8 byte order mark are otherwise rejected.
+fn strip_bom_before_json(body: &[u8]) -> &[u8] {
+    match body.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) if rest.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') => rest,
+        _ => body,
+    }
+}
+
+/// Returns true if and only if the document's first element is `<html>`
+/// (after any BOM, XML declaration, comments and doctype).
+fn first_element_is_html(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(8192)];
+    let mut rest = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    loop {
+        let start = rest.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(rest.len());
+        rest = &rest[start..];
+        if rest.starts_with(b"<?") {
+            rest = skip_past(rest, b"?>");
+        } else if rest.starts_with(b"<!--") {
+            rest = skip_past(rest, b"-->");
+        } else if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case(b"<!doctype") {
+            let is_html = rest.len() >= 14 && rest[10..14].eq_ignore_ascii_case(b"html");
+            if is_html {
+                return true;
+            }
+            rest = skip_past(rest, b">");
+        } else {
+            return rest.len() >= 5
+                && rest[..5].eq_ignore_ascii_case(b"<html")
+                && rest.get(5).is_none_or(|b| b.is_ascii_whitespace() || *b == b'>');
+        }
+    }
+}
+
+fn skip_past<'a>(haystack: &'a [u8], needle: &[u8]) -> &'a [u8] {
+    match haystack.windows(needle.len()).position(|w| w == needle) {
+        Some(i) => &haystack[i + needle.len()..],
+        None => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    fn parse(doc: &str) -> ParsedFeed {
+        parse_feed(doc.as_bytes(), "https://news.example/feed/", now()).unwrap()
+    }
+
+    const RSS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel><title>News &amp; Views</title><link>https://news.example/</link>
+<item><title>CPEC &amp;amp; Gwadar</title><link>/2026/cpec?utm_source=rss#top</link><guid isPermaLink="false">id-1</guid>
+<pubDate>Sat, 28 Nov 2026 10:00:00 +0500</pubDate><dc:creator>Ali</dc:creator>
+<description>&lt;p&gt;Short &amp;nbsp;summary&lt;/p&gt;</description>
+<content:encoded><![CDATA[<p>First para.</p><script>x()</script><p>Second <b>para</b>.</p>]]></content:encoded></item>
+<item><title>No guid</title><link>https://news.example/b</link></item>
+<item><description>Untitled item without link or guid whose text is used as its title</description></item>
+</channel></rss>"#;
+
+    #[test]
+    fn rss_entry_is_normalised() {
+        let f = parse(RSS);
+        assert_eq!(f.meta.title.as_deref(), Some("News & Views"));
+        assert_eq!(f.meta.site_url.as_deref(), Some("https://news.example/"));
+        let e = &f.entries[0];
+        assert_eq!(e.key.0, "guid:id-1");
+        assert_eq!(e.title, "CPEC & Gwadar");
+        assert_eq!(e.url.as_deref(), Some("https://news.example/2026/cpec"));
+        assert_eq!(e.author.as_deref(), Some("Ali"));
+        assert_eq!(e.published.to_rfc3339(), "2026-11-28T05:00:00+00:00");
+        assert_eq!(e.date_source, DateSource::Published);
+        assert_eq!(e.summary_text.as_deref(), Some("Short summary"));
+        assert_eq!(e.content_text.as_deref(), Some("First para.\n\nSecond para."));
+        assert!(!e.content_html.as_deref().unwrap().contains("script"));
+    }
+
+    #[test]
+    fn keys_fall_back_to_link_then_hash_never_random() {
+        let a = parse(RSS);
+        let b = parse(RSS);
+        assert_eq!(a.entries[1].key.0, "link:https://news.example/b");
+        assert!(a.entries[2].key.0.starts_with("hash:"));
+        assert_eq!(a.entries[2].key, b.entries[2].key);
+        assert_eq!(a.entries[2].date_source, DateSource::FirstSeen);
+        assert_eq!(a.entries[2].published, now());
+        assert_eq!(a.entries[2].title, "Untitled item without link or guid whose text is used as its title");
+    }
+
+    #[test]
+    fn atom_and_json_feed_parse() {
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id>
+<entry><id>urn:e1</id><title type="html">T &lt;i&gt;1&lt;/i&gt;</title><link href="https://a.example/1"/>
+<link rel="via" href="https://orig.example/story"/><updated>2026-11-01T00:00:00Z</updated>
+<summary type="text">plain &lt;not a tag&gt;</summary></entry></feed>"#;
+        let f = parse(atom);
+        let e = &f.entries[0];
+        assert_eq!((e.key.0.as_str(), e.title.as_str()), ("guid:urn:e1", "T 1"));
+        assert_eq!(e.date_source, DateSource::Updated);
+        assert_eq!(e.source_url.as_deref(), Some("https://orig.example/story"));
+        assert_eq!(e.summary_text.as_deref(), Some("plain <not a tag>"));
+        assert_eq!(e.summary_html.as_deref(), Some("<p>plain &lt;not a tag&gt;</p>"));
+
+        let json = "\u{feff}{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"J\",\"items\":[{\"id\":\"7\",\"url\":\"https://j.example/7\",\"title\":\"Seven\",\"content_text\":\"Hello\"}]}";
+        let f = parse(json);
+        assert_eq!(f.entries[0].key.0, "guid:7");
+        assert_eq!(f.entries[0].content_text.as_deref(), Some("Hello"));
+    }
+
+    #[test]
+    fn html_pages_are_recognised() {
+        for doc in ["<!DOCTYPE html><html><body>hi</body></html>", "\n<!-- x --><HTML lang=en>", "<html>"] {
+            assert!(matches!(parse_feed(doc.as_bytes(), "https://x/", now()), Err(ParseError::HtmlPage)), "{doc}");
+        }
+        assert!(!first_element_is_html(b"<?xml version='1.0'?><rss><channel><description>&lt;html&gt;"));
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        let err = parse_feed(b"hello world", "https://x/", now()).unwrap_err();
+        assert_eq!(err.to_string(), "not a feed (no RSS, Atom or JSON Feed root element)");
+    }
+
+    #[test]
+    fn future_dates_are_clamped_and_duplicate_guids_kept_apart() {
+        let doc = r#"<rss version="2.0"><channel><title>x</title>
+<item><title>a</title><guid>same</guid><link>https://x.example/a</link><pubDate>Mon, 01 Jan 2035 00:00:00 GMT</pubDate></item>
+<item><title>b</title><guid>same</guid><link>https://x.example/b</link></item>
+<item><title>c</title><guid>same</guid><link>https://x.example/b</link></item></channel></rss>"#;
+        let f = parse(doc);
+        assert_eq!(f.entries.len(), 2);
+        assert_eq!(f.entries[0].published, now());
+        assert_eq!(f.entries[1].key.0, "guid:same|https://x.example/b");
+    }
+}

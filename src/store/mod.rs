@@ -1,0 +1,521 @@
+//! The SQLite store: the only module that knows SQL.
+//!
+//! WAL journal, versioned migrations (`PRAGMA user_version`), one transaction
+//! per feed's new entries and state, and the full-text index kept in step in
+//! that same transaction.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::error::StoreError;
+use crate::model::{FeedId, NewEntry};
+use crate::text::spaced_cjk;
+
+/// Ordered migrations; `PRAGMA user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
+
+/// How long a reader or writer waits for SQLite's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// An open database.
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+/// A feed as the store knows it.
+#[derive(Debug, Clone)]
+pub struct FeedRow {
+    pub id: FeedId,
+    pub url: String,
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub site_url: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub http_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: u32,
+    pub next_attempt: Option<DateTime<Utc>>,
+    pub entry_count: u64,
+}
+
+impl FeedRow {
+    /// The name to show: feeds.toml's, else the feed's title, else its URL.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().or(self.title.as_deref()).unwrap_or(&self.url)
+    }
+}
+
+/// What a successful fetch tells about the feed.
+#[derive(Debug, Clone, Default)]
+pub struct FetchState {
+    pub http_status: Option<u16>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub title: Option<String>,
+    pub site_url: Option<String>,
+}
+
+/// An entry ready to be saved, with its topics.
+#[derive(Debug, Clone)]
+pub struct TaggedEntry {
+    pub entry: NewEntry,
+    pub topics: Vec<String>,
+}
+
+/// What saving one feed changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SaveReport {
+    /// New entries that are originals.
+    pub new: usize,
+    /// New entries stored as copies of an entry of another feed.
+    pub copies: usize,
+    /// Entries changed at the source and updated in place.
+    pub updated: usize,
+}
+
+/// Held while a `sync` writes; a second `sync` waits for it.
+pub struct SyncLock {
+    _file: File,
+}
+
+impl Store {
+    /// Opens (creating it and its directory if needed) and migrates the
+    /// database at `path`.
+    pub fn open_at(path: &Path) -> Result<Store> {
+        let open_err = |message: String| StoreError::Open { path: path.display().to_string(), message };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| open_err(format!("cannot create directory {}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        let mut store = Store { conn, path: Some(path.to_owned()) };
+        store.configure().map_err(|e| open_err(e.to_string()))?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// A private in-memory database (tests, benchmarks).
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store { conn, path: None };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // journal_mode answers with a row, so it is queried, not executed.
+        let _mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: usize = self.conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+        if version > MIGRATIONS.len() {
+            return Err(StoreError::Open {
+                path: self.path_display(),
+                message: format!(
+                    "schema version {version} is newer than this syndic knows ({}): upgrade syndic",
+                    MIGRATIONS.len()
+                ),
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn path_display(&self) -> String {
+        self.path.as_ref().map_or_else(|| ":memory:".into(), |p| p.display().to_string())
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Takes the sync lock (a lock file beside the database), waiting up to
+    /// `wait` for another `sync` to finish.
+    pub fn lock_for_sync(&self, wait: Duration) -> Result<Option<SyncLock>> {
+        let Some(path) = &self.path else { return Ok(None) };
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock_path = PathBuf::from(lock_path);
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::Open { path: lock_path.display().to_string(), message: e.to_string() })?;
+        let start = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(SyncLock { _file: file })),
+                Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked { path: path.display().to_string(), waited: wait });
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(StoreError::Open { path: lock_path.display().to_string(), message: e.to_string() });
+                }
+            }
+        }
+    }
+
+    /// Makes sure every configured feed has a row (by URL) and its configured
+    /// name; returns the rows of `urls`, in that order.
+    pub fn upsert_feeds(&mut self, feeds: &[(String, Option<String>)]) -> Result<Vec<FeedRow>> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO feeds (url, name) VALUES (?1, ?2)
+                 ON CONFLICT(url) DO UPDATE SET name = excluded.name",
+            )?;
+            for (url, name) in feeds {
+                upsert.execute(params![url, name])?;
+            }
+        }
+        tx.commit()?;
+        let all = self.feeds()?;
+        let by_url: HashMap<&str, &FeedRow> = all.iter().map(|f| (f.url.as_str(), f)).collect();
+        Ok(feeds.iter().filter_map(|(url, _)| by_url.get(url.as_str()).map(|f| (*f).clone())).collect())
+    }
+
+    /// Every feed the store knows, with its entry count.
+    pub fn feeds(&self) -> Result<Vec<FeedRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT f.id, f.url, f.name, f.title, f.site_url, f.etag, f.last_modified, f.last_attempt,
+                    f.last_success, f.http_status, f.last_error, f.consecutive_failures, f.next_attempt,
+                    (SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id)
+             FROM feeds f ORDER BY f.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(FeedRow {
+                id: FeedId(r.get(0)?),
+                url: r.get(1)?,
+                name: r.get(2)?,
+                title: r.get(3)?,
+                site_url: r.get(4)?,
+                etag: r.get(5)?,
+                last_modified: r.get(6)?,
+                last_attempt: r.get::<_, Option<i64>>(7)?.and_then(from_unix),
+                last_success: r.get::<_, Option<i64>>(8)?.and_then(from_unix),
+                http_status: r.get::<_, Option<u16>>(9)?,
+                last_error: r.get(10)?,
+                consecutive_failures: r.get(11)?,
+                next_attempt: r.get::<_, Option<i64>>(12)?.and_then(from_unix),
+                entry_count: r.get::<_, i64>(13)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records a fetch that found the feed unchanged (HTTP 304).
+    pub fn record_not_modified(&mut self, feed: FeedId, status: u16, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE feeds SET last_attempt = ?2, last_success = ?2, http_status = ?3, last_error = NULL,
+                    consecutive_failures = 0, next_attempt = NULL
+             WHERE id = ?1",
+            params![feed.0, now.timestamp(), status],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed fetch or parse; the feed's entries are untouched.
+    pub fn record_failure(&mut self, feed: FeedId, status: Option<u16>, error: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE feeds SET last_attempt = ?2, http_status = ?3, last_error = ?4,
+                    consecutive_failures = consecutive_failures + 1
+             WHERE id = ?1",
+            params![feed.0, now.timestamp(), status, error],
+        )?;
+        Ok(())
+    }
+
+    /// Saves one feed's fetched entries and its new state in one transaction:
+    /// new entries are inserted (and recognised as copies of another feed's
+    /// entry with the same canonical link or text), changed ones updated in
+    /// place, unchanged ones left alone.
+    pub fn save_feed(
+        &mut self,
+        feed: FeedId,
+        state: &FetchState,
+        entries: &[TaggedEntry],
+        now: DateTime<Utc>,
+    ) -> Result<SaveReport> {
+        let tx = self.conn.transaction()?;
+        let mut report = SaveReport::default();
+        for tagged in entries {
+            match save_entry(&tx, feed, tagged, now)? {
+                Saved::New { copy: true } => report.copies += 1,
+                Saved::New { copy: false } => report.new += 1,
+                Saved::Updated => report.updated += 1,
+                Saved::Unchanged => {}
+            }
+        }
+        tx.execute(
+            "UPDATE feeds SET title = COALESCE(?2, title), site_url = COALESCE(?3, site_url), etag = ?4,
+                    last_modified = ?5, last_attempt = ?6, last_success = ?6, http_status = ?7,
+                    last_error = NULL, consecutive_failures = 0, next_attempt = NULL
+             WHERE id = ?1",
+            params![
+                feed.0,
+                state.title,
+                state.site_url,
+                state.etag,
+                state.last_modified,
+                now.timestamp(),
+                state.http_status
+            ],
+        )?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// The value stored under `key` in the meta table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    /// Re-computes every stored entry's topics with `tag` (given the entry's
+    /// feed URL, title, summary and content) and records `fingerprint` as
+    /// the rules in force, in one transaction.
+    pub fn retag_all(&mut self, fingerprint: &str, tag: impl Fn(&str, &[&str]) -> Vec<String>) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM entry_topics", [])?;
+        let mut count = 0;
+        {
+            let mut select = tx.prepare(
+                "SELECT e.id, f.url, e.title, COALESCE(e.summary_text, ''), COALESCE(e.content_text, '')
+                 FROM entries e JOIN feeds f ON f.id = e.feed_id",
+            )?;
+            let mut insert =
+                tx.prepare_cached("INSERT OR IGNORE INTO entry_topics (topic, entry_id) VALUES (?1, ?2)")?;
+            let mut rows = select.query([])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                let feed_url: String = r.get(1)?;
+                let (title, summary, content): (String, String, String) = (r.get(2)?, r.get(3)?, r.get(4)?);
+                for topic in tag(&feed_url, &[&title, &summary, &content]) {
+                    insert.execute(params![topic, id])?;
+                }
+                count += 1;
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('topics_fingerprint', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [fingerprint],
+        )?;
+        tx.commit()?;
+        Ok(count)
+    }
+
+    /// Runs SQLite's integrity check; returns its complaints (empty = sound).
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows.into_iter().filter(|r| r != "ok").collect())
+    }
+}
+
+enum Saved {
+    New { copy: bool },
+    Updated,
+    Unchanged,
+}
+
+fn save_entry(tx: &Transaction, feed: FeedId, tagged: &TaggedEntry, now: DateTime<Utc>) -> Result<Saved> {
+    let e = &tagged.entry;
+    let tombstoned: bool = tx
+        .prepare_cached("SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2")?
+        .exists(params![feed.0, e.key.0])?;
+    if tombstoned {
+        return Ok(Saved::Unchanged);
+    }
+    let existing = tx
+        .prepare_cached(
+            "SELECT id, title, url, author, summary_html, content_html, published
+             FROM entries WHERE feed_id = ?1 AND entry_key = ?2",
+        )?
+        .query_row(params![feed.0, e.key.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                (
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ),
+                r.get::<_, i64>(6)?,
+            ))
+        })
+        .optional()?;
+
+    if let Some((id, old, old_published)) = existing {
+        let new = (e.title.clone(), e.url.clone(), e.author.clone(), e.summary_html.clone(), e.content_html.clone());
+        // An entry without a date of its own keeps the time it was first seen.
+        let published =
+            if e.date_source == crate::model::DateSource::FirstSeen { old_published } else { e.published.timestamp() };
+        if old == new && published == old_published {
+            return Ok(Saved::Unchanged);
+        }
+        tx.prepare_cached(
+            "UPDATE entries SET title = ?2, url = ?3, author = ?4, published = ?5, updated_at = ?6,
+                    summary_html = ?7, summary_text = ?8, content_html = ?9, content_text = ?10,
+                    source_url = ?11, text_hash = ?12
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            e.title,
+            e.url,
+            e.author,
+            published,
+            now.timestamp(),
+            e.summary_html,
+            e.summary_text,
+            e.content_html,
+            e.content_text,
+            e.source_url,
+            e.text_hash
+        ])?;
+        index_text(tx, id, e, true)?;
+        set_topics(tx, id, &tagged.topics)?;
+        return Ok(Saved::Updated);
+    }
+
+    let original = find_exact_original(tx, feed, e)?;
+    tx.prepare_cached(
+        "INSERT INTO entries (feed_id, entry_key, title, url, author, published, date_source, first_seen,
+                updated_at, summary_html, summary_text, content_html, content_text, source_url, text_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        feed.0,
+        e.key.0,
+        e.title,
+        e.url,
+        e.author,
+        e.published.timestamp(),
+        e.date_source.as_str(),
+        now.timestamp(),
+        e.summary_html,
+        e.summary_text,
+        e.content_html,
+        e.content_text,
+        e.source_url,
+        e.text_hash
+    ])?;
+    let id = tx.last_insert_rowid();
+    index_text(tx, id, e, false)?;
+    set_topics(tx, id, &tagged.topics)?;
+
+    let Some(original) = original else { return Ok(Saved::New { copy: false }) };
+    if e.published.timestamp() < original.published {
+        // The newcomer is older than the story's current original: it
+        // becomes the original and the whole cluster points at it.
+        tx.prepare_cached(
+            "UPDATE entries SET duplicate_of = ?1, dup_reason = COALESCE(dup_reason, ?3)
+             WHERE id = ?2 OR duplicate_of = ?2",
+        )?
+        .execute(params![id, original.id, original.reason])?;
+        Ok(Saved::New { copy: false })
+    } else {
+        tx.prepare_cached("UPDATE entries SET duplicate_of = ?2, dup_reason = ?3 WHERE id = ?1")?.execute(params![
+            id,
+            original.id,
+            original.reason
+        ])?;
+        Ok(Saved::New { copy: true })
+    }
+}
+
+struct Original {
+    id: i64,
+    published: i64,
+    reason: &'static str,
+}
+
+/// The original of the story whose entry in another feed has the same
+/// canonical link or the same normalised text as `e`, if any. When several
+/// stories match, the earliest-published original wins.
+fn find_exact_original(tx: &Transaction, feed: FeedId, e: &NewEntry) -> Result<Option<Original>> {
+    if e.url.is_none() && e.text_hash.is_none() {
+        return Ok(None);
+    }
+    let mut stmt = tx.prepare_cached(
+        "SELECT o.id, o.published, CASE WHEN c.url = ?2 THEN 'link' ELSE 'text' END
+         FROM entries c JOIN entries o ON o.id = COALESCE(c.duplicate_of, c.id)
+         WHERE c.feed_id != ?1 AND o.feed_id != ?1 AND (c.url = ?2 OR c.text_hash = ?3)
+         ORDER BY o.published, o.id
+         LIMIT 1",
+    )?;
+    let found = stmt
+        .query_row(params![feed.0, e.url, e.text_hash], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+        })
+        .optional()?;
+    Ok(found.map(|(id, published, reason)| Original {
+        id,
+        published,
+        reason: if reason == "link" { "link" } else { "text" },
+    }))
+}
+
+fn index_text(tx: &Transaction, id: i64, e: &NewEntry, replace: bool) -> Result<()> {
+    if replace {
+        tx.prepare_cached("DELETE FROM entries_fts WHERE rowid = ?1")?.execute([id])?;
+    }
+    tx.prepare_cached("INSERT INTO entries_fts (rowid, title, summary, content) VALUES (?1, ?2, ?3, ?4)")?.execute(
+        params![
+            id,
+            spaced_cjk(&e.title),
+            spaced_cjk(e.summary_text.as_deref().unwrap_or("")),
+            spaced_cjk(e.content_text.as_deref().unwrap_or(""))
+        ],
+    )?;
+    Ok(())
+}
+
+fn set_topics(tx: &Transaction, id: i64, topics: &[String]) -> Result<()> {
+    tx.prepare_cached("DELETE FROM entry_topics WHERE entry_id = ?1")?.execute([id])?;
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO entry_topics (topic, entry_id) VALUES (?1, ?2)")?;
+    for t in topics {
+        insert.execute(params![t, id])?;
+    }
+    Ok(())
+}
+
+fn from_unix(secs: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(secs, 0)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+use chrono::TimeZone;
+
+use super::*;
+use crate::dedup;
+use crate::model::{DateSource, EntryKey};
+
+fn at(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap()
+}
+
+const TEXT: &str = "New industries are emerging, and China will help Pakistan seize the wave of the \
+    technology revolution to overtake and achieve leapfrog development in the context of the fourth \
+    industrial revolution and the digital economy, said the vice chair.";
+
+fn entry(key: &str, url: Option<&str>, text: &str, day: u32) -> TaggedEntry {
+    TaggedEntry {
+        entry: NewEntry {
+            key: EntryKey(key.into()),
+            title: format!("Title {key}"),
+            url: url.map(str::to_owned),
+            author: None,
+            published: at(day),
+            date_source: DateSource::Published,
+            summary_html: None,
+            summary_text: None,
+            content_html: Some(format!("<p>{text}</p>")),
+            content_text: Some(text.to_owned()),
+            source_url: None,
+            text_hash: dedup::text_hash(text),
+        },
+        topics: vec!["cpec".into()],
+    }
+}
+
+fn store_with_feeds(n: usize) -> (Store, Vec<FeedId>) {
+    let mut s = Store::open_in_memory().unwrap();
+    let feeds: Vec<_> = (0..n).map(|i| (format!("https://f{i}.example/feed"), Some(format!("F{i}")))).collect();
+    let ids = s.upsert_feeds(&feeds).unwrap().into_iter().map(|f| f.id).collect();
+    (s, ids)
+}
+
+fn dup_of(s: &Store, key: &str) -> Option<i64> {
+    s.conn.query_row("SELECT duplicate_of FROM entries WHERE entry_key = ?1", [key], |r| r.get(0)).unwrap()
+}
+
+fn id_of(s: &Store, key: &str) -> i64 {
+    s.conn.query_row("SELECT id FROM entries WHERE entry_key = ?1", [key], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn migrations_are_applied_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/dir/syndic.db");
+    let s = Store::open_at(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    drop(s);
+    let s = Store::open_at(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    assert!(s.integrity_check().unwrap().is_empty());
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syndic.db");
+    let s = Store::open_at(&path).unwrap();
+    s.conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(s);
+    let err = Store::open_at(&path).err().unwrap().to_string();
+    assert!(err.contains("schema version 99 is newer"), "{err}");
+}
+
+#[test]
+fn saving_twice_inserts_nothing_the_second_time() {
+    let (mut s, f) = store_with_feeds(1);
+    let entries = [entry("a", Some("https://x/a"), TEXT, 1), entry("b", None, "short", 2)];
+    let r1 = s.save_feed(f[0], &FetchState::default(), &entries, at(3)).unwrap();
+    assert_eq!(r1, SaveReport { new: 2, copies: 0, updated: 0 });
+    let r2 = s.save_feed(f[0], &FetchState::default(), &entries, at(4)).unwrap();
+    assert_eq!(r2, SaveReport::default());
+    assert_eq!(s.feeds().unwrap()[0].entry_count, 2);
+}
+
+#[test]
+fn changed_entry_is_updated_in_place() {
+    let (mut s, f) = store_with_feeds(1);
+    s.save_feed(f[0], &FetchState::default(), &[entry("a", None, TEXT, 1)], at(3)).unwrap();
+    let mut changed = entry("a", None, TEXT, 1);
+    changed.entry.title = "Corrected title".into();
+    let r = s.save_feed(f[0], &FetchState::default(), &[changed], at(4)).unwrap();
+    assert_eq!(r.updated, 1);
+    let (n, title): (i64, String) =
+        s.conn.query_row("SELECT COUNT(*), MAX(title) FROM entries", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!((n, title.as_str()), (1, "Corrected title"));
+    let fts: i64 = s
+        .conn
+        .query_row("SELECT COUNT(*) FROM entries_fts WHERE entries_fts MATCH 'corrected'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(fts, 1);
+}
+
+#[test]
+fn same_link_in_another_feed_is_a_copy() {
+    let (mut s, f) = store_with_feeds(2);
+    s.save_feed(f[0], &FetchState::default(), &[entry("main", Some("https://x/a"), "one", 1)], at(3)).unwrap();
+    let r = s.save_feed(f[1], &FetchState::default(), &[entry("cat", Some("https://x/a"), "two", 1)], at(3)).unwrap();
+    assert_eq!(r, SaveReport { new: 0, copies: 1, updated: 0 });
+    assert_eq!(dup_of(&s, "cat"), Some(id_of(&s, "main")));
+    assert_eq!(dup_of(&s, "main"), None);
+}
+
+#[test]
+fn same_text_in_another_feed_is_a_copy_but_not_in_the_same_feed() {
+    let (mut s, f) = store_with_feeds(2);
+    s.save_feed(f[0], &FetchState::default(), &[entry("a", Some("https://x/a"), TEXT, 1)], at(3)).unwrap();
+    s.save_feed(f[0], &FetchState::default(), &[entry("a2", Some("https://x/a2"), TEXT, 1)], at(3)).unwrap();
+    assert_eq!(dup_of(&s, "a2"), None);
+    s.save_feed(f[1], &FetchState::default(), &[entry("b", Some("https://y/b"), TEXT, 2)], at(3)).unwrap();
+    assert_eq!(dup_of(&s, "b"), Some(id_of(&s, "a")));
+}
+
+#[test]
+fn an_older_newcomer_becomes_the_original() {
+    let (mut s, f) = store_with_feeds(3);
+    s.save_feed(f[0], &FetchState::default(), &[entry("late", Some("https://l/1"), TEXT, 5)], at(6)).unwrap();
+    s.save_feed(f[1], &FetchState::default(), &[entry("later", Some("https://l/2"), TEXT, 6)], at(6)).unwrap();
+    assert_eq!(dup_of(&s, "later"), Some(id_of(&s, "late")));
+    let r = s.save_feed(f[2], &FetchState::default(), &[entry("first", Some("https://o/1"), TEXT, 1)], at(6)).unwrap();
+    assert_eq!(r.new, 1);
+    let first = id_of(&s, "first");
+    assert_eq!(dup_of(&s, "first"), None);
+    assert_eq!(dup_of(&s, "late"), Some(first));
+    assert_eq!(dup_of(&s, "later"), Some(first));
+}
+
+#[test]
+fn failures_and_304_are_recorded() {
+    let (mut s, f) = store_with_feeds(1);
+    s.record_failure(f[0], Some(500), "HTTP 500", at(1)).unwrap();
+    s.record_failure(f[0], None, "timed out", at(2)).unwrap();
+    let row = &s.feeds().unwrap()[0];
+    assert_eq!((row.consecutive_failures, row.last_error.as_deref()), (2, Some("timed out")));
+    assert_eq!(row.last_success, None);
+    s.record_not_modified(f[0], 304, at(3)).unwrap();
+    let row = &s.feeds().unwrap()[0];
+    assert_eq!((row.consecutive_failures, row.last_error.as_deref(), row.http_status), (0, None, Some(304)));
+    assert_eq!(row.last_success, Some(at(3)));
+}
+
+#[test]
+fn retag_rewrites_topics() {
+    let (mut s, f) = store_with_feeds(1);
+    s.save_feed(f[0], &FetchState::default(), &[entry("a", None, TEXT, 1)], at(3)).unwrap();
+    let n = s
+        .retag_all("v2", |_, texts| if texts[2].contains("Pakistan") { vec!["pakistan".into()] } else { vec![] })
+        .unwrap();
+    assert_eq!(n, 1);
+    let topics: Vec<String> = s
+        .conn
+        .prepare("SELECT topic FROM entry_topics")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(topics, ["pakistan"]);
+    assert_eq!(s.meta("topics_fingerprint").unwrap().as_deref(), Some("v2"));
+}
+
+#[test]
+fn sync_lock_excludes_a_second_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syndic.db");
+    let a = Store::open_at(&path).unwrap();
+    let b = Store::open_at(&path).unwrap();
+    let held = a.lock_for_sync(Duration::from_secs(1)).unwrap();
+    assert!(held.is_some());
+    let err = b.lock_for_sync(Duration::from_millis(200)).err().unwrap();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    drop(held);
+    assert!(b.lock_for_sync(Duration::from_millis(200)).unwrap().is_some());
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real `syndic` binary against a temporary
+//! database and config, with feeds served from a loopback server.
+
+mod common;
+mod config;
+mod feeds;
+mod server;
+mod sync;

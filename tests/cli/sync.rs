@@ -1,0 +1,344 @@
+//! `syndic sync` against feeds served from a loopback server.
+
+use std::time::Duration;
+
+use crate::common::{fixture, TestEnv};
+use crate::server::{Reply, Server};
+
+const TOPICS: &str = r#"
+[topics.cpec]
+keywords = ["CPEC", "China-Pakistan Economic Corridor", "Gwadar"]
+
+[topics.china]
+keywords = ["China", "Chinese"]
+"#;
+
+fn config(server: &Server, feeds: &[(&str, &str, &[&str])], extra_settings: &str) -> String {
+    let mut s = format!("[settings]\ntimeout = \"2s\"\n{extra_settings}\n{TOPICS}\n");
+    for (path, name, topics) in feeds {
+        let topics = topics.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
+        s.push_str(&format!("[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\ntopics = [{topics}]\n\n", server.url(path)));
+    }
+    s
+}
+
+#[test]
+fn rss_atom_and_json_feed_are_stored_normalised() {
+    let server = Server::start();
+    server.route("/bol.xml", Reply::xml(fixture("bol-news.xml")));
+    server.route("/cen.atom", Reply::xml(fixture("atom.xml")));
+    server.route("/dawn.json", Reply::xml(fixture("jsonfeed.json")));
+    let env = TestEnv::new();
+    env.write_config(&config(
+        &server,
+        &[("/bol.xml", "Bol News", &["pakistan"]), ("/cen.atom", "CEN", &[]), ("/dawn.json", "Dawn", &["business"])],
+        "",
+    ));
+    let (code, stdout, stderr) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("synced 3 feeds: 7 new, 0 copies, 0 unchanged, 0 failed in "), "{stdout}");
+    assert_eq!(stderr, "");
+
+    let per_feed = env.query(
+        "SELECT f.name, COUNT(e.id) FROM feeds f LEFT JOIN entries e ON e.feed_id = f.id GROUP BY f.id ORDER BY f.id",
+    );
+    assert_eq!(per_feed, [["Bol News", "3"], ["CEN", "2"], ["Dawn", "2"]]);
+
+    // The canonical link has no tracking parameters; dates are UTC; the key is the guid.
+    let seed =
+        &env.query("SELECT url, published, entry_key, author FROM entries WHERE title LIKE 'Sino Pak Friendship%'")[0];
+    assert_eq!(
+        seed[0],
+        "https://www.bolnews.com/business/2021/10/sino-pak-friendship-strengthen-with-the-technology-revolution/"
+    );
+    assert_eq!(seed[1], "1634703300"); // 2021-10-20T04:15:00Z
+    assert_eq!(seed[2], "guid:https://www.bolnews.com/?p=123456");
+    assert_eq!(seed[3], "Bol News");
+
+    // Atom: relative link resolved, HTML title to text.
+    let cen = &env.query("SELECT url, title FROM entries WHERE entry_key = 'guid:urn:uuid:cen-1'")[0];
+    assert_eq!(cen[0], "https://en.ce.cn/Insight/202110/20/t20211020_1.shtml");
+    assert_eq!(cen[1], "Webinar on CPEC and regional development");
+
+    // JSON Feed: utm parameter removed.
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries WHERE url = 'https://www.dawn.com/news/1001'"), 1);
+
+    // Plain text keeps paragraphs; HTML is sanitised.
+    let text = &env.query("SELECT content_text FROM entries WHERE entry_key LIKE '%p=123456'")[0][0];
+    assert!(text.contains("leapfrog development.\n\nIn the context"), "{text}");
+
+    // Topics: feed topics plus keyword matches as whole words.
+    let topics = env.query(
+        "SELECT e.title, group_concat(t.topic, ',') FROM entries e LEFT JOIN
+           (SELECT * FROM entry_topics ORDER BY topic) t ON t.entry_id = e.id GROUP BY e.id ORDER BY e.id",
+    );
+    let tags = |title: &str| topics.iter().find(|r| r[0].starts_with(title)).map(|r| r[1].clone()).unwrap();
+    assert_eq!(tags("Sino Pak"), "china,cpec,pakistan");
+    assert_eq!(tags("PSX closes"), "pakistan");
+    assert_eq!(tags("Webinar on CPEC"), "china,cpec");
+    assert_eq!(tags("ML-1 railway"), "business,cpec");
+    assert_eq!(tags("Rupee steady"), "business");
+
+    // Requests name syndic and its version.
+    let ua = &server.requests("/bol.xml")[0].headers["user-agent"];
+    assert!(ua.starts_with("syndic/"), "{ua}");
+}
+
+#[test]
+fn second_sync_inserts_nothing_and_304_skips_the_parse() {
+    let server = Server::start();
+    server.route("/etag.xml", Reply::xml(fixture("bol-news.xml")).with_etag("v1"));
+    server.route("/plain.json", Reply::xml(fixture("jsonfeed.json")));
+    let env = TestEnv::new();
+    env.write_config(&config(&server, &[("/etag.xml", "Bol", &[]), ("/plain.json", "Dawn", &[])], ""));
+    env.cmd(&["sync"]).assert().success();
+    let before = env.query("SELECT id, updated_at FROM entries ORDER BY id");
+
+    let (code, stdout, _) = env.run(&["sync"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("synced 2 feeds: 0 new, 0 copies, 1 unchanged, 0 failed"), "{stdout}");
+    assert_eq!(env.query("SELECT id, updated_at FROM entries ORDER BY id"), before);
+    let second = &server.requests("/etag.xml")[1];
+    assert_eq!(second.headers.get("if-none-match").map(String::as_str), Some("\"v1\""));
+    assert_eq!(env.query("SELECT http_status, etag FROM feeds WHERE name = 'Bol'"), [["304", "\"v1\""]]);
+}
+
+#[test]
+fn feed_updated_between_syncs_updates_in_place_and_adds_new() {
+    let server = Server::start();
+    let v1 = String::from_utf8(fixture("bol-news.xml")).unwrap();
+    server.route("/bol.xml", Reply::xml(v1.clone()));
+    let env = TestEnv::new();
+    env.write_config(&config(&server, &[("/bol.xml", "Bol", &[])], ""));
+    env.cmd(&["sync"]).assert().success();
+
+    let v2 = v1
+        .replace("PSX closes higher on banking rally", "PSX closes higher on banking rally (updated)")
+        .replace(
+            "<item>\n<title>Gwadar port",
+            "<item><title>New item</title><guid>new-1</guid><description>fresh</description></item>\n<item>\n<title>Gwadar port",
+        );
+    server.route("/bol.xml", Reply::xml(v2));
+    let (code, stdout, _) = env.run(&["sync"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("synced 1 feed: 1 new, 0 copies, 1 updated, 0 unchanged, 0 failed"), "{stdout}");
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 4);
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries WHERE title LIKE 'PSX closes%'"), 1);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM entries WHERE title = 'PSX closes higher on banking rally (updated)'"),
+        1
+    );
+}
+
+#[test]
+fn failing_feeds_are_reported_and_the_others_still_sync() {
+    let server = Server::start();
+    server.route("/ok.xml", Reply::xml(fixture("bol-news.xml")));
+    server.route("/500", Reply::status(500, "boom"));
+    server.route("/html", Reply::html(std::str::from_utf8(&fixture("not-a-feed.html")).unwrap()));
+    server.route("/slow", Reply::Slow { delay: Duration::from_secs(5), body: fixture("bol-news.xml") });
+    server.route("/trickle", Reply::Trickle { body: fixture("atom.xml"), interval: Duration::from_millis(200) });
+    let mut big = fixture("atom.xml");
+    big.extend(std::iter::repeat_n(b' ', 40 * 1024));
+    server.route("/big", Reply::xml(big));
+    let env = TestEnv::new();
+    env.write_config(&config(
+        &server,
+        &[
+            ("/ok.xml", "Good", &[]),
+            ("/500", "Broken", &[]),
+            ("/missing", "Missing", &[]),
+            ("/html", "Homepage", &[]),
+            ("/slow", "Slow", &[]),
+            ("/trickle", "Trickle", &[]),
+            ("/big", "Big", &[]),
+        ],
+        "max_body = \"16KiB\"",
+    ));
+    let (code, stdout, stderr) = env.run(&["sync"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(stdout.starts_with("synced 7 feeds: 3 new, 0 copies, 0 unchanged, 6 failed"), "{stdout}");
+    let line =
+        |name: &str| stderr.lines().find(|l| l.starts_with(&format!("failed: {name} <"))).unwrap_or("").to_owned();
+    assert!(line("Broken").ends_with(": HTTP 500 (server error)"), "{stderr}");
+    assert!(line("Missing").ends_with(": HTTP 404 (not found)"), "{stderr}");
+    assert!(line("Homepage").ends_with(": not a feed (got an HTML page)"), "{stderr}");
+    assert!(line("Slow").ends_with(": timed out after 2s"), "{stderr}");
+    assert!(line("Trickle").ends_with(": timed out after 2s"), "{stderr}");
+    assert!(line("Big").ends_with(": body over 16.0 KiB"), "{stderr}");
+    assert!(line("Broken").contains(&server.url("/500")), "{stderr}");
+
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 3);
+    let broken = &env
+        .query("SELECT http_status, last_error, consecutive_failures, last_success FROM feeds WHERE name = 'Broken'")
+        [0];
+    assert_eq!(broken, &["500", "HTTP 500 (server error)", "1", "NULL"]);
+
+    // A second failure is counted; the good feed stays good.
+    env.cmd(&["sync", "--feed", "Broken", "--feed", "Good"]).assert().code(2);
+    assert_eq!(env.count("SELECT consecutive_failures FROM feeds WHERE name = 'Broken'"), 2);
+    assert_eq!(env.count("SELECT consecutive_failures FROM feeds WHERE name = 'Good'"), 0);
+}
+
+#[test]
+fn quiet_prints_only_failures() {
+    let server = Server::start();
+    server.route("/ok.xml", Reply::xml(fixture("bol-news.xml")));
+    let env = TestEnv::new();
+    env.write_config(&config(&server, &[("/ok.xml", "Good", &[]), ("/gone", "Gone", &[])], ""));
+    let (code, stdout, stderr) = env.run(&["-q", "sync"]);
+    assert_eq!(code, 2);
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("failed: Gone <"), "{stderr}");
+
+    env.write_config(&config(&server, &[("/ok.xml", "Good", &[])], ""));
+    let (code, stdout, stderr) = env.run(&["sync", "-q"]);
+    assert_eq!((code, stdout.as_str(), stderr.as_str()), (0, "", ""));
+}
+
+#[test]
+fn feed_filter_syncs_only_the_named_feeds() {
+    let server = Server::start();
+    server.route("/a.xml", Reply::xml(fixture("bol-news.xml")));
+    server.route("/b.json", Reply::xml(fixture("jsonfeed.json")));
+    let env = TestEnv::new();
+    env.write_config(&config(&server, &[("/a.xml", "Bol News", &[]), ("/b.json", "Dawn", &[])], ""));
+    let (code, stdout, _) = env.run(&["sync", "--feed", "bol news"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("synced 1 feed: 3 new"), "{stdout}");
+    let url = server.url("/b.json");
+    env.cmd(&["sync", "--feed", &url]).assert().success();
+    assert_eq!((server.hits("/a.xml"), server.hits("/b.json")), (1, 1));
+}
+
+/// The seed story: the original on a "Bol News" feed and a republished copy
+/// at another URL whose text is the same after normalisation.
+#[test]
+fn seed_story_copy_is_grouped_under_the_bol_news_original() {
+    let server = Server::start();
+    server.route("/bol.xml", Reply::xml(fixture("bol-news.xml")));
+    server.route("/blog.xml", Reply::xml(fixture("republisher-exact.xml")));
+    let env = TestEnv::new();
+    // The copy's feed is listed (and fetched) first: grouping must not depend on order.
+    env.write_config(&config(&server, &[("/blog.xml", "Tech Frontier", &[]), ("/bol.xml", "Bol News", &[])], ""));
+    let (code, stdout, _) = env.run(&["sync", "--feed", "Tech Frontier"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("2 new, 0 copies"), "{stdout}");
+    let (code, stdout, _) = env.run(&["sync"]);
+    assert_eq!(code, 0);
+    // The Bol News original is older, so it becomes the original on arrival.
+    assert!(stdout.contains("3 new, 0 copies"), "{stdout}");
+
+    let rows = env.query(
+        "SELECT f.name, e.duplicate_of IS NULL, o.url, e.dup_reason FROM entries e JOIN feeds f ON f.id = e.feed_id
+         LEFT JOIN entries o ON o.id = e.duplicate_of WHERE e.title LIKE 'Sino Pak%' ORDER BY f.name",
+    );
+    assert_eq!(
+        rows,
+        [
+            ["Bol News", "1", "NULL", "NULL"],
+            [
+                "Tech Frontier",
+                "0",
+                "https://www.bolnews.com/business/2021/10/sino-pak-friendship-strengthen-with-the-technology-revolution/",
+                "text",
+            ],
+        ]
+    );
+    // Nothing else was grouped.
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries WHERE duplicate_of IS NOT NULL"), 1);
+}
+
+#[test]
+fn category_feed_repeating_the_main_feed_is_a_copy_by_link() {
+    let server = Server::start();
+    server.route("/feed/", Reply::xml(fixture("bol-news.xml")));
+    let category = String::from_utf8(fixture("bol-news.xml")).unwrap().replace("?p=", "?cat=business&amp;p=");
+    server.route("/category/business/feed/", Reply::xml(category));
+    let env = TestEnv::new();
+    env.write_config(&config(
+        &server,
+        &[("/feed/", "Bol News", &[]), ("/category/business/feed/", "Bol Business", &[])],
+        "",
+    ));
+    let (code, stdout, _) = env.run(&["sync"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains(": 3 new, 3 copies,"), "{stdout}");
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries WHERE dup_reason = 'link'"), 3);
+}
+
+#[test]
+fn changing_topics_in_config_retags_stored_entries() {
+    let server = Server::start();
+    server.route("/bol.xml", Reply::xml(fixture("bol-news.xml")));
+    let env = TestEnv::new();
+    env.write_config(&config(&server, &[("/bol.xml", "Bol", &[])], ""));
+    env.cmd(&["sync"]).assert().success();
+    assert_eq!(env.count("SELECT COUNT(*) FROM entry_topics WHERE topic = 'markets'"), 0);
+
+    let with_markets = config(&server, &[("/bol.xml", "Bol", &[])], "")
+        .replace("[topics.china]", "[topics.markets]\nkeywords = [\"Stock Exchange\", \"PSX\"]\n\n[topics.china]");
+    env.write_config(&with_markets);
+    env.cmd(&["sync"]).assert().success();
+    let tagged =
+        env.query("SELECT e.title FROM entry_topics t JOIN entries e ON e.id = t.entry_id WHERE t.topic = 'markets'");
+    assert_eq!(tagged, [["PSX closes higher on banking rally"]]);
+}
+
+#[test]
+fn a_second_sync_waits_for_the_first_then_gives_up_with_a_clear_message() {
+    let server = Server::start();
+    server.route("/slow", Reply::Slow { delay: Duration::from_millis(1500), body: fixture("bol-news.xml") });
+    let env = TestEnv::new();
+    env.write_config(&config(&server, &[("/slow", "Slow", &[])], "lock_wait = \"300ms\""));
+    let first = env.std_cmd(&["sync"]).stdout(std::process::Stdio::null()).spawn().expect("spawn first sync");
+    // Give the first one time to take the lock.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while server.hits("/slow") == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (code, _, stderr) = env.run(&["sync"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("another `syndic sync` is running on"), "{stderr}");
+    assert!(stderr.contains("hint: wait for the other sync to finish"), "{stderr}");
+
+    // With a longer wait, the second one runs after the first.
+    env.write_config(&config(&server, &[("/slow", "Slow", &[])], "lock_wait = \"20s\""));
+    let second = env.run(&["sync"]);
+    let mut first = first;
+    assert!(first.wait().unwrap().success());
+    assert_eq!(second.0, 0, "{}", second.2);
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 3);
+    assert_eq!(env.query("PRAGMA integrity_check"), [["ok"]]);
+}
+
+#[test]
+fn local_file_feeds_work_and_are_conditional() {
+    let env = TestEnv::new();
+    let url = env.fixture_file("atom.xml");
+    env.write_config(&format!("[[feeds]]\nurl = \"{url}\"\n"));
+    let (code, stdout, _) = env.run(&["sync"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("synced 1 feed: 2 new"), "{stdout}");
+    let (_, stdout, _) = env.run(&["sync"]);
+    assert!(stdout.contains("1 unchanged"), "{stdout}");
+    // The feed's own title names it when feeds.toml gives no name.
+    assert_eq!(env.query("SELECT title FROM feeds"), [["China Economic Net"]]);
+
+    env.write_config("[[feeds]]\nurl = \"./missing.xml\"\n");
+    let (code, _, stderr) = env.run(&["sync"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read local file"), "{stderr}");
+}
+
+#[test]
+fn unwritable_database_is_a_fatal_error() {
+    let env = TestEnv::new();
+    let url = env.fixture_file("atom.xml");
+    env.write_config(&format!("[[feeds]]\nurl = \"{url}\"\n"));
+    let (code, _, stderr) = env.run(&["--db", "/proc/syndic-test/x.db", "sync"]);
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("error: database /proc/syndic-test/x.db"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
