@@ -43,6 +43,15 @@ pub enum Command {
     Sync(SyncArgs),
     /// List the configured feeds and how their last sync went.
     Feeds(FeedsArgs),
+    /// List stories newest first, one row per story with its copies counted.
+    List(ListArgs),
+    /// Full-text search, best match first.
+    Search(SearchArgs),
+    /// Show one entry in full, with the other places of its story.
+    Show(ShowArgs),
+    /// Write the feed list (OPML) or a digest (JSON Feed) for other tools.
+    #[command(subcommand)]
+    Export(ExportCommand),
 }
 
 #[derive(Debug, Args)]
@@ -57,4 +66,163 @@ pub struct FeedsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A point in time on the command line: `24h` / `7d` (that long ago),
+/// `2026-11-01` (midnight UTC) or an RFC 3339 time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimeSpec {
+    Ago(std::time::Duration),
+    At(chrono::DateTime<chrono::Utc>),
+}
+
+impl TimeSpec {
+    /// The instant this names, relative to `now`.
+    pub fn resolve(self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            TimeSpec::Ago(d) => now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX),
+            TimeSpec::At(t) => t,
+        }
+    }
+}
+
+/// Parses a [`TimeSpec`]; the error says what is accepted.
+pub fn parse_time_spec(s: &str) -> Result<TimeSpec, String> {
+    let s = s.trim();
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(TimeSpec::At(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()));
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(TimeSpec::At(t.with_timezone(&chrono::Utc)));
+    }
+    humantime::parse_duration(s).map(TimeSpec::Ago).map_err(|_| {
+        format!(
+            "\"{s}\" is not a time: write a duration ago like 24h or 7d, a date like 2026-11-01, or an RFC 3339 time"
+        )
+    })
+}
+
+fn parse_limit(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("\"{s}\" is not a limit: write a whole number of at least 1")),
+    }
+}
+
+/// Filters shared by `list` and `search`.
+#[derive(Debug, Args)]
+pub struct Filters {
+    /// Only stories in this topic; repeatable (any of them).
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+
+    /// Only entries of this feed (name or URL); repeatable.
+    #[arg(long = "feed", value_name = "NAME")]
+    pub feeds: Vec<String>,
+
+    /// Only entries published since: 24h, 7d, 2026-11-01 or an RFC 3339 time.
+    #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
+    pub since: Option<TimeSpec>,
+
+    /// Only entries published before: same forms as --since.
+    #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
+    pub until: Option<TimeSpec>,
+
+    /// List copies too, each marked as a copy of its original.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub filters: Filters,
+
+    /// At most this many rows.
+    #[arg(long, default_value_t = 50, value_parser = parse_limit, value_name = "N")]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words to find; "quoted phrases", OR, NOT and prefix* work.
+    #[arg(required = true, value_name = "QUERY")]
+    pub query: Vec<String>,
+
+    #[command(flatten)]
+    pub filters: Filters,
+
+    /// At most this many hits.
+    #[arg(long, default_value_t = 20, value_parser = parse_limit, value_name = "N")]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The entry's id (from list or search).
+    pub id: i64,
+
+    /// Print JSON (with the sanitised HTML content).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// The configured feeds as OPML 2.0, one outline per topic.
+    Opml(ExportOpmlArgs),
+    /// A digest of stories as a JSON Feed 1.1 document.
+    Json(ExportJsonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportOpmlArgs {
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportJsonArgs {
+    /// Only stories in this topic; repeatable.
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+
+    /// Only stories published since: 24h, 7d, 2026-11-01 or an RFC 3339 time.
+    #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
+    pub since: Option<TimeSpec>,
+
+    /// At most this many stories.
+    #[arg(long, default_value_t = 100, value_parser = parse_limit, value_name = "N")]
+    pub limit: usize,
+
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_specs() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let at = |s: &str| parse_time_spec(s).unwrap().resolve(now).to_rfc3339();
+        assert_eq!(at("24h"), "2026-11-28T12:00:00+00:00");
+        assert_eq!(at("7d"), "2026-11-22T12:00:00+00:00");
+        assert_eq!(at("2026-11-01"), "2026-11-01T00:00:00+00:00");
+        assert_eq!(at("2026-11-01T05:00:00+05:00"), "2026-11-01T00:00:00+00:00");
+        assert!(parse_time_spec("yesterday").unwrap_err().contains("write a duration ago like 24h"));
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

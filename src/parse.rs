@@ -13,7 +13,7 @@ use url::Url;
 use crate::dedup;
 use crate::error::ParseError;
 use crate::model::{DateSource, FeedMeta, NewEntry, ParsedFeed};
-use crate::text::{clean_title, html_to_text, sanitize_html, text_to_html};
+use crate::text::{clean_title, html_to_text, sanitize_html, strip_controls, text_to_html};
 use crate::urls::canonical_link;
 
 /// Entries dated further than this in the future are taken as seen now: a
@@ -138,10 +138,12 @@ fn html_and_text(content: &str, media_type: &str) -> (Option<String>, Option<Str
     if content.trim().is_empty() {
         return (None, None);
     }
+    // Terminal escape sequences mean nothing in feed text: they go first.
+    let content = strip_controls(content);
     let (html, text) = if media_type.contains("html") {
-        (sanitize_html(content), html_to_text(content))
+        (sanitize_html(&content), html_to_text(&content))
     } else {
-        let text = plain_paragraphs(content);
+        let text = plain_paragraphs(&content);
         (text_to_html(&text), text)
     };
     if text.is_empty() {

@@ -171,7 +171,8 @@ pub fn escape_html(s: &str) -> String {
 /// Turns a title (which feeds often HTML-escape, sometimes twice) into one
 /// line of plain text.
 pub fn clean_title(raw: &str) -> String {
-    let text = if raw.contains('<') || raw.contains('&') { html_to_text(raw) } else { raw.to_owned() };
+    let raw = strip_controls(raw);
+    let text = if raw.contains('<') || raw.contains('&') { html_to_text(&raw) } else { raw };
     // Some feeds escape twice (`&amp;amp;`): decode one more level if entities remain.
     let text = if text.contains('&') && text.contains(';') { html_to_text(&text) } else { text };
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -220,21 +221,108 @@ pub fn spaced_cjk(text: &str) -> String {
     out
 }
 
-/// Removes the spaces [`spaced_cjk`] put between CJK characters.
+/// Removes the spaces [`spaced_cjk`] put between CJK characters. Control
+/// characters next to a space (search highlight markers) are looked through.
 pub fn unspace_cjk(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
+    let neighbour = |mut i: isize, step: isize| -> Option<char> {
+        while i >= 0 && (i as usize) < chars.len() {
+            let c = chars[i as usize];
+            if !c.is_control() {
+                return Some(c);
+            }
+            i += step;
+        }
+        None
+    };
     let mut out = String::with_capacity(text.len());
     for (i, &c) in chars.iter().enumerate() {
-        if c == ' ' && i > 0 && i + 1 < chars.len() {
-            let (before, after) = (chars[i - 1], chars[i + 1]);
-            let mark = |c: char| is_cjk(c) || c == '\u{1}' || c == '\u{2}';
-            if (is_cjk(before) || is_cjk(after)) && mark(before) && mark(after) {
+        if c == ' ' {
+            let before = neighbour(i as isize - 1, -1);
+            let after = neighbour(i as isize + 1, 1);
+            if before.is_some_and(is_cjk) && after.is_some_and(is_cjk) {
                 continue;
             }
         }
         out.push(c);
     }
     out
+}
+
+/// Removes everything that could drive a terminal, keeping line breaks:
+/// C0 and C1 control characters (ESC, BEL, CSI U+009B…) together with the
+/// escape sequences they start (CSI parameters, OSC 8 hyperlinks and OSC 52
+/// clipboard payloads up to their terminator), DEL, and bidirectional
+/// overrides. Tabs and other line separators become spaces, `\r\n` a newline.
+///
+/// ```
+/// use syndic::text::strip_controls;
+/// assert_eq!(strip_controls("a\x1b[2Jb\x07\x1b]52;c;ZXZpbA==\x07\r\nc"), "ab\nc");
+/// ```
+pub fn strip_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => match chars.peek() {
+                // CSI: parameters and intermediates, then one final byte.
+                Some('[') => {
+                    chars.next();
+                    skip_csi(&mut chars);
+                }
+                // OSC, DCS, SOS, PM, APC: a string up to BEL or ST.
+                Some(']' | 'P' | 'X' | '^' | '_') => {
+                    chars.next();
+                    skip_control_string(&mut chars);
+                }
+                // Two-character escapes (ESC c, ESC 7…).
+                Some(_) => {
+                    chars.next();
+                }
+                None => {}
+            },
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_control_string(&mut chars),
+            '\n' => out.push('\n'),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\r' | '\u{2028}' | '\u{2029}' => out.push('\n'),
+            '\t' => out.push(' '),
+            c if is_forbidden(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn is_forbidden(c: char) -> bool {
+    c.is_control() // C0, DEL, C1
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
+fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(&c) = chars.peek() {
+        if ('\u{20}'..='\u{3f}').contains(&c) {
+            chars.next(); // parameter or intermediate byte
+        } else {
+            if ('\u{40}'..='\u{7e}').contains(&c) {
+                chars.next(); // final byte
+            }
+            break; // anything else cannot belong to the sequence: keep it
+        }
+    }
+}
+
+fn skip_control_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(c) = chars.next() {
+        match c {
+            '\x07' | '\u{9c}' => break,
+            '\x1b' if chars.peek() == Some(&'\\') => {
+                chars.next();
+                break;
+            }
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]
@@ -284,6 +372,16 @@ mod tests {
         assert_eq!(spaced_cjk(s), "中 巴 经 济 走 廊 CPEC 建 设");
         assert_eq!(unspace_cjk(&spaced_cjk(s)), "中巴经济走廊 CPEC 建设");
         assert_eq!(spaced_cjk("plain"), "plain");
+        assert_eq!(unspace_cjk("\u{1}经\u{2} \u{1}济\u{2} 走"), "\u{1}经\u{2}\u{1}济\u{2}走");
+    }
+
+    #[test]
+    fn strip_controls_keeps_text_and_line_breaks() {
+        assert_eq!(strip_controls("a\x1b]8;;https://e\x1b\\link\x1b]8;;\x1b\\\tb\u{202e}c\r\nd\re"), "alink bc\nd\ne");
+        assert_eq!(strip_controls("\u{9b}31mred\x1b[0m"), "red");
+        assert_eq!(strip_controls("中文 اردو"), "中文 اردو");
+        let nasty: String = (0u32..0x200).filter_map(char::from_u32).collect();
+        assert!(!strip_controls(&nasty).chars().any(|c| c.is_control() && c != '\n'));
     }
 
     #[test]

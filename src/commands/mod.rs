@@ -1,7 +1,11 @@
 //! One module per subcommand: each resolves its arguments, calls the core
 //! and hands the result to `output`. Errors carry a hint for the user.
 
+mod export;
 mod feeds;
+mod list;
+mod search;
+mod show;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +46,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Sync(args) => sync::run(&ctx, args),
         Command::Feeds(args) => feeds::run(&ctx, args),
+        Command::List(args) => list::run(&ctx, args),
+        Command::Search(args) => search::run(&ctx, args),
+        Command::Show(args) => show::run(&ctx, args),
+        Command::Export(cmd) => export::run(&ctx, cmd),
     }
 }
 
@@ -84,6 +92,21 @@ impl Context<'_> {
         })
     }
 
+    /// For read commands: the config if its file exists (a missing file is
+    /// fine when --db names the database), and the existing database.
+    pub fn read_store(&self) -> anyhow::Result<(Option<Config>, Store)> {
+        let config = if self.cli.config.exists() || self.cli.db.is_none() { Some(self.config()?) } else { None };
+        let db = self.db_path(config.as_ref())?;
+        if !db.exists() {
+            return Err(user_error(
+                format!("no database at {}", db.display()),
+                Some("run `syndic sync` first, or point --db / SYNDIC_DB at an existing database".into()),
+            ));
+        }
+        let store = self.open_store(&db)?;
+        Ok((config, store))
+    }
+
     pub fn style(&self) -> crate::output::Style {
         crate::output::Style { color: self.cli.color.enabled() }
     }
@@ -96,4 +119,58 @@ fn now() -> anyhow::Result<DateTime<Utc>> {
             .map_err(|e| user_error(format!("SYNDIC_NOW=\"{v}\" is not an RFC 3339 time: {e}"), None)),
         _ => Ok(Utc::now()),
     }
+}
+
+/// Checks `--topic` values against the configured and stored topics.
+pub(crate) fn check_topics(wanted: &[String], config: Option<&Config>, store: &Store) -> anyhow::Result<()> {
+    let mut known: Vec<String> = store.stored_topics()?;
+    if let Some(c) = config {
+        known.extend(c.topics.iter().map(|t| t.name.clone()));
+    }
+    known.sort();
+    known.dedup();
+    for t in wanted {
+        if !known.iter().any(|k| k == t) {
+            let list = if known.is_empty() { "none yet".to_owned() } else { known.join(", ") };
+            return Err(user_error(format!("unknown topic \"{t}\"; known topics: {list}"), None));
+        }
+    }
+    Ok(())
+}
+
+/// Resolves `--feed` values (names, case-insensitive, or URLs) to feed URLs.
+pub(crate) fn resolve_feeds(wanted: &[String], store: &Store) -> anyhow::Result<Vec<String>> {
+    let feeds = store.feeds()?;
+    wanted
+        .iter()
+        .map(|w| {
+            feeds
+                .iter()
+                .find(|f| f.url == *w || f.display_name().eq_ignore_ascii_case(w))
+                .map(|f| f.url.clone())
+                .ok_or_else(|| {
+                    let known = feeds.iter().map(|f| f.display_name().to_owned()).collect::<Vec<_>>().join(", ");
+                    user_error(format!("unknown feed \"{w}\"; known feeds: {known}"), None)
+                })
+        })
+        .collect()
+}
+
+/// Builds the store query for the shared `list`/`search` filters.
+pub(crate) fn list_query(
+    ctx: &Context,
+    filters: &crate::cli::Filters,
+    limit: usize,
+    config: Option<&Config>,
+    store: &Store,
+) -> anyhow::Result<crate::store::ListQuery> {
+    check_topics(&filters.topics, config, store)?;
+    Ok(crate::store::ListQuery {
+        topics: filters.topics.clone(),
+        feed_urls: resolve_feeds(&filters.feeds, store)?,
+        since: filters.since.map(|s| s.resolve(ctx.now)),
+        until: filters.until.map(|s| s.resolve(ctx.now)),
+        limit,
+        all: filters.all,
+    })
 }

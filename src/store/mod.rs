@@ -12,6 +12,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+mod read;
+
+pub use read::{
+    BadQuery, EntryDetail, EntryRow, ListQuery, Related, SearchError, SearchHit, HIGHLIGHT_END, HIGHLIGHT_START,
+};
+
 use crate::error::StoreError;
 use crate::model::{FeedId, NewEntry};
 use crate::text::spaced_cjk;

