@@ -52,6 +52,8 @@ pub enum Command {
     /// Write the feed list (OPML) or a digest (JSON Feed) for other tools.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Inspect and correct how copies are grouped into stories.
+    Dedup(DedupArgs),
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +169,30 @@ pub struct ShowArgs {
     pub id: i64,
 
     /// Print JSON (with the sanitised HTML content).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("action").required(true).multiple(false)))]
+pub struct DedupArgs {
+    /// Recompute every fingerprint and story from the stored entries (after upgrading syndic).
+    #[arg(long, group = "action")]
+    pub rebuild: bool,
+
+    /// Show why an entry was or wasn't grouped: candidates, scores, evidence.
+    #[arg(long, value_name = "ID", group = "action")]
+    pub explain: Option<i64>,
+
+    /// Take an entry out of its story; it stays alone, also after --rebuild.
+    #[arg(long, value_name = "ID", group = "action")]
+    pub split: Option<i64>,
+
+    /// Make an entry a copy of another's story; kept after --rebuild.
+    #[arg(long, num_args = 2, value_names = ["ID", "ORIGINAL_ID"], group = "action")]
+    pub merge: Option<Vec<i64>>,
+
+    /// With --explain: print JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -19,6 +19,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_BODY: u64 = 20 * 1024 * 1024;
 /// How long a second `sync` waits for a running one before giving up.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(120);
+/// How far apart in time an original and its copies may be published.
+pub const DEFAULT_DEDUP_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 
 /// A problem with the configuration file.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +68,7 @@ pub struct Settings {
     pub timeout: Duration,
     pub max_body: u64,
     pub lock_wait: Duration,
+    pub dedup_window: Duration,
 }
 
 impl Default for Settings {
@@ -77,6 +80,7 @@ impl Default for Settings {
             timeout: DEFAULT_TIMEOUT,
             max_body: DEFAULT_MAX_BODY,
             lock_wait: DEFAULT_LOCK_WAIT,
+            dedup_window: DEFAULT_DEDUP_WINDOW,
         }
     }
 }
@@ -117,6 +121,7 @@ struct RawSettings {
     timeout: Option<Spanned<String>>,
     max_body: Option<Spanned<String>>,
     lock_wait: Option<Spanned<String>>,
+    dedup_window: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +181,12 @@ impl Config {
         }
         if let Some(t) = s.lock_wait {
             settings.lock_wait = duration(&t, "lock_wait").map_err(|m| invalid(t.span(), m))?;
+        }
+        if let Some(t) = s.dedup_window {
+            settings.dedup_window = duration(&t, "dedup_window").map_err(|m| invalid(t.span(), m))?;
+            if settings.dedup_window < Duration::from_secs(86_400) {
+                return Err(invalid(t.span(), "`dedup_window` must be at least a day: write it like \"7d\"".into()));
+            }
         }
         if let Some(b) = s.max_body {
             settings.max_body = size(&b, "max_body").map_err(|m| invalid(b.span(), m))?;
@@ -240,6 +251,11 @@ impl Config {
         }
 
         Ok(Config { path: path.to_owned(), settings, topics: topics.into_values().collect(), feeds })
+    }
+
+    /// The copy-detection settings for the store.
+    pub fn dedup_settings(&self) -> crate::store::DedupSettings {
+        crate::store::DedupSettings { window_days: (self.settings.dedup_window.as_secs() / 86_400).max(1) as i64 }
     }
 
     /// Returns true if and only if a topic of this name is configured.
@@ -399,6 +415,8 @@ url = "./local/feed.xml"
         assert!(e.contains("\"30s\""), "{e}");
         let e = err("[settings]\nmax_body = \"lots\"\n");
         assert!(e.contains("`max_body` = \"lots\" is not a size"), "{e}");
+        let e = err("[settings]\ndedup_window = \"2h\"\n");
+        assert!(e.contains("`dedup_window` must be at least a day"), "{e}");
         let e = err("[settings]\nconcurrency = 0\n");
         assert!(e.contains("from 1 to 256"), "{e}");
     }

@@ -163,6 +163,10 @@ pub async fn run(
     let rows = store.upsert_feeds(&all)?;
     let topics = Topics::new(&config.topics);
     let retagged = retag_if_changed(config, &topics, store)?;
+    store.set_dedup_settings(config.dedup_settings());
+    if store.ensure_dedup_current()? {
+        tracing::info!("copy detection changed: stories rebuilt");
+    }
 
     let fetcher = Arc::new(Fetcher::new(&config.settings)?);
     let limit = Arc::new(Semaphore::new(config.settings.concurrency));

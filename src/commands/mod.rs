@@ -1,6 +1,7 @@
 //! One module per subcommand: each resolves its arguments, calls the core
 //! and hands the result to `output`. Errors carry a hint for the user.
 
+mod dedup;
 mod export;
 mod feeds;
 mod list;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search(args) => search::run(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),
         Command::Export(cmd) => export::run(&ctx, cmd),
+        Command::Dedup(args) => dedup::run(&ctx, args),
     }
 }
 

@@ -12,18 +12,22 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+mod dedup;
 mod read;
+
+pub use dedup::{Assessment, DedupSettings, Via};
 
 pub use read::{
     BadQuery, EntryDetail, EntryRow, ListQuery, Related, SearchError, SearchHit, HIGHLIGHT_END, HIGHLIGHT_START,
 };
 
 use crate::error::StoreError;
-use crate::model::{FeedId, NewEntry};
+use crate::model::{EntryId, FeedId, NewEntry};
 use crate::text::spaced_cjk;
 
 /// Ordered migrations; `PRAGMA user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("migrations/001_init.sql"), include_str!("migrations/002_near_duplicates.sql")];
 
 /// How long a reader or writer waits for SQLite's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -40,6 +44,7 @@ type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    dedup: DedupSettings,
 }
 
 /// A feed as the store knows it.
@@ -101,6 +106,26 @@ pub struct SyncLock {
     _file: File,
 }
 
+/// What `dedup --explain` shows.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub id: EntryId,
+    pub feed: String,
+    pub title: String,
+    pub duplicate_of: Option<EntryId>,
+    pub reason: Option<String>,
+    pub score: Option<f64>,
+    pub attribution: Option<String>,
+    pub copies: u32,
+    /// The user's correction: `Some(None)` split, `Some(Some(o))` merged into o.
+    pub override_: Option<Option<EntryId>>,
+    pub prepared: crate::dedup::Prepared,
+    pub candidates: Vec<Assessment>,
+    /// For each candidate that matches: whether this entry would be the
+    /// original, and the evidence.
+    pub originals: Vec<(bool, &'static str)>,
+}
+
 impl Store {
     /// Opens (creating it and its directory if needed) and migrates the
     /// database at `path`.
@@ -111,7 +136,7 @@ impl Store {
                 .map_err(|e| open_err(format!("cannot create directory {}: {e}", dir.display())))?;
         }
         let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
-        let mut store = Store { conn, path: Some(path.to_owned()) };
+        let mut store = Store { conn, path: Some(path.to_owned()), dedup: DedupSettings::default() };
         store.configure().map_err(|e| open_err(e.to_string()))?;
         store.migrate()?;
         Ok(store)
@@ -120,10 +145,15 @@ impl Store {
     /// A private in-memory database (tests, benchmarks).
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
-        let mut store = Store { conn, path: None };
+        let mut store = Store { conn, path: None, dedup: DedupSettings::default() };
         store.configure()?;
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Sets how copies are recognised (the time window).
+    pub fn set_dedup_settings(&mut self, settings: DedupSettings) {
+        self.dedup = settings;
     }
 
     fn configure(&mut self) -> Result<()> {
@@ -264,9 +294,9 @@ impl Store {
     }
 
     /// Saves one feed's fetched entries and its new state in one transaction:
-    /// new entries are inserted (and recognised as copies of another feed's
-    /// entry with the same canonical link or text), changed ones updated in
-    /// place, unchanged ones left alone.
+    /// new entries are inserted and grouped with the story they are a copy
+    /// of (see [`crate::dedup`]), changed ones updated in place, unchanged
+    /// ones left alone.
     pub fn save_feed(
         &mut self,
         feed: FeedId,
@@ -274,10 +304,26 @@ impl Store {
         entries: &[TaggedEntry],
         now: DateTime<Utc>,
     ) -> Result<SaveReport> {
+        let settings = self.dedup;
         let tx = self.conn.transaction()?;
         let mut report = SaveReport::default();
+        // Count the paragraphs of every new entry first, so that a footer the
+        // feed repeats on each post is known as boilerplate from its first sync.
+        let mut new = Vec::new();
+        let mut learnt = false;
         for tagged in entries {
-            match save_entry(&tx, feed, tagged, now)? {
+            if is_new(&tx, feed, tagged)? {
+                learnt |= dedup::count_paragraphs(&tx, feed.0, tagged.entry.body_text())?;
+                new.push(tagged);
+            }
+        }
+        if learnt {
+            if let Some(oldest) = new.iter().map(|t| t.entry.published.timestamp()).min() {
+                dedup::refresh_feed(&tx, feed.0, oldest - settings.window_days * 86_400)?;
+            }
+        }
+        for tagged in entries {
+            match save_entry(&tx, feed, tagged, now, settings)? {
                 Saved::New { copy: true } => report.copies += 1,
                 Saved::New { copy: false } => report.new += 1,
                 Saved::Updated => report.updated += 1,
@@ -301,6 +347,137 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(report)
+    }
+
+    /// Rebuilds every fingerprint and story from the stored entries, oldest
+    /// first, keeping the user's splits and merges. Returns the number of
+    /// entries stored as copies.
+    pub fn rebuild_dedup(&mut self) -> Result<usize> {
+        let settings = self.dedup;
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM lsh_buckets; DELETE FROM lead_shingles; DELETE FROM fingerprints; DELETE FROM paragraph_counts;
+             UPDATE entries SET duplicate_of = NULL, dup_reason = NULL, dup_score = NULL, attribution = NULL;",
+        )?;
+        let all: Vec<(i64, i64, String)> = tx
+            .prepare(
+                "SELECT id, feed_id, COALESCE(content_text, summary_text, '') FROM entries ORDER BY published, id",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (_, feed, body) in &all {
+            dedup::count_paragraphs(&tx, *feed, body)?;
+        }
+        let mut copies = 0;
+        for (id, _, _) in &all {
+            copies += usize::from(dedup::process(&tx, *id, settings)?);
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('dedup_version', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [crate::dedup::DEDUP_VERSION.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(copies)
+    }
+
+    /// Rebuilds the stories if they were made by another version of the
+    /// copy detection (or before it existed); returns whether it did.
+    pub fn ensure_dedup_current(&mut self) -> Result<bool> {
+        let current = crate::dedup::DEDUP_VERSION.to_string();
+        if self.meta("dedup_version")?.as_deref() == Some(current.as_str()) {
+            return Ok(false);
+        }
+        let any: bool = self.conn.query_row("SELECT EXISTS (SELECT 1 FROM entries)", [], |r| r.get(0))?;
+        if any {
+            self.rebuild_dedup()?;
+        } else {
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('dedup_version', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [current],
+            )?;
+        }
+        Ok(any)
+    }
+
+    /// Why entry `id` was or wasn't grouped: its comparison text, and every
+    /// candidate story with the scores and the verdict.
+    pub fn explain_dedup(&self, id: EntryId) -> Result<Option<Explanation>> {
+        let Some(f) = dedup::facts(&self.conn, id.0)? else { return Ok(None) };
+        let p = dedup::prepare(&self.conn, &f.body)?;
+        let roots = dedup::candidate_roots(&self.conn, &f, &p, self.dedup)?;
+        let assessments = dedup::assess(&self.conn, &f, &p, roots)?;
+        let override_: Option<Option<i64>> = self
+            .conn
+            .query_row("SELECT original_id FROM dedup_overrides WHERE entry_id = ?1", [id.0], |r| r.get(0))
+            .optional()?;
+        let mut originals = Vec::new();
+        for a in assessments.iter().filter(|a| a.is_copy()) {
+            let root_prep = dedup::stored_prepared(&self.conn, a.root.id)?.unwrap_or_default();
+            let mut credits = dedup::story_credits(&self.conn, a.root.id)?;
+            credits.extend(dedup::origin_info(&f, &p, &[]).attribution);
+            originals.push(crate::dedup::prefer_original(
+                &dedup::origin_info(&f, &p, &credits),
+                &dedup::origin_info(&a.root, &root_prep, &credits),
+            ));
+        }
+        let copies: i64 =
+            self.conn.query_row("SELECT COUNT(*) FROM entries WHERE duplicate_of = ?1", [id.0], |r| r.get(0))?;
+        Ok(Some(Explanation {
+            id,
+            feed: f.feed.clone(),
+            title: f.title.clone(),
+            duplicate_of: f.duplicate_of.map(EntryId),
+            reason: f.dup_reason.clone(),
+            score: f.dup_score,
+            attribution: f.attribution.clone(),
+            copies: copies as u32,
+            override_: override_.map(|o| o.map(EntryId)),
+            prepared: p,
+            candidates: assessments,
+            originals,
+        }))
+    }
+
+    /// `dedup --split`: the entry stands alone, now and after rebuilds.
+    pub fn split_entry(&mut self, id: EntryId, now: DateTime<Utc>) -> Result<()> {
+        self.require_entry(id)?;
+        let tx = self.conn.transaction()?;
+        dedup::split(&tx, id.0, now.timestamp())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// `dedup --merge`: the entry is a copy of `original`'s story, now and
+    /// after rebuilds. Returns the story's original.
+    pub fn merge_entry(&mut self, id: EntryId, original: EntryId, now: DateTime<Utc>) -> Result<EntryId> {
+        self.require_entry(id)?;
+        self.require_entry(original)?;
+        let root: i64 =
+            self.conn.query_row("SELECT COALESCE(duplicate_of, id) FROM entries WHERE id = ?1", [original.0], |r| {
+                r.get(0)
+            })?;
+        if root == id.0 || original == id {
+            return Err(StoreError::NotFound(format!(
+                "entry {} is already the original of {}'s story",
+                id.0, original.0
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        let root = dedup::merge(&tx, id.0, original.0, now.timestamp())?;
+        tx.commit()?;
+        Ok(EntryId(root))
+    }
+
+    fn require_entry(&self, id: EntryId) -> Result<()> {
+        let exists: bool =
+            self.conn.query_row("SELECT EXISTS (SELECT 1 FROM entries WHERE id = ?1)", [id.0], |r| r.get(0))?;
+        if exists {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound(format!("no entry with id {}", id.0)))
+        }
     }
 
     /// The value stored under `key` in the meta table.
@@ -356,7 +533,25 @@ enum Saved {
     Unchanged,
 }
 
-fn save_entry(tx: &Transaction, feed: FeedId, tagged: &TaggedEntry, now: DateTime<Utc>) -> Result<Saved> {
+/// Returns true if and only if the entry is neither stored nor tombstoned.
+fn is_new(tx: &Transaction, feed: FeedId, tagged: &TaggedEntry) -> Result<bool> {
+    let key = &tagged.entry.key.0;
+    let stored = tx
+        .prepare_cached("SELECT 1 FROM entries WHERE feed_id = ?1 AND entry_key = ?2")?
+        .exists(params![feed.0, key])?;
+    let tombstoned = tx
+        .prepare_cached("SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2")?
+        .exists(params![feed.0, key])?;
+    Ok(!stored && !tombstoned)
+}
+
+fn save_entry(
+    tx: &Transaction,
+    feed: FeedId,
+    tagged: &TaggedEntry,
+    now: DateTime<Utc>,
+    settings: DedupSettings,
+) -> Result<Saved> {
     let e = &tagged.entry;
     let tombstoned: bool = tx
         .prepare_cached("SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2")?
@@ -414,10 +609,14 @@ fn save_entry(tx: &Transaction, feed: FeedId, tagged: &TaggedEntry, now: DateTim
         ])?;
         index_text(tx, id, e, true)?;
         set_topics(tx, id, &tagged.topics)?;
+        // Its fingerprint follows the new text; its story stays as it was.
+        if let Some(f) = dedup::facts(tx, id)? {
+            let p = dedup::prepare(tx, &f.body)?;
+            dedup::write_fingerprint(tx, &f, &p)?;
+        }
         return Ok(Saved::Updated);
     }
 
-    let original = find_exact_original(tx, feed, e)?;
     tx.prepare_cached(
         "INSERT INTO entries (feed_id, entry_key, title, url, author, published, date_source, first_seen,
                 updated_at, summary_html, summary_text, content_html, content_text, source_url, text_hash)
@@ -443,56 +642,8 @@ fn save_entry(tx: &Transaction, feed: FeedId, tagged: &TaggedEntry, now: DateTim
     index_text(tx, id, e, false)?;
     set_topics(tx, id, &tagged.topics)?;
 
-    let Some(original) = original else { return Ok(Saved::New { copy: false }) };
-    if e.published.timestamp() < original.published {
-        // The newcomer is older than the story's current original: it
-        // becomes the original and the whole cluster points at it.
-        tx.prepare_cached(
-            "UPDATE entries SET duplicate_of = ?1, dup_reason = COALESCE(dup_reason, ?3)
-             WHERE id = ?2 OR duplicate_of = ?2",
-        )?
-        .execute(params![id, original.id, original.reason])?;
-        Ok(Saved::New { copy: false })
-    } else {
-        tx.prepare_cached("UPDATE entries SET duplicate_of = ?2, dup_reason = ?3 WHERE id = ?1")?.execute(params![
-            id,
-            original.id,
-            original.reason
-        ])?;
-        Ok(Saved::New { copy: true })
-    }
-}
-
-struct Original {
-    id: i64,
-    published: i64,
-    reason: &'static str,
-}
-
-/// The original of the story whose entry in another feed has the same
-/// canonical link or the same normalised text as `e`, if any. When several
-/// stories match, the earliest-published original wins.
-fn find_exact_original(tx: &Transaction, feed: FeedId, e: &NewEntry) -> Result<Option<Original>> {
-    if e.url.is_none() && e.text_hash.is_none() {
-        return Ok(None);
-    }
-    let mut stmt = tx.prepare_cached(
-        "SELECT o.id, o.published, CASE WHEN c.url = ?2 THEN 'link' ELSE 'text' END
-         FROM entries c JOIN entries o ON o.id = COALESCE(c.duplicate_of, c.id)
-         WHERE c.feed_id != ?1 AND o.feed_id != ?1 AND (c.url = ?2 OR c.text_hash = ?3)
-         ORDER BY o.published, o.id
-         LIMIT 1",
-    )?;
-    let found = stmt
-        .query_row(params![feed.0, e.url, e.text_hash], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
-        })
-        .optional()?;
-    Ok(found.map(|(id, published, reason)| Original {
-        id,
-        published,
-        reason: if reason == "link" { "link" } else { "text" },
-    }))
+    let copy = dedup::process(tx, id, settings)?;
+    Ok(Saved::New { copy })
 }
 
 fn index_text(tx: &Transaction, id: i64, e: &NewEntry, replace: bool) -> Result<()> {

@@ -1,0 +1,273 @@
+use super::*;
+
+const SEED: &str = include_str!("../../tests/fixtures/seed-article.txt");
+
+/// The seed article's body (without title and the republisher's tail).
+fn seed_body() -> String {
+    let paras: Vec<&str> = SEED.split("\n\n").collect();
+    let end = paras.iter().position(|p| p.starts_with("Originally published")).unwrap();
+    paras[1..end].join("\n\n")
+}
+
+fn seed_copy() -> String {
+    let paras: Vec<&str> = SEED.split("\n\n").collect();
+    paras[1..].join("\n\n")
+}
+
+fn no_boilerplate(_: i64) -> bool {
+    false
+}
+
+fn prep(text: &str) -> Prepared {
+    prepare(text, no_boilerplate)
+}
+
+const TITLE: &str = "Sino Pak Friendship Strengthen With The Technology Revolution";
+
+#[test]
+fn attribution_lines_are_found_with_their_source() {
+    let cases = [
+        ("Originally published at Bol news", "Bol news"),
+        ("This article was originally published at The Lakeside Chronicle.", "The Lakeside Chronicle"),
+        ("… seize the wave [\u{2026}] The post Sino Pak Friendship appeared first on CPEC Watch.", "CPEC Watch"),
+        ("This article first appeared in The Diplomat.", "The Diplomat"),
+        ("This article is republished from The Conversation under a Creative Commons license. Read the original article.", "The Conversation"),
+        ("Republished with permission from Dawn.", "Dawn"),
+        ("Source: APP", "APP"),
+        ("Courtesy: China Economic Net", "China Economic Net"),
+    ];
+    for (p, want) in cases {
+        assert_eq!(find_attribution(p).map(|a| a.0).as_deref(), Some(want), "{p}");
+    }
+    for p in [
+        "The source said the corridor would be finished by 2030.",
+        "Officials first published the tender in March, and bids closed last week with three companies in the race.",
+        "Leave a Reply",
+    ] {
+        assert_eq!(find_attribution(p), None, "{p}");
+    }
+    let (_, start) = find_attribution("Words here [\u{2026}] The post X appeared first on Y.").unwrap();
+    assert_eq!(&"Words here [\u{2026}] The post X appeared first on Y."[start..start + 8], "The post");
+}
+
+#[test]
+fn seed_copy_with_attribution_bio_and_reply_is_the_same_text() {
+    let original = prep(&seed_body());
+    let copy = prep(&seed_copy());
+    assert_eq!(copy.attribution.as_deref(), Some("Bol news"));
+    assert_eq!(original.attribution, None);
+    assert_eq!(copy.shingles, original.shingles, "bio and Leave a Reply follow the attribution and are dropped");
+    let v = verify(&copy, TITLE, &original, TITLE);
+    assert!(v.copy && v.containment == 1.0, "{v:?}");
+}
+
+#[test]
+fn wordpress_excerpt_finds_its_full_article() {
+    let body = seed_body();
+    let words: Vec<&str> = body.split_whitespace().collect();
+    let excerpt = format!("{} [\u{2026}] The post {TITLE} appeared first on CPEC Watch.", words[..55].join(" "));
+    let e = prep(&excerpt);
+    assert!(e.truncated);
+    assert_eq!(e.attribution.as_deref(), Some("CPEC Watch"));
+    let full = prep(&body);
+    let v = verify(&e, &format!("{TITLE} | CPEC Watch"), &full, TITLE);
+    assert!(v.copy, "{v:?}");
+    assert_eq!(v.reason, "excerpt of the longer text");
+    assert!(v.jaccard < 0.2, "MinHash alone would miss it: {v:?}");
+    // A 40-word Atom summary too, and the other way round.
+    let summary = prep(&words[..40].join(" "));
+    assert!(verify(&full, TITLE, &summary, TITLE).copy);
+}
+
+#[test]
+fn rewritten_headline_and_edited_lead_are_still_a_copy() {
+    let body = seed_body();
+    let edited = body.replacen(
+        "New industries are emerging, and China will help Pakistan seize the wave of the technology revolution",
+        "China will help Pakistan ride the technology revolution as new industries emerge, officials said",
+        1,
+    );
+    let v = verify(&prep(&edited), "China to help Pakistan leapfrog with tech", &prep(&body), TITLE);
+    assert!(v.copy && v.containment > 0.85, "{v:?}");
+}
+
+const REPORT_A: &str =
+    "Gwadar port handled a record 1.2 million tonnes of cargo in October, the Gwadar Port Authority said \
+on Tuesday. Officials credited new shipping lines from Karachi and the Gulf, and transit trade for Afghanistan. \
+The chairman said the free zone had signed leases with 46 companies, most of them Chinese, and that the new \
+airport would open next year. Traders in Balochistan welcomed the figures but asked for more reliable power.";
+
+const REPORT_B: &str =
+    "Cargo volumes at Gwadar reached 1.2 million tonnes last month, a record for the deep-sea port, \
+according to figures released by the Gwadar Port Authority. Transit goods bound for Afghanistan and ships calling \
+from the Gulf and Karachi drove the rise. Forty-six firms, mostly from China, now lease space in the free zone, \
+its chairman told reporters, adding that the airport is due to open in 2025. Local traders praised the news while \
+complaining about power cuts.";
+
+#[test]
+fn independent_reports_of_one_event_are_not_copies() {
+    let v = verify(
+        &prep(REPORT_A),
+        "Gwadar port handles record cargo",
+        &prep(REPORT_B),
+        "Gwadar port handles record cargo",
+    );
+    assert!(!v.copy && v.containment < 0.2, "{v:?}");
+}
+
+#[test]
+fn templated_daily_reports_are_not_copies() {
+    let day = |d: u32, price: u32, change: u32, silver: u32| {
+        format!(
+            "Gold prices in Lahore rose on Monday, {d} June 2024, with 24-karat gold selling at Rs {price} per tola, \
+             up Rs {change} from the previous day, the Lahore Jewellers Association said. Ten grams of 24-karat gold \
+             cost Rs {}, while 22-karat gold sold at Rs {} per tola. Silver traded at Rs {silver} per tola.",
+            price * 1000 / 11664,
+            price * 22 / 24
+        )
+    };
+    let a = prep(&day(3, 241_500, 1_200, 2_650));
+    let b = prep(&day(3, 240_800, 900, 2_640));
+    let v = verify(&a, "Gold price in Lahore today, 3 June 2024", &b, "Gold price in Lahore today, 3 June 2024");
+    assert!(!v.copy, "{v:?}");
+    // A longer template where the sentences dominate: only the figures differ.
+    let market = |close: &str, change: &str, volume: &str| {
+        format!(
+            "Market close: the benchmark index {change} points on the day as investors weighed the outlook for \
+             interest rates and the pace of the recovery in the manufacturing sector, analysts said. The index \
+             ended at {close}, with trading volume of {volume} million shares. Banking and energy stocks led the \
+             market, while cement and fertiliser shares lagged amid concerns over input costs and demand in the \
+             months ahead, brokers said in their daily notes to clients."
+        )
+    };
+    let a = prep(&market("41,220.15", "rose 312.40", "182.5"));
+    let b = prep(&market("40,907.75", "fell 95.10", "143.9"));
+    let v = verify(&a, "Market close", &b, "Market close");
+    assert!(!v.copy && v.containment >= FULL_CONTAINMENT, "{v:?}");
+    assert_eq!(v.reason, "same sentences, different figures");
+}
+
+#[test]
+fn a_short_item_inside_a_long_article_or_a_roundup_is_not_a_copy() {
+    let short = "Gwadar port handled a record 1.2 million tonnes of cargo in October, the Gwadar Port Authority said \
+                 on Tuesday, crediting new shipping lines from Karachi and the Gulf.";
+    let roundup = format!(
+        "Morning briefing. {REPORT_B}\n\nIn other news: {short}\n\nAnd finally, the rupee held steady in interbank \
+         trading as import payments eased and remittances rose for a third month."
+    );
+    let v = verify(&prep(short), "Gwadar cargo record", &prep(&roundup), "Morning briefing: the corridor, the rupee");
+    assert!(!v.copy, "{v:?}");
+    let v = verify(&prep(short), "Gwadar cargo record", &prep(&roundup), "Gwadar cargo record");
+    assert!(!v.copy && v.reason == "shorter text is not the longer one's lead", "{v:?}");
+}
+
+#[test]
+fn shared_boilerplate_alone_is_not_a_copy_once_learnt() {
+    let footer = "The Lakeside Chronicle is an independent newsroom covering courts and schools in Millbrook since 2004.\n\n\
+                  Subscribe to our newsletter to get Lakeside Chronicle stories in your inbox every morning.\n\n\
+                  Have a news tip? Email tips@lakeside.example or call +1 555 201 3344.\n\n\
+                  © 2024 The Lakeside Chronicle. All rights reserved. Republication without written permission is prohibited.";
+    let a = format!("The council approved the new budget on Tuesday after a long debate.\n\n{footer}");
+    let b = format!("Schools will reopen next week after repairs to the roof of the main building.\n\n{footer}");
+    // Unlearnt, the footer dominates two short posts: this is why a feed's
+    // boilerplate is learnt (and why two posts of one feed are never compared).
+    assert!(verify(&prep(&a), "Budget approved", &prep(&b), "Schools reopen").copy);
+    // A copy of post a on another site (attribution, bio) against post b:
+    let copy_of_a = format!(
+        "{a}\n\nThis article was originally published at The Lakeside Chronicle.\n\nJane Doe covers the council."
+    );
+    let learnt: Vec<i64> = paragraph_hashes(footer);
+    let is_bp = |h: i64| learnt.contains(&h);
+    let (pa, pb, pc) = (prepare(&a, is_bp), prepare(&b, is_bp), prepare(&copy_of_a, is_bp));
+    assert_eq!(intersection(&pa.shingles, &pb.shingles), 0, "{pa:?}");
+    assert!(!verify(&pc, "Budget approved", &pb, "Schools reopen").copy);
+    assert_eq!(pc.shingles, pa.shingles);
+}
+
+#[test]
+fn stock_lines_and_trailers_are_dropped() {
+    let p = prep(
+        "Body text of the post that is long enough to matter here.\n\nShare this:\n\nLeave a Reply\n\nRead more »",
+    );
+    let q = prep("Body text of the post that is long enough to matter here.");
+    assert_eq!(p.shingles, q.shingles);
+}
+
+#[test]
+fn lsh_buckets_are_stable_and_shared_by_near_identical_texts() {
+    let body = seed_body();
+    let a = prep(&body);
+    assert_eq!(a.lsh_buckets().len(), LSH_BANDS);
+    assert_eq!(a.lsh_buckets(), prep(&body).lsh_buckets());
+    let b = prep(&format!("{body}\n\nOne more closing paragraph added by the republishing site's editor."));
+    let shared = a.lsh_buckets().iter().filter(|x| b.lsh_buckets().contains(x)).count();
+    assert!(shared >= 8, "{shared}");
+    let c = prep(REPORT_A);
+    assert_eq!(a.lsh_buckets().iter().filter(|x| c.lsh_buckets().contains(x)).count(), 0);
+    assert!(prep("too short").lsh_buckets().is_empty());
+}
+
+fn origin(id: i64, published: i64) -> OriginInfo {
+    OriginInfo {
+        id,
+        url: Some(format!("https://site{id}.example/a")),
+        source_url: None,
+        attribution: None,
+        feed_names: vec![format!("Site {id}"), format!("site{id}.example")],
+        published,
+        truncated: false,
+        words: 500,
+        credited_by_story: false,
+    }
+}
+
+#[test]
+fn the_original_is_chosen_by_evidence_then_date_then_length() {
+    let (a, mut b) = (origin(1, 100), origin(2, 50));
+    assert_eq!(prefer_original(&a, &b), (false, "published first"));
+    b.attribution = Some("Site 1".into());
+    assert_eq!(prefer_original(&a, &b), (true, "the copy credits its feed"));
+    b.attribution = Some("site1.example".into());
+    assert!(prefer_original(&a, &b).0);
+    b.attribution = Some("Somewhere Else".into());
+    assert_eq!(prefer_original(&a, &b), (true, "the copy credits another source"));
+    b.attribution = None;
+    b.source_url = a.url.clone();
+    assert_eq!(prefer_original(&a, &b), (true, "the copy's feed names it as source"));
+    let (mut a, b) = (origin(1, 100), origin(2, 100));
+    a.credited_by_story = true;
+    assert_eq!(prefer_original(&b, &a), (false, "the story's copies credit its feed by name"));
+    let (a, mut b) = (origin(1, 100), origin(2, 100));
+    b.truncated = true;
+    assert_eq!(prefer_original(&a, &b), (true, "full text over an excerpt"));
+    assert_eq!(prefer_original(&b, &a), (false, "full text over an excerpt"));
+    assert_eq!(prefer_original(&origin(3, 1), &origin(4, 1)), (true, "stored first"));
+}
+
+#[test]
+fn names_match_across_spelling() {
+    assert!(credits("Bol news", &["Bol News".into()]));
+    assert!(credits("BOL NEWS", &["bolnews.com".into()]));
+    assert!(credits("bolnews.com", &["www.bolnews.com".into()]));
+    assert!(!credits("Dawn", &["Bol News".into(), "bolnews.com".into()]));
+    assert!(!credits("", &["".into()]));
+}
+
+#[test]
+fn key_prefers_guid_then_link_then_hash() {
+    assert_eq!(entry_key(Some(" g1 "), Some("https://a/x"), "t", "b").0, "guid:g1");
+    assert_eq!(entry_key(Some(""), Some("https://a/x"), "t", "b").0, "link:https://a/x");
+    let h = entry_key(None, None, "t", "b").0;
+    assert!(h.starts_with("hash:") && h.len() == 5 + 32, "{h}");
+    assert_eq!(entry_key(None, None, "t", "b"), entry_key(None, None, "t", "b"));
+    assert_ne!(entry_key(None, None, "tb", ""), entry_key(None, None, "t", "b"));
+}
+
+#[test]
+fn text_hash_ignores_case_punctuation_and_layout() {
+    let body = seed_body();
+    let reflowed = body.to_uppercase().replace(", ", "\n\n ").replace('.', " !");
+    assert_eq!(text_hash(&body), text_hash(&reflowed));
+    assert!(text_hash(&body).is_some());
+    assert_eq!(text_hash("Read more"), None);
+}
