@@ -82,8 +82,8 @@ pub const LEAD_CONTAINMENT: f64 = 0.7;
 /// longer one; "Repost: T" and "T | Site" keep 1.0).
 pub const TITLE_SIMILARITY: f64 = 0.6;
 
-/// Share of the shorter text's numbers that must occur in the longer one. A
-/// copy keeps every figure; templated daily reports ("Gold price in Lahore
+/// Share of the figures of the text with fewer figures that must occur in
+/// the other. A copy keeps its figures; templated daily reports ("Gold price in Lahore
 /// today") share their sentences but not their figures.
 pub const NUMBERS_KEPT: f64 = 0.9;
 
@@ -384,7 +384,7 @@ pub struct Verdict {
     /// Shared lead shingles / lead shingles of the shorter text.
     pub lead_containment: f64,
     pub title_similarity: f64,
-    /// Share of the shorter text's numbers found in the longer one.
+    /// Shared numbers / numbers of the text with fewer numbers.
     pub numbers_kept: f64,
     /// Why: which rule decided.
     pub reason: &'static str,
@@ -405,11 +405,10 @@ pub fn verify(a: &Prepared, title_a: &str, b: &Prepared, title_b: &str) -> Verdi
     } else {
         intersection(&short.lead, &long.lead) as f64 / short.lead.len() as f64
     };
-    let numbers_kept = if short.numbers.is_empty() {
-        1.0
-    } else {
-        intersection(&short.numbers, &long.numbers) as f64 / short.numbers.len() as f64
-    };
+    // Symmetric, so that the verdict does not depend on which entry came
+    // first: an edit may spell out a figure ("40 trucks" → "Forty trucks").
+    let fewest = a.numbers.len().min(b.numbers.len());
+    let numbers_kept = if fewest == 0 { 1.0 } else { intersection(&a.numbers, &b.numbers) as f64 / fewest as f64 };
     let title_similarity = title_similarity(title_a, title_b);
     let mut v = Verdict {
         copy: false,

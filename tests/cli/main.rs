@@ -3,6 +3,7 @@
 
 mod common;
 mod config;
+mod dedup;
 mod feeds;
 mod read;
 mod server;
