@@ -55,6 +55,12 @@ pub const LSH_ROWS: usize = 4;
 /// has Jaccard ≈ 0.06).
 pub const LEAD_WORDS: usize = 60;
 
+/// Words of the lead that go into the lead index. An excerpt and its full
+/// article share their first words, so a short prefix finds the pair while
+/// keeping the index (and the writes per entry) small; verification still
+/// compares the whole [`LEAD_WORDS`] lead.
+pub const LEAD_INDEX_WORDS: usize = 30;
+
 /// Texts with fewer shingles than this are never near-duplicates: a few
 /// words occur by chance inside unrelated articles.
 pub const MIN_SHINGLES: usize = 16;
@@ -124,15 +130,45 @@ pub fn entry_key(guid: Option<&str>, canonical_link: Option<&str>, title: &str, 
 /// punctuation and whitespace. `None` for texts too short to identify an
 /// article ([`MIN_WORDS_FOR_TEXT_MATCH`]).
 pub fn text_hash(text: &str) -> Option<i64> {
-    let words = comparable_words(text);
+    let words = word_hashes(text).0;
     if words.len() < MIN_WORDS_FOR_TEXT_MATCH {
         return None;
     }
     Some(hash_words(&words) as i64)
 }
 
-fn hash_words(words: &[String]) -> u64 {
-    xxh3_64_with_seed(words.join(" ").as_bytes(), HASH_SEED)
+/// The hashes of the comparable words of `text` (see [`comparable_words`]),
+/// and of those among them that contain a digit (its figures).
+pub fn word_hashes(text: &str) -> (Vec<u64>, Vec<u64>) {
+    use unicode_segmentation::UnicodeSegmentation;
+    let normalised = match unicode_normalization::is_nfkc_quick(text.chars()) {
+        unicode_normalization::IsNormalized::Yes => std::borrow::Cow::Borrowed(text),
+        _ => std::borrow::Cow::Owned(unicode_normalization::UnicodeNormalization::nfkc(text).collect::<String>()),
+    };
+    let folded = normalised.to_lowercase();
+    let mut words = Vec::new();
+    let mut numbers = Vec::new();
+    for w in folded.unicode_words() {
+        let h = xxh3_64_with_seed(w.as_bytes(), HASH_SEED);
+        if w.bytes().any(|b| b.is_ascii_digit()) {
+            numbers.push(h);
+        }
+        words.push(h);
+    }
+    (words, numbers)
+}
+
+/// One hash for a run of word hashes (a shingle, a paragraph, a text).
+fn hash_words(words: &[u64]) -> u64 {
+    let mut buf = [0u8; 8 * SHINGLE_WORDS];
+    if words.len() <= SHINGLE_WORDS {
+        for (chunk, w) in buf.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        return xxh3_64_with_seed(&buf[..8 * words.len()], HASH_SEED);
+    }
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    xxh3_64_with_seed(&bytes, HASH_SEED)
 }
 
 /// The paragraphs of a plain text (as produced by `text::html_to_text`).
@@ -143,7 +179,7 @@ pub fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
 /// Hash of a paragraph for boilerplate counting; `None` for paragraphs too
 /// short to count.
 pub fn paragraph_hash(paragraph: &str) -> Option<i64> {
-    let words = comparable_words(paragraph);
+    let words = word_hashes(paragraph).0;
     (words.len() >= BOILERPLATE_MIN_WORDS).then(|| hash_words(&words) as i64)
 }
 
@@ -173,8 +209,22 @@ static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
         .map(|(i, a)| a.replace("SRC", &format!(r"(?P<src{i}>[^\n]{{2,100}}?)")))
         .collect::<Vec<_>>()
         .join("|");
-    Regex::new(&format!(r"(?i)(?:^|[.!?…\]»”)]\s+)(?:{pattern})[\s.]*$")).expect("the attribution pattern is valid")
+    regex::RegexBuilder::new(&format!(r"(?i)(?:^|[.!?…\]»”)]\s+)(?:{pattern})[\s.]*$"))
+        .dfa_size_limit(16 << 20)
+        .build()
+        .expect("the attribution pattern is valid")
 });
+
+/// Every attribution line contains one of these (lower case).
+const ATTRIBUTION_WORDS: &[&str] =
+    &["publish", "appeared", "posted", "printed", "produced", "source", "courtesy", "credit"];
+
+/// Attribution lines are looked for in the first and last paragraphs only.
+const ATTRIBUTION_HEAD: usize = 2;
+const ATTRIBUTION_TAIL: usize = 10;
+
+/// Stock lines are short.
+const STOCK_LINE_MAX_CHARS: usize = 120;
 
 static STOCK_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -183,14 +233,54 @@ static STOCK_LINE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("the stock line pattern is valid")
 });
 
-static TRAILER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:\s*(?:\[\s*(?:…|\.\.\.)\s*\]|…|\.\.\.|read more\W*|continue reading\W*|read the full (?:story|article)\W*))+$")
-        .expect("the trailer pattern is valid")
-});
+/// Endings that mark a text as cut short, in lower case.
+const TRAILERS: &[&str] = &[
+    "[…]",
+    "[...]",
+    "[ … ]",
+    "[ ... ]",
+    "…",
+    "...",
+    "read more",
+    "continue reading",
+    "read the full story",
+    "read the full article",
+    "read full article",
+    "read the rest",
+];
+
+/// Removes "[…]", "Read more »", "Continue reading →" and the like from the
+/// end of `text`; returns true if there was one.
+fn strip_trailer(text: &mut String) -> bool {
+    let mut found = false;
+    loop {
+        let trimmed = text.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '»' | '→' | '›' | '>' | ':'));
+        let lower = trimmed.to_lowercase();
+        match TRAILERS.iter().find(|t| lower.ends_with(*t)) {
+            // Lower-casing can change byte lengths: cut by characters.
+            Some(t) => {
+                let keep = trimmed.chars().count() - t.chars().count();
+                let cut = trimmed.char_indices().nth(keep).map_or(trimmed.len(), |(i, _)| i);
+                text.truncate(cut);
+                found = true;
+            }
+            None => {
+                let len = trimmed.len();
+                text.truncate(len);
+                return found;
+            }
+        }
+    }
+}
 
 /// Finds an attribution at the end of a paragraph: the credited source and
 /// the byte offset where the attribution sentence starts.
 pub fn find_attribution(paragraph: &str) -> Option<(String, usize)> {
+    // The regex is costly on long paragraphs: look for its key words first.
+    let lower = paragraph.to_lowercase();
+    if !ATTRIBUTION_WORDS.iter().any(|w| lower.contains(w)) {
+        return None;
+    }
     let caps = ATTRIBUTION.captures(paragraph)?;
     let src = (0..8).find_map(|i| caps.name(&format!("src{i}")))?;
     let whole = caps.get(0)?;
@@ -218,6 +308,9 @@ pub struct Prepared {
     pub shingles: Vec<u64>,
     /// Shingles of the first [`LEAD_WORDS`] words, sorted, each once.
     pub lead: Vec<u64>,
+    /// Shingles of the first [`LEAD_INDEX_WORDS`] words, in text order:
+    /// what the lead index stores and is searched with.
+    pub lead_index: Vec<u64>,
     /// Numbers in the text (hashed), sorted, each once.
     pub numbers: Vec<u64>,
     /// The text looked cut short ("[…]", "Read more").
@@ -234,8 +327,11 @@ impl Prepared {
     pub fn minhash(&self) -> Vec<u64> {
         let mut sig = vec![u64::MAX; MINHASH_SIZE];
         for &s in &self.shingles {
-            for (i, slot) in sig.iter_mut().enumerate() {
-                let h = mix(s ^ PERMUTATION_SEEDS[i]);
+            // The shingle is already an xxh3 hash: one multiply-xorshift per
+            // permutation spreads it enough.
+            for (slot, seed) in sig.iter_mut().zip(PERMUTATION_SEEDS.iter()) {
+                let z = (s ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                let h = z ^ (z >> 29);
                 if h < *slot {
                     *slot = h;
                 }
@@ -284,13 +380,18 @@ static PERMUTATION_SEEDS: LazyLock<[u64; MINHASH_SIZE]> = LazyLock::new(|| {
 
 /// Reduces an entry's plain text for comparison (see the module doc).
 /// `is_boilerplate` says whether a paragraph hash is boilerplate of some feed.
-pub fn prepare(text: &str, is_boilerplate: impl Fn(i64) -> bool) -> Prepared {
+pub fn prepare(text: &str, mut is_boilerplate: impl FnMut(i64) -> bool) -> Prepared {
     let mut paras: Vec<String> = paragraphs(text).map(str::to_owned).collect();
     let mut attribution = None;
     // The last attribution line wins; what follows it in the second half of
     // the text (bio, comments, the copying site's footer) goes with it.
-    if let Some((i, (name, start))) =
-        paras.iter().enumerate().rev().find_map(|(i, p)| find_attribution(p).map(|a| (i, a)))
+    let n = paras.len();
+    if let Some((i, (name, start))) = paras
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(i, _)| *i < ATTRIBUTION_HEAD || *i + ATTRIBUTION_TAIL >= n)
+        .find_map(|(i, p)| find_attribution(p).map(|a| (i, a)))
     {
         attribution = Some(name);
         let head = paras[i][..start].trim().to_owned();
@@ -303,28 +404,43 @@ pub fn prepare(text: &str, is_boilerplate: impl Fn(i64) -> bool) -> Prepared {
             paras.insert(i.min(paras.len()), head);
         }
     }
-    paras.retain(|p| !STOCK_LINE.is_match(p) && !paragraph_hash(p).is_some_and(&is_boilerplate));
-    let mut truncated = false;
-    if let Some(last) = paras.last_mut() {
-        if let Some(m) = TRAILER.find(last) {
-            truncated = true;
-            last.truncate(m.start());
+    paras.retain(|p| !(p.len() <= STOCK_LINE_MAX_CHARS && STOCK_LINE.is_match(p)));
+    let truncated = paras.last_mut().is_some_and(strip_trailer);
+    // Words once per paragraph: they give both the boilerplate hash and the text.
+    let mut words: Vec<u64> = Vec::new();
+    let mut numbers: Vec<u64> = Vec::new();
+    for p in &paras {
+        let (pw, pn) = word_hashes(p);
+        let boilerplate = pw.len() >= BOILERPLATE_MIN_WORDS && is_boilerplate(hash_words(&pw) as i64);
+        if !boilerplate {
+            words.extend(pw);
+            numbers.extend(pn);
         }
     }
-    let words: Vec<String> = comparable_words(&paras.join("\n\n"));
     let shingles = shingle_set(&words);
     let lead = shingle_set(&words[..words.len().min(LEAD_WORDS)]);
-    let mut numbers: Vec<u64> = words
-        .iter()
-        .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
-        .map(|w| xxh3_64_with_seed(w.as_bytes(), HASH_SEED))
-        .collect();
+    let lead_index = shingle_list(&words[..words.len().min(LEAD_INDEX_WORDS)]);
     numbers.sort_unstable();
     numbers.dedup();
-    Prepared { attribution, words: words.len(), shingles, lead, numbers, truncated }
+    Prepared { attribution, words: words.len(), shingles, lead, lead_index, numbers, truncated }
 }
 
-fn shingle_set(words: &[String]) -> Vec<u64> {
+/// Shingle hashes in text order, each once.
+fn shingle_list(words: &[u64]) -> Vec<u64> {
+    let mut seen = std::collections::HashSet::new();
+    let all: Vec<u64> = if words.len() < SHINGLE_WORDS {
+        if words.is_empty() {
+            Vec::new()
+        } else {
+            vec![hash_words(words)]
+        }
+    } else {
+        words.windows(SHINGLE_WORDS).map(hash_words).collect()
+    };
+    all.into_iter().filter(|h| seen.insert(*h)).collect()
+}
+
+fn shingle_set(words: &[u64]) -> Vec<u64> {
     let mut out: Vec<u64> = if words.len() < SHINGLE_WORDS {
         if words.is_empty() {
             Vec::new()

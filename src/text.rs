@@ -181,7 +181,12 @@ pub fn clean_title(raw: &str) -> String {
 /// The words of `text` for comparison: NFKC-normalised, lower-cased, split by
 /// Unicode word boundaries, punctuation dropped.
 pub fn comparable_words(text: &str) -> Vec<String> {
-    let folded: String = text.nfkc().collect::<String>().to_lowercase();
+    // Most feed text is already in NFKC: skip the (costly) normalisation then.
+    let normalised = match unicode_normalization::is_nfkc_quick(text.chars()) {
+        unicode_normalization::IsNormalized::Yes => std::borrow::Cow::Borrowed(text),
+        _ => std::borrow::Cow::Owned(text.nfkc().collect::<String>()),
+    };
+    let folded = normalised.to_lowercase();
     folded.unicode_words().map(str::to_owned).collect()
 }
 

@@ -271,3 +271,18 @@ fn text_hash_ignores_case_punctuation_and_layout() {
     assert!(text_hash(&body).is_some());
     assert_eq!(text_hash("Read more"), None);
 }
+
+#[test]
+fn trailers_are_stripped_by_characters() {
+    for (input, want) in [
+        ("words here [\u{2026}]", "words here"),
+        ("words here [...] Read more »", "words here"),
+        ("Ünïcödé tëxt… Continue reading →", "Ünïcödé tëxt"),
+        ("nothing to strip", "nothing to strip"),
+    ] {
+        let mut s = input.to_owned();
+        let found = strip_trailer(&mut s);
+        assert_eq!(s, want);
+        assert_eq!(found, input != want);
+    }
+}

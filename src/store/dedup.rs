@@ -2,7 +2,7 @@
 //! fingerprints, candidate lookup and clusters. The decisions themselves are
 //! the pure functions of [`crate::dedup`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -131,13 +131,18 @@ pub(crate) fn count_paragraphs(conn: &Connection, feed_id: i64, body: &str) -> R
 /// The entry's comparison text, with the boilerplate known now.
 pub(crate) fn prepare(conn: &Connection, body: &str) -> Result<Prepared> {
     let mut stmt = conn.prepare_cached("SELECT 1 FROM paragraph_counts WHERE hash = ?1 AND entries >= ?2 LIMIT 1")?;
-    let mut boilerplate = HashSet::new();
-    for h in dedup::paragraph_hashes(body) {
-        if stmt.exists(params![h, dedup::BOILERPLATE_MIN_ENTRIES])? {
-            boilerplate.insert(h);
+    let mut failure = None;
+    let prepared = dedup::prepare(body, |h| match stmt.exists(params![h, dedup::BOILERPLATE_MIN_ENTRIES]) {
+        Ok(b) => b,
+        Err(e) => {
+            failure = Some(e);
+            false
         }
+    });
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(prepared),
     }
-    Ok(dedup::prepare(body, |h| boilerplate.contains(&h)))
 }
 
 fn title_key(title: &str) -> Option<i64> {
@@ -157,7 +162,7 @@ fn from_blob(blob: &[u8]) -> Vec<u64> {
 /// Stores (or replaces) an entry's fingerprint, LSH buckets and lead index,
 /// its title key and the attribution it carries (unless it credits its own
 /// site, as WordPress's "appeared first on" does).
-pub(crate) fn write_fingerprint(conn: &Connection, f: &Facts, p: &Prepared) -> Result<()> {
+pub(crate) fn write_fingerprint(conn: &Connection, f: &Facts, p: &Prepared, buckets: &[i64]) -> Result<()> {
     let attribution = p.attribution.clone().filter(|a| !dedup::credits(a, &f.feed_names));
     conn.prepare_cached("UPDATE entries SET attribution = ?2, title_key = ?3 WHERE id = ?1")?.execute(params![
         f.id,
@@ -182,13 +187,13 @@ pub(crate) fn write_fingerprint(conn: &Connection, f: &Facts, p: &Prepared) -> R
     let day = f.published.div_euclid(SECONDS_PER_DAY);
     let mut lsh =
         conn.prepare_cached("INSERT OR IGNORE INTO lsh_buckets (bucket, day, entry_id) VALUES (?1, ?2, ?3)")?;
-    for b in p.lsh_buckets() {
+    for b in buckets {
         lsh.execute(params![b, day, f.id])?;
     }
     let mut lead =
         conn.prepare_cached("INSERT OR IGNORE INTO lead_shingles (shingle, day, entry_id) VALUES (?1, ?2, ?3)")?;
-    if p.is_comparable() || p.lead.len() >= LEAD_MIN_SHARED {
-        for s in &p.lead {
+    if p.is_comparable() || p.lead_index.len() >= LEAD_MIN_SHARED {
+        for s in &p.lead_index {
             lead.execute(params![*s as i64, day, f.id])?;
         }
     }
@@ -204,6 +209,7 @@ pub(crate) fn stored_prepared(conn: &Connection, id: i64) -> Result<Option<Prepa
     let found = stmt
         .query_row([id], |r| {
             Ok(Prepared {
+                lead_index: Vec::new(),
                 shingles: from_blob(&r.get::<_, Vec<u8>>(0)?),
                 lead: from_blob(&r.get::<_, Vec<u8>>(1)?),
                 numbers: from_blob(&r.get::<_, Vec<u8>>(2)?),
@@ -263,6 +269,7 @@ pub(crate) fn candidate_roots(
     conn: &Connection,
     f: &Facts,
     p: &Prepared,
+    buckets: &[i64],
     settings: DedupSettings,
 ) -> Result<CandidateRoots> {
     let day = f.published.div_euclid(SECONDS_PER_DAY);
@@ -292,7 +299,7 @@ pub(crate) fn candidate_roots(
         let mut stmt =
             conn.prepare_cached("SELECT entry_id FROM lsh_buckets WHERE bucket = ?1 AND day BETWEEN ?2 AND ?3")?;
         let mut bands: HashMap<i64, usize> = HashMap::new();
-        for b in p.lsh_buckets() {
+        for &b in buckets {
             for id in stmt.query_map(params![b, lo, hi], |r| r.get::<_, i64>(0))? {
                 *bands.entry(id?).or_default() += 1;
             }
@@ -303,12 +310,13 @@ pub(crate) fn candidate_roots(
         let mut stmt =
             conn.prepare_cached("SELECT entry_id FROM lead_shingles WHERE shingle = ?1 AND day BETWEEN ?2 AND ?3")?;
         let mut counts: HashMap<i64, usize> = HashMap::new();
-        for s in &p.lead {
+        for s in &p.lead_index {
             for id in stmt.query_map(params![*s as i64, lo, hi], |r| r.get::<_, i64>(0))? {
                 *counts.entry(id?).or_default() += 1;
             }
         }
-        let need = LEAD_MIN_SHARED.max((p.lead.len() as f64 * LEAD_MIN_SHARE).ceil() as usize).min(p.lead.len().max(1));
+        let n = p.lead_index.len();
+        let need = LEAD_MIN_SHARED.max((n as f64 * LEAD_MIN_SHARE).ceil() as usize).min(n.max(1));
         let mut leads: Vec<(i64, usize)> = counts.into_iter().filter(|(id, n)| *id != f.id && *n >= need).collect();
         leads.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         found.extend(leads.into_iter().take(MAX_ROOTS * 2).map(|(id, n)| (id, Via::Lead, n)));
@@ -455,7 +463,8 @@ pub(crate) fn origin_info(f: &Facts, p: &Prepared, credits: &[String]) -> Origin
 pub(crate) fn process(conn: &Connection, id: i64, settings: DedupSettings) -> Result<bool> {
     let Some(f) = facts(conn, id)? else { return Ok(false) };
     let p = prepare(conn, &f.body)?;
-    write_fingerprint(conn, &f, &p)?;
+    let buckets = p.lsh_buckets();
+    write_fingerprint(conn, &f, &p, &buckets)?;
 
     let override_: Option<Option<i64>> = conn
         .prepare_cached("SELECT original_id FROM dedup_overrides WHERE entry_id = ?1")?
@@ -473,7 +482,7 @@ pub(crate) fn process(conn: &Connection, id: i64, settings: DedupSettings) -> Re
         None => {}
     }
 
-    let roots = candidate_roots(conn, &f, &p, settings)?;
+    let roots = candidate_roots(conn, &f, &p, &buckets, settings)?;
     let assessments = assess(conn, &f, &p, roots)?;
     let Some(best) = best(&assessments) else { return Ok(false) };
     let root_prep = stored_prepared(conn, best.root.id)?.unwrap_or_default();
@@ -520,7 +529,7 @@ pub(crate) fn refresh_feed(conn: &Connection, feed_id: i64, since: i64) -> Resul
     for id in &ids {
         if let Some(f) = facts(conn, *id)? {
             let p = prepare(conn, &f.body)?;
-            write_fingerprint(conn, &f, &p)?;
+            write_fingerprint(conn, &f, &p, &p.lsh_buckets())?;
         }
     }
     Ok(ids.len())

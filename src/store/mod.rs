@@ -158,9 +158,14 @@ impl Store {
 
     fn configure(&mut self) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Saving an entry uses a few dozen statements; the default cache of 16
+        // would re-prepare them all the time.
+        self.conn.set_prepared_statement_cache_capacity(128);
         // journal_mode answers with a row, so it is queried, not executed.
         let _mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        self.conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        // A 64 MiB page cache: the dedup indexes are read and written on every new entry.
+        self.conn
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;")?;
         Ok(())
     }
 
@@ -406,7 +411,7 @@ impl Store {
     pub fn explain_dedup(&self, id: EntryId) -> Result<Option<Explanation>> {
         let Some(f) = dedup::facts(&self.conn, id.0)? else { return Ok(None) };
         let p = dedup::prepare(&self.conn, &f.body)?;
-        let roots = dedup::candidate_roots(&self.conn, &f, &p, self.dedup)?;
+        let roots = dedup::candidate_roots(&self.conn, &f, &p, &p.lsh_buckets(), self.dedup)?;
         let assessments = dedup::assess(&self.conn, &f, &p, roots)?;
         let override_: Option<Option<i64>> = self
             .conn
@@ -612,7 +617,7 @@ fn save_entry(
         // Its fingerprint follows the new text; its story stays as it was.
         if let Some(f) = dedup::facts(tx, id)? {
             let p = dedup::prepare(tx, &f.body)?;
-            dedup::write_fingerprint(tx, &f, &p)?;
+            dedup::write_fingerprint(tx, &f, &p, &p.lsh_buckets())?;
         }
         return Ok(Saved::Updated);
     }
