@@ -493,11 +493,54 @@ pub(crate) fn process(conn: &Connection, id: i64, settings: DedupSettings) -> Re
     let score = Some(best.verdict.containment);
     if new_is_original {
         reroot(conn, best.root.id, id, best.reason(), score)?;
+        // Copies that arrived before their original may have formed several
+        // stories (one started by an excerpt, one by a full copy). Every other
+        // story whose original was verified against the newcomer, and that it
+        // is the original of too, comes under it.
+        for other in assessments.iter().filter(|a| a.is_copy() && a.root.id != best.root.id) {
+            let other_prep = stored_prepared(conn, other.root.id)?.unwrap_or_default();
+            let mut credits = story_credits(conn, other.root.id)?;
+            credits.extend(origin_info(&f, &p, &[]).attribution);
+            let (first, _) = dedup::prefer_original(
+                &origin_info(&f, &p, &credits),
+                &origin_info(&other.root, &other_prep, &credits),
+            );
+            if first {
+                reroot(conn, other.root.id, id, other.reason(), Some(other.verdict.containment))?;
+            }
+        }
         Ok(false)
     } else {
         set_copy(conn, id, best.root.id, best.reason(), score)?;
+        if let Some(credit) = origin_info(&f, &p, &[]).attribution {
+            promote_credited(conn, best.root.id, &credit)?;
+        }
         Ok(true)
     }
+}
+
+/// A copy that just joined `root`'s story credits `credit`: if that names
+/// another entry of the story by its feed's exact name or title while the
+/// root is not so named (a category feed stored before the site's main feed),
+/// that entry becomes the original.
+fn promote_credited(conn: &Connection, root: i64, credit: &str) -> Result<()> {
+    let credits = [credit.to_owned()];
+    let Some(root_facts) = facts_without_body(conn, root)? else { return Ok(()) };
+    if credited(&root_facts, &credits) {
+        return Ok(());
+    }
+    let members: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM entries WHERE duplicate_of = ?1 ORDER BY published, id")?
+        .query_map([root], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for m in members {
+        let Some(mf) = facts_without_body(conn, m)? else { continue };
+        if credited(&mf, &credits) && mf.attribution.is_none() {
+            reroot(conn, root, m, "credited", mf.dup_score)?;
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 fn set_copy(conn: &Connection, id: i64, root: i64, reason: &str, score: Option<f64>) -> Result<()> {

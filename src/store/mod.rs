@@ -312,6 +312,13 @@ impl Store {
         let settings = self.dedup;
         let tx = self.conn.transaction()?;
         let mut report = SaveReport::default();
+        // The feed's own title and site first: copy detection tells an
+        // entry crediting its own site ("appeared first on <this site>")
+        // from one crediting another by them.
+        tx.execute(
+            "UPDATE feeds SET title = COALESCE(?2, title), site_url = COALESCE(?3, site_url) WHERE id = ?1",
+            params![feed.0, state.title, state.site_url],
+        )?;
         // Count the paragraphs of every new entry first, so that a footer the
         // feed repeats on each post is known as boilerplate from its first sync.
         let mut new = Vec::new();

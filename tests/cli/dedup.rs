@@ -252,3 +252,106 @@ fn corrections_are_kept_across_rebuilds() {
     assert_eq!(code, 1, "merging an original into its own copy");
     assert!(err.contains("already the original"), "{err}");
 }
+
+/// A site's category feed stored before its main feed holds the story until
+/// a copy credits the site by the main feed's exact name.
+#[test]
+fn a_copy_crediting_the_main_feed_makes_it_the_original() {
+    let server = Server::start();
+    let main = fixture("bol-news.xml");
+    let category =
+        String::from_utf8(main.clone()).unwrap().replace("<title>Bol News</title>", "<title>CPEC – Bol News</title>");
+    server.route("/category.xml", Reply::xml(category));
+    server.route("/main.xml", Reply::xml(main));
+    server.route("/blog.xml", Reply::xml(fixture("tech-frontier.xml")));
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[[feeds]]\nurl = \"{}\"\nname = \"Bol News: CPEC\"\n\n[[feeds]]\nurl = \"{}\"\nname = \"Bol News\"\n\n[[feeds]]\nurl = \"{}\"\nname = \"Tech Frontier\"\n",
+        server.url("/category.xml"),
+        server.url("/main.xml"),
+        server.url("/blog.xml")
+    ));
+    for name in ["Bol News: CPEC", "Bol News", "Tech Frontier"] {
+        env.cmd(&["sync", "--feed", name]).assert().success();
+    }
+    let s = Stories::load(&env);
+    s.assert_story(("Bol News", SEED), &[("Bol News: CPEC", SEED), ("Tech Frontier", SEED)]);
+}
+
+/// "The post … appeared first on CPEC Watch" credits the feed's own site
+/// even on its first sync, when only the feed document gives its name.
+#[test]
+fn a_line_crediting_the_own_site_is_no_attribution_on_the_first_sync() {
+    let server = Server::start();
+    server.route("/cw.xml", Reply::xml(fixture("cpec-watch.xml")));
+    let env = TestEnv::new();
+    env.write_config(&format!("[[feeds]]\nurl = \"{}\"\n", server.url("/cw.xml")));
+    env.cmd(&["sync"]).assert().success();
+    let s = Stories::load(&env);
+    assert_eq!(s.row("CPEC Watch", SEED)["attribution"], Value::Null);
+    assert_eq!(s.row("CPEC Watch", "Repost: Karachi")["attribution"], "Startup Pakistan");
+}
+
+/// Copies that arrive before their original can form two stories (one
+/// started by an excerpt, one by a full copy in another feed): the original
+/// gathers both.
+#[test]
+fn a_late_original_gathers_every_story_its_copies_formed() {
+    let original = String::from_utf8(fixture("china-daily.xml")).unwrap();
+    let body_start = original.find("<![CDATA[").unwrap() + 9;
+    let body_end = original.find("]]></content:encoded>").unwrap();
+    let body = &original[body_start..body_end];
+    let text = body.replace("</p><p>", " ").replace("<p>", "").replace("</p>", "");
+    let excerpt: String = text.split_whitespace().take(55).collect::<Vec<_>>().join(" ");
+    let title = "China, Pakistan sign ML-1 railway financing framework";
+    let item = |guid: &str, date: &str, desc: &str, content: &str| {
+        format!(
+            "<item><title>{title}</title><link>https://{guid}.example/ml1</link><guid>{guid}</guid>\
+             <pubDate>{date}</pubDate><description><![CDATA[{desc}]]></description>{content}</item>"
+        )
+    };
+    let full_copy = format!("<content:encoded><![CDATA[{body}<p>This article was originally published at China Daily.</p>]]></content:encoded>");
+    let feed = |title: &str, items: &[String]| {
+        format!(
+            "<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel><title>{title}</title>\
+             <link>https://{}.example/</link>{}</channel></rss>",
+            title.to_lowercase(),
+            items.concat()
+        )
+    };
+    let ledger = feed(
+        "Ledger",
+        &[
+            item(
+                "ledger-1",
+                "Fri, 22 Oct 2021 01:00:00 +0000",
+                &format!("{excerpt} [&#8230;] The post {title} appeared first on Ledger."),
+                "",
+            ),
+            item("ledger-2", "Sat, 23 Oct 2021 01:00:00 +0000", "", &full_copy),
+        ],
+    );
+    let digest = feed("Digest", &[item("digest-1", "Fri, 22 Oct 2021 18:00:00 +0000", "", &full_copy)]);
+    let server = Server::start();
+    server.route("/ledger.xml", Reply::xml(ledger));
+    server.route("/digest.xml", Reply::xml(digest));
+    server.route("/cd.xml", Reply::xml(original.clone()));
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[[feeds]]\nurl = \"{}\"\nname = \"Ledger\"\n\n[[feeds]]\nurl = \"{}\"\nname = \"Digest\"\n\n[[feeds]]\nurl = \"{}\"\nname = \"China Daily\"\n",
+        server.url("/ledger.xml"),
+        server.url("/digest.xml"),
+        server.url("/cd.xml")
+    ));
+    for name in ["Ledger", "Digest", "China Daily"] {
+        env.cmd(&["sync", "--feed", name]).assert().success();
+    }
+    let s = Stories::load(&env);
+    let cd = s.id("China Daily", "China, Pakistan");
+    assert_eq!(s.row("China Daily", "China, Pakistan")["copies"], 3);
+    let copies: Vec<&Value> = s.rows.iter().filter(|r| r["feed"] != "China Daily").collect();
+    assert_eq!(copies.len(), 3);
+    for c in copies {
+        assert_eq!(c["duplicate_of"], cd, "{c}");
+    }
+}
