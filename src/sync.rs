@@ -223,11 +223,12 @@ async fn fetch_and_parse(fetcher: &Fetcher, row: &FeedRow, now: DateTime<Utc>) -
         FetchOutcome::NotModified { status } => Ok(Fetched::NotModified { status }),
         FetchOutcome::Fetched(doc) => {
             let url = row.url.clone();
-            let (status, validators) = (doc.status, doc.validators);
+            let (status, validators, content_type) = (doc.status, doc.validators, doc.content_type);
             let body = doc.body;
-            let feed = tokio::task::spawn_blocking(move || parse::parse_feed(&body, &url, now))
-                .await
-                .map_err(|_| crate::error::ParseError::Panicked)??;
+            let feed =
+                tokio::task::spawn_blocking(move || parse::parse_feed(&body, &url, content_type.as_deref(), now))
+                    .await
+                    .map_err(|_| crate::error::ParseError::Panicked)??;
             Ok(Fetched::Parsed { status, validators, feed })
         }
     }

@@ -3,6 +3,7 @@
 
 mod common;
 mod config;
+mod corpus;
 mod dedup;
 mod feeds;
 mod read;

@@ -1,8 +1,15 @@
 //! Raw feed bytes to normalised [`ParsedFeed`]s.
 //!
-//! feed-rs does the parsing; this module owns what surrounds it: telling an
-//! HTML page from a feed, catching parser panics, and normalising each entry
-//! (stable key, canonical link, dates, sanitised HTML and plain text).
+//! feed-rs does the parsing; this module owns what surrounds it: decoding to
+//! UTF-8 and repairing what feed-rs would reject ([`repair`]), lenient dates
+//! ([`dates`]), telling an HTML page from a feed, catching parser panics, and
+//! normalising each entry (stable key, canonical link, dates, sanitised HTML
+//! and plain text).
+
+mod dates;
+mod repair;
+
+pub use dates::parse_date;
 
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -23,22 +30,35 @@ const MAX_FUTURE_SKEW: Duration = Duration::days(1);
 /// Length of a title made from the text of an untitled entry.
 const UNTITLED_TITLE_CHARS: usize = 80;
 
-/// Parses `body`, fetched from `feed_url`, into normalised entries. `now` is
-/// the time of the fetch (used for entries without a date).
-pub fn parse_feed(body: &[u8], feed_url: &str, now: DateTime<Utc>) -> Result<ParsedFeed, ParseError> {
-    let body = strip_bom_before_json(body);
-    if first_element_is_html(body) {
+/// Parses `body`, fetched from `feed_url` with HTTP `content_type` (whose
+/// charset is used when the document declares none), into normalised
+/// entries. `now` is the time of the fetch (used for entries without a date).
+pub fn parse_feed(
+    body: &[u8],
+    feed_url: &str,
+    content_type: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<ParsedFeed, ParseError> {
+    let charset = content_type.and_then(|ct| {
+        ct.split(';').map(str::trim).find_map(|p| p.strip_prefix("charset=").or_else(|| p.strip_prefix("CHARSET=")))
+    });
+    let text = repair::to_utf8(body, charset);
+    if first_element_is_html(text.as_bytes()) {
         return Err(ParseError::HtmlPage);
     }
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(feed_url))
-        // An empty id marks "the feed gave none"; syndic derives its own key
-        // instead of feed-rs's fallback (which can be a random UUID).
-        .id_generator(|_, _, _| String::new())
-        .build();
-    let feed = catch_unwind(AssertUnwindSafe(|| parser.parse(body)))
-        .map_err(|_| ParseError::Panicked)?
-        .map_err(|e| ParseError::Invalid(describe_parse_error(&e)))?;
+    let first = run_feed_rs(&text, feed_url);
+    let needs_repair = first.as_ref().map_or(true, |f| f.entries.is_empty());
+    let result = if needs_repair {
+        let repaired =
+            if text.trim_start().starts_with('{') { repair::repair_json(&text) } else { repair::repair_xml(&text) };
+        match repaired.map(|r| run_feed_rs(&r, feed_url)) {
+            Some(Ok(second)) if first.as_ref().map_or(true, |f| second.entries.len() > f.entries.len()) => Ok(second),
+            _ => first,
+        }
+    } else {
+        first
+    };
+    let feed = result?;
 
     let base = Url::parse(feed_url).unwrap_or_else(|_| Url::parse("http://invalid.invalid/").expect("valid URL"));
     let feed_author = feed.authors.first().and_then(|p| p.name.as_deref().and_then(non_empty));
@@ -67,6 +87,19 @@ pub fn parse_feed(body: &[u8], feed_url: &str, now: DateTime<Utc>) -> Result<Par
         entries.push(entry);
     }
     Ok(ParsedFeed { meta, entries })
+}
+
+fn run_feed_rs(text: &str, feed_url: &str) -> Result<feed_rs::model::Feed, ParseError> {
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(feed_url))
+        // An empty id marks "the feed gave none"; syndic derives its own key
+        // instead of feed-rs's fallback (which can be a random UUID).
+        .id_generator(|_, _, _| String::new())
+        .timestamp_parser(parse_date)
+        .build();
+    catch_unwind(AssertUnwindSafe(|| parser.parse(text.as_bytes())))
+        .map_err(|_| ParseError::Panicked)?
+        .map_err(|e| ParseError::Invalid(describe_parse_error(&e)))
 }
 
 fn normalise_entry(e: feed_rs::model::Entry, base: &Url, feed_author: Option<&str>, now: DateTime<Utc>) -> NewEntry {
@@ -164,7 +197,12 @@ fn plain_paragraphs(text: &str) -> String {
 }
 
 fn title_from_text(text: &str) -> String {
-    let first = text.split("\n\n").next().unwrap_or("").trim();
+    // Text that is escaped markup ("&lt;p&gt;…") makes a title like any other.
+    let mut first = clean_title(text.split("\n\n").next().unwrap_or(""));
+    if first.contains('<') && first.contains('>') {
+        first = clean_title(&html_to_text(&first));
+    }
+    let first = first.as_str();
     if first.chars().count() <= UNTITLED_TITLE_CHARS {
         return first.to_owned();
     }
@@ -187,14 +225,6 @@ fn describe_parse_error(e: &feed_rs::parser::ParseFeedError) -> String {
         other => other.to_string(),
     }
     .replace('\n', " ")
-}
-
-/// JSON Feeds served with a UTF-8 byte order mark are otherwise rejected.
-fn strip_bom_before_json(body: &[u8]) -> &[u8] {
-    match body.strip_prefix(b"\xEF\xBB\xBF") {
-        Some(rest) if rest.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') => rest,
-        _ => body,
-    }
 }
 
 /// Returns true if and only if the document's first element is `<html>`
@@ -239,7 +269,7 @@ mod tests {
     }
 
     fn parse(doc: &str) -> ParsedFeed {
-        parse_feed(doc.as_bytes(), "https://news.example/feed/", now()).unwrap()
+        parse_feed(doc.as_bytes(), "https://news.example/feed/", None, now()).unwrap()
     }
 
     const RSS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -305,14 +335,17 @@ mod tests {
     #[test]
     fn html_pages_are_recognised() {
         for doc in ["<!DOCTYPE html><html><body>hi</body></html>", "\n<!-- x --><HTML lang=en>", "<html>"] {
-            assert!(matches!(parse_feed(doc.as_bytes(), "https://x/", now()), Err(ParseError::HtmlPage)), "{doc}");
+            assert!(
+                matches!(parse_feed(doc.as_bytes(), "https://x/", None, now()), Err(ParseError::HtmlPage)),
+                "{doc}"
+            );
         }
         assert!(!first_element_is_html(b"<?xml version='1.0'?><rss><channel><description>&lt;html&gt;"));
     }
 
     #[test]
     fn garbage_is_a_clear_error() {
-        let err = parse_feed(b"hello world", "https://x/", now()).unwrap_err();
+        let err = parse_feed(b"hello world", "https://x/", None, now()).unwrap_err();
         assert_eq!(err.to_string(), "not a feed (no RSS, Atom or JSON Feed root element)");
     }
 

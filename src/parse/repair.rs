@@ -1,0 +1,497 @@
+//! What stands between raw feed bytes and feed-rs: decoding to UTF-8, and
+//! repairs for documents feed-rs would reject or read as empty. Pure.
+//!
+//! [`to_utf8`] always runs. [`repair_xml`] and [`repair_json`] run only when
+//! the document as sent fails to parse or yields no entries, so a
+//! well-formed feed is never rewritten.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use quick_xml::events::Event;
+use regex::Regex;
+
+/// Decodes a feed document to UTF-8 text, the way feedparser does: a byte
+/// order mark, else UTF-16/32 recognised from the first bytes, else the
+/// XML declaration's encoding, else the HTTP `charset`, else UTF-8 if the
+/// bytes are valid UTF-8, else windows-1252. The XML declaration is
+/// rewritten to say UTF-8 and a BOM is dropped.
+pub fn to_utf8(body: &[u8], http_charset: Option<&str>) -> String {
+    let text = decode(body, http_charset);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    rewrite_declaration(text)
+}
+
+fn decode(body: &[u8], http_charset: Option<&str>) -> String {
+    if let Some((enc, bom)) = Encoding::for_bom(body) {
+        return enc.decode_without_bom_handling(&body[bom..]).0.into_owned();
+    }
+    match body {
+        [0, 0, 0, b'<', ..] => return decode_utf32(body, true),
+        [b'<', 0, 0, 0, ..] => return decode_utf32(body, false),
+        [0, b'<', 0, b'?', ..] | [0, b'<', 0, _, ..] => {
+            return UTF_16BE.decode_without_bom_handling(body).0.into_owned()
+        }
+        [b'<', 0, b'?', 0, ..] | [b'<', 0, _, 0, ..] => {
+            return UTF_16LE.decode_without_bom_handling(body).0.into_owned()
+        }
+        _ => {}
+    }
+    let declared = declared_encoding(body).or_else(|| http_charset.and_then(encoding_for_label));
+    match declared {
+        // A document that says UTF-8 but is not: feedparser falls back too.
+        Some(enc) if enc == UTF_8 => match std::str::from_utf8(body) {
+            Ok(s) => s.to_owned(),
+            Err(_) => WINDOWS_1252.decode_without_bom_handling(body).0.into_owned(),
+        },
+        // UTF-16 declared in an ASCII-compatible document is a mislabel.
+        Some(enc) if enc == UTF_16LE || enc == UTF_16BE => utf8_or_1252(body),
+        Some(enc) => enc.decode_without_bom_handling(body).0.into_owned(),
+        None => utf8_or_1252(body),
+    }
+}
+
+fn utf8_or_1252(body: &[u8]) -> String {
+    match std::str::from_utf8(body) {
+        Ok(s) => s.to_owned(),
+        Err(_) => WINDOWS_1252.decode_without_bom_handling(body).0.into_owned(),
+    }
+}
+
+fn decode_utf32(body: &[u8], big_endian: bool) -> String {
+    body.chunks_exact(4)
+        .map(|c| {
+            let v = if big_endian {
+                u32::from_be_bytes([c[0], c[1], c[2], c[3]])
+            } else {
+                u32::from_le_bytes([c[0], c[1], c[2], c[3]])
+            };
+            char::from_u32(v).unwrap_or('\u{fffd}')
+        })
+        .collect()
+}
+
+/// A charset label, tolerating what feeds write: `windows_1252`, `cp1252`,
+/// `utf8`, surrounding quotes.
+fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
+    let l = label.trim().trim_matches(|c| c == '"' || c == '\'').to_ascii_lowercase().replace('_', "-");
+    let l = match l.as_str() {
+        "utf8" => "utf-8".to_owned(),
+        "cp-1252" | "win-1252" | "windows1252" => "windows-1252".to_owned(),
+        _ => l,
+    };
+    Encoding::for_label(l.as_bytes())
+}
+
+static DECLARATION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"^\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']+)["'][^>]*\?>"#).expect("valid pattern"));
+
+fn declared_encoding(body: &[u8]) -> Option<&'static Encoding> {
+    let head = &body[..body.len().min(512)];
+    let head = String::from_utf8_lossy(head);
+    let caps = DECLARATION.captures(&head)?;
+    encoding_for_label(&caps[1])
+}
+
+fn rewrite_declaration(text: &str) -> String {
+    match DECLARATION.captures(text) {
+        Some(caps) => {
+            let m = caps.get(1).expect("group 1 exists");
+            let mut out = String::with_capacity(text.len());
+            out.push_str(&text[..m.start()]);
+            out.push_str("UTF-8");
+            out.push_str(&text[m.end()..]);
+            out
+        }
+        None => text.to_owned(),
+    }
+}
+
+static RSS_ROOT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<rss\b([^>]*)>").expect("valid pattern"));
+static DEFAULT_NS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\sxmlns\s*=\s*["'][^"']*["']"#).expect("valid pattern"));
+static VERSION_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\sversion\s*=\s*["'][^"']*["']"#).expect("valid pattern"));
+static RDF_ITEM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?s)(<item\b(?:[^>]*?rdf:about\s*=\s*["']([^"']*)["'])?[^>]*>)(.*?)</item>"#).expect("valid pattern")
+});
+static TEXT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"<((?:[a-zA-Z]+:)?(?:title|subtitle|summary|content|rights|tagline|info|copyright))(\s[^>]*?)?\stype\s*=\s*(["'])([^"']*)(["'])"#)
+        .expect("valid pattern")
+});
+
+/// Repairs an XML feed that feed-rs rejects or reads as empty; `None` when
+/// there is nothing to repair.
+pub fn repair_xml(doc: &str) -> Option<String> {
+    let mut out = Cow::Borrowed(doc);
+    // RSS 1.1: `<Channel>` root, items inside `<items>`.
+    if out.contains("http://purl.org/net/rss1.1#") {
+        let s = RSS11_ROOT.replace(&out, "<rss version=\"2.0\"><channel>");
+        let s = s.replace("</Channel>", "</channel></rss>");
+        let s = RSS11_ITEMS.replace_all(&s, "");
+        out = Cow::Owned(s.into_owned());
+    }
+    // `&#X41;`: XML wants a lower-case x.
+    if out.contains("&#X") {
+        out = Cow::Owned(out.replace("&#X", "&#x"));
+    }
+    // RSS elements prefixed with Userland's RSS 2.0 namespace (`<r:item>`).
+    if let Some(caps) = USERLAND_PREFIX.captures(&out) {
+        let prefix = caps[1].to_owned();
+        let decl = caps.get(0).expect("group 0 exists").as_str().to_owned();
+        let s = out.replace(&decl, "").replace(&format!("<{prefix}:"), "<").replace(&format!("</{prefix}:"), "</");
+        out = Cow::Owned(s);
+    }
+    // An Atom root in a misspelt namespace (wrong case, a trailing slash).
+    if let Some(caps) = ATOM_WRONG_NS.captures(&out) {
+        let ns = caps[1].to_owned();
+        if ns != "http://www.w3.org/2005/Atom"
+            && ns != "http://purl.org/atom/ns#"
+            && ns.to_ascii_lowercase().contains("atom")
+        {
+            out = Cow::Owned(out.replacen(&format!("\"{ns}\""), "\"http://www.w3.org/2005/Atom\"", 1));
+        }
+    }
+    // CDF (Microsoft's Channel Definition Format), as RSS 2.0.
+    if let Some(rss) = cdf_to_rss(&out) {
+        out = Cow::Owned(rss);
+    }
+    // `<rss>` without a version, or one feed-rs does not know (0.93, 0.94, 2.01…).
+    if let Some(caps) = RSS_ROOT.captures(&out) {
+        // A default namespace on `<rss>` (Userland's RSS 2.0 namespace) hides
+        // every element from feed-rs: RSS 0.9x/2.0 have none.
+        let attrs = DEFAULT_NS.replace_all(&caps[1], "").into_owned();
+        let attrs = attrs.as_str();
+        let version = VERSION_ATTR.find(attrs).map(|m| m.as_str().to_owned());
+        let known = version.as_deref().is_some_and(|v| ["2.0", "0.91", "0.92"].iter().any(|k| v.contains(k)));
+        if !known || attrs != &caps[1] {
+            let new_attrs = match &version {
+                Some(v) if !known => attrs.replacen(v.as_str(), " version=\"2.0\"", 1),
+                Some(_) => attrs.to_owned(),
+                None => format!(" version=\"2.0\"{attrs}"),
+            };
+            let whole = caps.get(0).expect("group 0 exists").range();
+            let mut s = out.into_owned();
+            s.replace_range(whole, &format!("<rss{new_attrs}>"));
+            out = Cow::Owned(s);
+        }
+    }
+    // Items directly under `<rss>`, with no `<channel>` around them.
+    if out.contains("<rss") && !out.contains("<channel") {
+        if let Some(caps) = RSS_ROOT.captures(&out) {
+            let end = caps.get(0).expect("group 0 exists").end();
+            let mut s = out.into_owned();
+            s.insert_str(end, "<channel>");
+            match s.rfind("</rss") {
+                Some(close) => s.insert_str(close, "</channel>"),
+                None => s.push_str("</channel>"),
+            }
+            out = Cow::Owned(s);
+        }
+    }
+    // RSS 0.90 (Netscape's namespace) reads as RSS 1.0.
+    if out.contains("http://my.netscape.com/rdf/simple/0.9/") {
+        out = Cow::Owned(out.replace("http://my.netscape.com/rdf/simple/0.9/", "http://purl.org/rss/1.0/"));
+    }
+    // RSS 1.0 items without `<link>` are dropped by feed-rs: their
+    // `rdf:about` is their link.
+    if out.contains("rdf:RDF") || out.contains("purl.org/rss/1.0") {
+        let fixed = RDF_ITEM.replace_all(&out, |c: &regex::Captures<'_>| {
+            let (start, body) = (&c[1], &c[3]);
+            if body.contains("<link") {
+                c[0].to_owned()
+            } else {
+                // Without rdf:about either, a placeholder that canonical links drop.
+                let about = c.get(2).map_or("about:blank", |m| m.as_str());
+                format!("{start}<link>{about}</link>{body}</item>")
+            }
+        });
+        if fixed != out {
+            out = Cow::Owned(fixed.into_owned());
+        }
+    }
+    // Atom 0.3 parses as an empty feed: move it to the Atom 1.0 namespace.
+    if out.contains("http://purl.org/atom/ns#") {
+        let mut s = out.replace("http://purl.org/atom/ns#", "http://www.w3.org/2005/Atom");
+        if !s.contains("<entry") {
+            s = s.replace("<item>", "<entry>").replace("<item ", "<entry ").replace("</item>", "</entry>");
+        }
+        for (old, new) in
+            [("issued", "published"), ("modified", "updated"), ("tagline", "subtitle"), ("copyright", "rights")]
+        {
+            s = s.replace(&format!("<{old}>"), &format!("<{new}>")).replace(&format!("</{old}>"), &format!("</{new}>"));
+            s = s.replace(&format!("<{old} "), &format!("<{new} "));
+        }
+        out = Cow::Owned(s);
+    }
+    // Text constructs whose `type` feed-rs rejects (blank, text/plain,
+    // application/octet-stream, image/*): read them as text or HTML.
+    if TEXT_TYPE.is_match(&out) {
+        let fixed = TEXT_TYPE.replace_all(&out, |c: &regex::Captures<'_>| {
+            let value = c[4].trim().to_ascii_lowercase();
+            let mapped = match value.as_str() {
+                "text" | "html" | "xhtml" | "text/html" => value.clone(),
+                v if v.contains("xhtml") => "xhtml".to_owned(),
+                v if v.contains("html") => "html".to_owned(),
+                _ => "text".to_owned(),
+            };
+            format!("<{}{} type={}{}{}", &c[1], c.get(2).map_or("", |m| m.as_str()), &c[3], mapped, &c[5])
+        });
+        if fixed != out {
+            out = Cow::Owned(fixed.into_owned());
+        }
+    }
+    // A document cut short: close the elements still open.
+    if let Some(closed) = close_open_elements(&out) {
+        out = Cow::Owned(closed);
+    }
+    match out {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(s) if s == doc => None,
+        Cow::Owned(s) => Some(s),
+    }
+}
+
+static USERLAND_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\s+xmlns:([A-Za-z][\w.-]*)\s*=\s*["']http://backend\.userland\.com/rss2["']"#).expect("valid pattern")
+});
+static ATOM_WRONG_NS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"<feed\b[^>]*?\sxmlns\s*=\s*"([^"]*)""#).expect("valid pattern"));
+static RSS11_ROOT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<Channel\b[^>]*>").expect("valid pattern"));
+static RSS11_ITEMS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"</?items\b[^>]*>").expect("valid pattern"));
+static CDF_ROOT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:\s|<\?[^>]*\?>|<!--(?s:.*?)-->|<!DOCTYPE[^>]*>)*<CHANNEL\b").expect("valid pattern")
+});
+static CDF_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<(/?)(channel|item|title|abstract)\b([^>]*?)(/?)>").expect("valid pattern"));
+static CDF_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?i)\b(href|lastmod)\s*=\s*["']([^"']*)["']"#).expect("valid pattern"));
+
+/// Rewrites a CDF document (root `<CHANNEL>`) as RSS 2.0: CHANNEL and ITEM
+/// with their HREF as link and LASTMOD as date, TITLE, ABSTRACT as description.
+fn cdf_to_rss(doc: &str) -> Option<String> {
+    if !CDF_ROOT.is_match(doc) {
+        return None;
+    }
+    let body = CDF_TAG.replace_all(doc, |c: &regex::Captures<'_>| {
+        let closing = !c[1].is_empty();
+        let name = c[2].to_ascii_lowercase();
+        let self_closing = !c[4].is_empty();
+        let (open, close) = match name.as_str() {
+            "channel" => ("<rss version=\"2.0\"><channel>", "</channel></rss>"),
+            "item" => ("<item>", "</item>"),
+            "title" => ("<title>", "</title>"),
+            _ => ("<description>", "</description>"),
+        };
+        if closing {
+            return close.to_owned();
+        }
+        let mut out = open.to_owned();
+        if name == "channel" || name == "item" {
+            for a in CDF_ATTR.captures_iter(&c[3]) {
+                match a[1].to_ascii_lowercase().as_str() {
+                    "href" => out.push_str(&format!("<link>{}</link>", &a[2])),
+                    _ if name == "item" => out.push_str(&format!("<pubDate>{}</pubDate>", &a[2])),
+                    _ => {}
+                }
+            }
+        }
+        if self_closing {
+            out.push_str(close);
+        }
+        out
+    });
+    Some(body.into_owned())
+}
+
+/// Cuts a document at its first malformed point (or its end) and closes the
+/// elements open there; `None` when the document is complete.
+fn close_open_elements(doc: &str) -> Option<String> {
+    let mut reader = quick_xml::Reader::from_str(doc);
+    reader.config_mut().check_end_names = false;
+    let mut stack: Vec<String> = Vec::new();
+    let mut good = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                stack.push(String::from_utf8_lossy(e.name().0.as_bytes()).into_owned());
+                good = reader.buffer_position() as usize;
+            }
+            Ok(Event::End(e)) => {
+                let name = String::from_utf8_lossy(e.name().0.as_bytes()).into_owned();
+                if let Some(pos) = stack.iter().rposition(|n| *n == name) {
+                    stack.truncate(pos);
+                }
+                good = reader.buffer_position() as usize;
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => good = reader.buffer_position() as usize,
+            Err(_) => break,
+        }
+        if stack.len() > 256 {
+            return None;
+        }
+    }
+    if stack.is_empty() {
+        return None;
+    }
+    let mut out = doc[..good.min(doc.len())].to_owned();
+    for name in stack.iter().rev() {
+        out.push_str(&format!("</{name}>"));
+    }
+    Some(out)
+}
+
+/// Repairs a JSON Feed feed-rs rejects: a version written as "1" or "1.1"
+/// instead of the spec's URL, a missing title.
+pub fn repair_json(doc: &str) -> Option<String> {
+    let mut v: serde_json::Value = serde_json::from_str(doc).ok()?;
+    let obj = v.as_object_mut()?;
+    let mut changed = false;
+    let version_ok =
+        obj.get("version").and_then(|x| x.as_str()).is_some_and(|s| s.starts_with("https://jsonfeed.org/version/"));
+    if !version_ok {
+        let version = match obj.get("version").and_then(|x| x.as_str()) {
+            Some(s) if s.contains("1.1") => "https://jsonfeed.org/version/1.1",
+            _ => "https://jsonfeed.org/version/1",
+        };
+        obj.insert("version".into(), version.into());
+        changed = true;
+    }
+    if !obj.get("title").is_some_and(serde_json::Value::is_string) {
+        obj.insert("title".into(), "".into());
+        changed = true;
+    }
+    if !obj.get("items").is_some_and(serde_json::Value::is_array) {
+        return None;
+    }
+    changed.then(|| v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_are_recognised() {
+        let utf16be: Vec<u8> =
+            "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss/>".encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+        assert_eq!(to_utf8(&utf16be, None), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss/>");
+        let latin1 = b"<?xml version='1.0' encoding='windows_1252'?><t>caf\xe9 \x80</t>";
+        assert_eq!(to_utf8(latin1, None), "<?xml version='1.0' encoding='UTF-8'?><t>café €</t>");
+        // Charset only in the HTTP header.
+        assert_eq!(to_utf8(b"<t>\xe9</t>", Some("iso-8859-1")), "<t>é</t>");
+        // Declared UTF-8 with invalid bytes.
+        assert_eq!(
+            to_utf8(b"<?xml version=\"1.0\" encoding=\"utf-8\"?><t>\xe9</t>", None),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>é</t>"
+        );
+        assert_eq!(to_utf8("\u{feff}{\"a\":1}".as_bytes(), None), "{\"a\":1}");
+        let utf32: Vec<u8> = "<a>ü</a>".chars().flat_map(|c| (c as u32).to_be_bytes()).collect();
+        assert_eq!(to_utf8(&utf32, None), "<a>ü</a>");
+    }
+
+    #[test]
+    fn rss_version_is_repaired() {
+        assert_eq!(repair_xml("<rss><channel/></rss>").unwrap(), "<rss version=\"2.0\"><channel/></rss>");
+        assert_eq!(
+            repair_xml("<rss version=\"0.94\"><channel/></rss>").unwrap(),
+            "<rss version=\"2.0\"><channel/></rss>"
+        );
+        assert_eq!(repair_xml("<rss version=\"2.0\"><channel/></rss>"), None);
+        assert_eq!(
+            repair_xml(
+                "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\" xmlns:dc=\"x\"><channel/></rss>"
+            )
+            .unwrap(),
+            "<rss version=\"2.0\" xmlns:dc=\"x\"><channel/></rss>"
+        );
+    }
+
+    #[test]
+    fn rss_without_channel_and_rdf_items_without_link() {
+        assert_eq!(
+            repair_xml("<rss version=\"2.0\"><item><title>a</title></item></rss>").unwrap(),
+            "<rss version=\"2.0\"><channel><item><title>a</title></item></channel></rss>"
+        );
+        let rdf = "<rdf:RDF><item rdf:about=\"http://e.x/1\"><title>a</title></item></rdf:RDF>";
+        assert_eq!(
+            repair_xml(rdf).unwrap(),
+            "<rdf:RDF><item rdf:about=\"http://e.x/1\"><link>http://e.x/1</link><title>a</title></item></rdf:RDF>"
+        );
+    }
+
+    #[test]
+    fn rss_11_and_090_become_readable() {
+        let doc = "<Channel xmlns=\"http://purl.org/net/rss1.1#\" rdf:about=\"http://x\"><title>X</title><items rdf:parseType=\"Collection\"><item rdf:about=\"http://x/1\"><title>T</title><link>http://x/1</link></item></items></Channel>";
+        assert_eq!(repair_xml(doc).unwrap(), "<rss version=\"2.0\"><channel><title>X</title><item rdf:about=\"http://x/1\"><title>T</title><link>http://x/1</link></item></channel></rss>");
+        let doc = "<rdf:RDF xmlns=\"http://my.netscape.com/rdf/simple/0.9/\"><item><title>T</title></item></rdf:RDF>";
+        assert_eq!(repair_xml(doc).unwrap(), "<rdf:RDF xmlns=\"http://purl.org/rss/1.0/\"><item><link>about:blank</link><title>T</title></item></rdf:RDF>");
+    }
+
+    #[test]
+    fn namespaces_and_char_refs_are_fixed() {
+        assert_eq!(
+            repair_xml("<r:rss version=\"2.0\" xmlns:r=\"http://backend.userland.com/rss2\"><r:channel><r:item/></r:channel></r:rss>").unwrap(),
+            "<rss version=\"2.0\"><channel><item/></channel></rss>"
+        );
+        assert!(repair_xml("<feed xmlns=\"http://www.w3.org/2005/atom\"></feed>")
+            .unwrap()
+            .contains("\"http://www.w3.org/2005/Atom\""));
+        assert_eq!(
+            repair_xml("<rss version=\"2.0\"><channel><title>&#X41;</title></channel></rss>").unwrap(),
+            "<rss version=\"2.0\"><channel><title>&#x41;</title></channel></rss>"
+        );
+    }
+
+    #[test]
+    fn cdf_becomes_rss() {
+        let cdf = "<CHANNEL HREF=\"http://e.x/\"><TITLE>c</TITLE><ITEM HREF=\"/1\" LASTMOD=\"2004-04-06T23:05:43-05:00\"><TITLE>i</TITLE><ABSTRACT>a</ABSTRACT></ITEM></CHANNEL>";
+        assert_eq!(
+            repair_xml(cdf).unwrap(),
+            "<rss version=\"2.0\"><channel><link>http://e.x/</link><title>c</title><item><link>/1</link><pubDate>2004-04-06T23:05:43-05:00</pubDate><title>i</title><description>a</description></item></channel></rss>"
+        );
+    }
+
+    #[test]
+    fn atom_03_becomes_atom_10() {
+        let doc = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><entry><issued>2003</issued><modified>2004</modified></entry></feed>";
+        let fixed = repair_xml(doc).unwrap();
+        assert!(
+            fixed.contains("http://www.w3.org/2005/Atom") && fixed.contains("<published>2003</published>"),
+            "{fixed}"
+        );
+    }
+
+    #[test]
+    fn unknown_text_types_are_mapped() {
+        let doc = "<feed><title type=\"text/plain\">a</title><content type='application/octet-stream'>b</content><link type=\"application/rss+xml\"/></feed>";
+        let fixed = repair_xml(doc).unwrap();
+        assert!(fixed.contains("<title type=\"text\">") && fixed.contains("<content type='text'>"), "{fixed}");
+        assert!(fixed.contains("<link type=\"application/rss+xml\"/>"), "{fixed}");
+    }
+
+    #[test]
+    fn truncated_documents_are_closed() {
+        assert_eq!(
+            repair_xml("<rss version=\"2.0\"><channel><item><title>x</title></item></channel></rss").unwrap(),
+            "<rss version=\"2.0\"><channel><item><title>x</title></item></channel></rss>"
+        );
+        assert_eq!(
+            repair_xml("<feed><entry><title>a</title></entry><entry><title>b").unwrap(),
+            "<feed><entry><title>a</title></entry><entry><title>b</title></entry></feed>"
+        );
+    }
+
+    #[test]
+    fn json_versions_and_titles_are_repaired() {
+        let fixed = repair_json("{\"version\":\"1.0\",\"items\":[]}").unwrap();
+        assert!(fixed.contains("https://jsonfeed.org/version/1") && fixed.contains("\"title\":\"\""), "{fixed}");
+        assert_eq!(
+            repair_json("{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"t\",\"items\":[]}"),
+            None
+        );
+        assert_eq!(repair_json("not json"), None);
+    }
+}
