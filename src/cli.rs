@@ -54,6 +54,14 @@ pub enum Command {
     Export(ExportCommand),
     /// Inspect and correct how copies are grouped into stories.
     Dedup(DedupArgs),
+    /// Find the feeds a web page links to (or check that a URL is a feed).
+    Discover(DiscoverArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// A site's page or a feed's URL.
+    pub url: String,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +69,10 @@ pub struct SyncArgs {
     /// Sync only this feed (its name or URL); repeatable.
     #[arg(long = "feed", value_name = "NAME_OR_URL")]
     pub feeds: Vec<String>,
+
+    /// Fetch every selected feed now, even those not due (Retry-After, backoff, max-age) or gone.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

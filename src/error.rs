@@ -18,6 +18,12 @@ pub enum FetchError {
     Empty,
     #[error("too many redirects (more than 10)")]
     Redirects,
+    #[error("redirect loop (back to {0})")]
+    RedirectLoop(String),
+    #[error("HTTP {status}{}; the server asks to wait{}", reason_suffix(*.status), retry_hint(*.retry_after))]
+    RateLimited { status: u16, retry_after: Option<Duration> },
+    #[error("HTTP 410 (gone: the feed was removed); remove it from feeds.toml, or `sync --force` to try again")]
+    Gone,
     #[error("cannot resolve host {0}")]
     Dns(String),
     #[error("TLS error: {0}")]
@@ -28,6 +34,13 @@ pub enum FetchError {
     File(String),
     #[error("{0}")]
     Other(String),
+}
+
+fn retry_hint(after: Option<Duration>) -> String {
+    match after {
+        Some(d) => format!(" {}", humantime::format_duration(Duration::from_secs(d.as_secs()))),
+        None => String::new(),
+    }
 }
 
 fn reason_suffix(status: u16) -> &'static str {
@@ -48,12 +61,19 @@ fn reason_suffix(status: u16) -> &'static str {
 /// Why a fetched document yielded no feed.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
-    #[error("not a feed (got an HTML page)")]
-    HtmlPage,
+    #[error("not a feed (got an HTML page){}", discovered_hint(.0))]
+    HtmlPage(Vec<String>),
     #[error("not a feed ({0})")]
     Invalid(String),
     #[error("the feed parser crashed on this document")]
     Panicked,
+}
+
+fn discovered_hint(feeds: &[String]) -> String {
+    match feeds.first() {
+        Some(f) => format!("; the page links to a feed: put {f} in feeds.toml"),
+        None => String::new(),
+    }
 }
 
 /// A failure of the database.
@@ -82,7 +102,8 @@ impl FeedError {
     /// The HTTP status that went with it, if any.
     pub fn status(&self) -> Option<u16> {
         match self {
-            FeedError::Fetch(FetchError::Status { status }) => Some(*status),
+            FeedError::Fetch(FetchError::Status { status } | FetchError::RateLimited { status, .. }) => Some(*status),
+            FeedError::Fetch(FetchError::Gone) => Some(410),
             _ => None,
         }
     }

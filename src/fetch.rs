@@ -1,8 +1,10 @@
 //! Fetching feed documents politely: conditional GET, a total deadline per
-//! request, a cap on the (decoded) body, a limit of requests per host, and
-//! `file://` feeds that behave like HTTP ones.
+//! request, a cap on the (decoded) body, a limit of requests per host,
+//! retries with backoff for transient failures, `Retry-After`, redirects
+//! followed by hand (so that a permanent move is known and a loop caught),
+//! and `file://` feeds that behave like HTTP ones.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +22,17 @@ pub const USER_AGENT: &str = concat!("syndic/", env!("CARGO_PKG_VERSION"), " (fe
 /// Redirects followed before giving up.
 const MAX_REDIRECTS: usize = 10;
 
+/// Attempts per fetch for transient failures (connection refused or reset,
+/// HTTP 500/502/503/504). A timeout is not retried: the deadline is the limit.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// First wait before a retry; doubled each time, plus up to half as much jitter.
+const RETRY_BASE: Duration = Duration::from_millis(500);
+
+/// A `Retry-After` up to this long is waited for within the run; a longer
+/// one makes the feed wait until a later run.
+const MAX_INLINE_RETRY_AFTER: Duration = Duration::from_secs(10);
+
 /// What the store remembers from the last successful fetch.
 #[derive(Debug, Clone, Default)]
 pub struct Validators {
@@ -34,6 +47,10 @@ pub struct Fetched {
     pub body: Vec<u8>,
     pub content_type: Option<String>,
     pub validators: Validators,
+    /// Where permanent redirects (301/308 all the way) led.
+    pub moved_to: Option<String>,
+    /// How long the answer stays fresh (`Cache-Control: max-age`).
+    pub fresh_for: Option<Duration>,
 }
 
 /// The result of a fetch that did not fail.
@@ -42,6 +59,8 @@ pub enum FetchOutcome {
     /// The server (or file) says nothing changed since the validators.
     NotModified {
         status: u16,
+        moved_to: Option<String>,
+        fresh_for: Option<Duration>,
     },
     Fetched(Fetched),
 }
@@ -60,7 +79,8 @@ impl Fetcher {
     pub fn new(settings: &Settings) -> Result<Fetcher, FetchError> {
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            // Redirects are followed in fetch_http, to see permanent moves and loops.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(15)))
             .build()
@@ -86,11 +106,25 @@ impl Fetcher {
             hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))).clone()
         };
         let _permit = semaphore.acquire().await.expect("semaphore is never closed");
-        // reqwest's timeout covers the body too; this one also bounds our own
-        // reading, so a server trickling one byte a second cannot hold us.
-        match tokio::time::timeout(self.timeout, self.fetch_http(url, validators)).await {
-            Ok(result) => result,
-            Err(_) => Err(FetchError::Timeout(self.timeout)),
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            // reqwest's timeout covers the body too; this one also bounds our
+            // own reading, so a server trickling one byte a second cannot hold us.
+            let result = match tokio::time::timeout(self.timeout, self.fetch_http(url, validators)).await {
+                Ok(result) => result,
+                Err(_) => Err(FetchError::Timeout(self.timeout)),
+            };
+            if let Err(e) = &result {
+                if attempt < MAX_ATTEMPTS {
+                    if let Some(wait) = retry_wait(e, attempt) {
+                        tracing::debug!(feed_url = url, attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                }
+            }
+            return result;
         }
     }
 
@@ -109,34 +143,70 @@ impl Fetcher {
         if let Some(v) = validators.last_modified.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
             headers.insert(header::IF_MODIFIED_SINCE, v);
         }
-        let mut resp = self.client.get(url).headers(headers).send().await.map_err(|e| self.classify(e))?;
-        let status = resp.status();
-        if status == StatusCode::NOT_MODIFIED {
-            return Ok(FetchOutcome::NotModified { status: status.as_u16() });
-        }
-        if !status.is_success() {
-            return Err(FetchError::Status { status: status.as_u16() });
-        }
-        let header_str =
-            |name: header::HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let new_validators =
-            Validators { etag: header_str(header::ETAG), last_modified: header_str(header::LAST_MODIFIED) };
-        let content_type = header_str(header::CONTENT_TYPE);
-        // Content-Length is the compressed size; the decoded size is checked while reading.
-        if resp.content_length().is_some_and(|n| n > self.max_body) {
-            return Err(FetchError::TooLarge(self.max_body));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
-            if body.len() as u64 + chunk.len() as u64 > self.max_body {
+        let mut current = Url::parse(url).map_err(|e| FetchError::Other(format!("invalid URL: {e}")))?;
+        let mut visited = HashSet::from([current.clone()]);
+        let mut permanent = true;
+        for hop in 0..=MAX_REDIRECTS {
+            let mut resp =
+                self.client.get(current.clone()).headers(headers.clone()).send().await.map_err(|e| self.classify(e))?;
+            let status = resp.status();
+            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+                let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
+                let Some(next) = location.and_then(|l| current.join(l).ok()) else {
+                    return Err(FetchError::Status { status: status.as_u16() });
+                };
+                permanent &= matches!(status.as_u16(), 301 | 308);
+                if !visited.insert(next.clone()) {
+                    return Err(FetchError::RedirectLoop(next.to_string()));
+                }
+                current = next;
+                continue;
+            }
+            let moved_to = (permanent && hop > 0).then(|| current.to_string());
+            let fresh_for = max_age(resp.headers());
+            if status == StatusCode::NOT_MODIFIED {
+                return Ok(FetchOutcome::NotModified { status: status.as_u16(), moved_to, fresh_for });
+            }
+            match status.as_u16() {
+                410 => return Err(FetchError::Gone),
+                429 | 503 => {
+                    return Err(FetchError::RateLimited {
+                        status: status.as_u16(),
+                        retry_after: retry_after(resp.headers()),
+                    })
+                }
+                _ if !status.is_success() => return Err(FetchError::Status { status: status.as_u16() }),
+                _ => {}
+            }
+            let header_str =
+                |name: header::HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let new_validators =
+                Validators { etag: header_str(header::ETAG), last_modified: header_str(header::LAST_MODIFIED) };
+            let content_type = header_str(header::CONTENT_TYPE);
+            // Content-Length is the compressed size; the decoded size is checked while reading.
+            if resp.content_length().is_some_and(|n| n > self.max_body) {
                 return Err(FetchError::TooLarge(self.max_body));
             }
-            body.extend_from_slice(&chunk);
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
+                if body.len() as u64 + chunk.len() as u64 > self.max_body {
+                    return Err(FetchError::TooLarge(self.max_body));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Err(FetchError::Empty);
+            }
+            return Ok(FetchOutcome::Fetched(Fetched {
+                status: status.as_u16(),
+                body,
+                content_type,
+                validators: new_validators,
+                moved_to,
+                fresh_for,
+            }));
         }
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Err(FetchError::Empty);
-        }
-        Ok(FetchOutcome::Fetched(Fetched { status: status.as_u16(), body, content_type, validators: new_validators }))
+        Err(FetchError::Redirects)
     }
 
     fn classify(&self, e: reqwest::Error) -> FetchError {
@@ -160,6 +230,48 @@ impl Fetcher {
         }
         FetchError::Other(root_cause(&e))
     }
+}
+
+/// How long to wait before trying a failed fetch again within this run, if
+/// the failure is worth another try.
+fn retry_wait(e: &FetchError, attempt: u32) -> Option<Duration> {
+    let backoff = || {
+        let base = RETRY_BASE * 2u32.pow(attempt.saturating_sub(1));
+        base + jitter(base / 2)
+    };
+    match e {
+        FetchError::Connect(_) | FetchError::Status { status: 500 | 502 | 504 } => Some(backoff()),
+        FetchError::RateLimited { retry_after: Some(d), .. } if *d <= MAX_INLINE_RETRY_AFTER => Some(*d),
+        FetchError::RateLimited { status: 503, retry_after: None } => Some(backoff()),
+        _ => None,
+    }
+}
+
+/// A pseudo-random duration below `max`, so that feeds failing together do
+/// not retry together.
+fn jitter(max: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let r = xxhash_rust::xxh3::xxh3_64(&nanos.to_le_bytes());
+    Duration::from_nanos(r % (max.as_nanos().max(1) as u64))
+}
+
+/// `Retry-After` in seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok()
+}
+
+/// `Cache-Control: max-age` (none with `no-cache` or `no-store`).
+fn max_age(headers: &HeaderMap) -> Option<Duration> {
+    let cc = headers.get(header::CACHE_CONTROL)?.to_str().ok()?.to_ascii_lowercase();
+    if cc.contains("no-cache") || cc.contains("no-store") {
+        return None;
+    }
+    cc.split(',').find_map(|d| d.trim().strip_prefix("max-age=")?.trim().parse().ok()).map(Duration::from_secs)
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -193,7 +305,7 @@ fn fetch_file(url: &Url, validators: &Validators, max_body: u64) -> Result<Fetch
         meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
     let etag = format!("file:{mtime}:{}", meta.len());
     if validators.etag.as_deref() == Some(etag.as_str()) {
-        return Ok(FetchOutcome::NotModified { status: 304 });
+        return Ok(FetchOutcome::NotModified { status: 304, moved_to: None, fresh_for: None });
     }
     if meta.len() > max_body {
         return Err(FetchError::TooLarge(max_body));
@@ -210,5 +322,7 @@ fn fetch_file(url: &Url, validators: &Validators, max_body: u64) -> Result<Fetch
         body,
         content_type: None,
         validators: Validators { etag: Some(etag), last_modified: None },
+        moved_to: None,
+        fresh_for: None,
     }))
 }

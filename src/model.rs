@@ -69,6 +69,18 @@ pub struct NewEntry {
 }
 
 impl NewEntry {
+    /// Returns true if and only if the entry has nothing to show or link
+    /// to: no title, link, text, id, author or date (an item cut off by a
+    /// truncated document, or one carrying only fields syndic does not keep).
+    pub fn is_empty(&self) -> bool {
+        self.title.is_empty()
+            && self.url.is_none()
+            && self.body_text().is_empty()
+            && self.author.is_none()
+            && self.key.0.starts_with("hash:")
+            && self.date_source == DateSource::FirstSeen
+    }
+
     /// The longest plain text the entry carries: content, else summary.
     pub fn body_text(&self) -> &str {
         match (&self.content_text, &self.summary_text) {
@@ -85,6 +97,8 @@ impl NewEntry {
 pub struct FeedMeta {
     pub title: Option<String>,
     pub site_url: Option<String>,
+    /// RSS `<ttl>`: minutes the feed may be cached.
+    pub ttl_minutes: Option<u32>,
 }
 
 /// A parsed feed document.

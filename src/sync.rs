@@ -18,7 +18,7 @@ use crate::error::{FeedError, FetchError, StoreError};
 use crate::fetch::{FetchOutcome, Fetcher, Validators};
 use crate::model::ParsedFeed;
 use crate::parse;
-use crate::store::{FeedRow, FetchState, Store, TaggedEntry};
+use crate::store::{Failure, FeedRow, FetchState, Store, TaggedEntry};
 use crate::topics::Topics;
 
 /// What one feed's sync came to.
@@ -30,6 +30,8 @@ pub enum FeedResult {
     Unchanged,
     /// Fetching or parsing failed; the reason is plain text for the user.
     Failed { reason: String },
+    /// Not due yet (Retry-After, backoff, max-age, ttl) or gone: not fetched.
+    Skipped { until: Option<DateTime<Utc>>, gone: bool },
 }
 
 /// One feed's outcome, for the report.
@@ -38,6 +40,8 @@ pub struct FeedOutcome {
     pub name: String,
     pub url: String,
     pub result: FeedResult,
+    /// A permanent redirect moved the feed here: feeds.toml should say so.
+    pub moved_to: Option<String>,
 }
 
 /// What a whole sync did.
@@ -69,6 +73,10 @@ impl SyncReport {
     pub fn unchanged(&self) -> usize {
         self.sum(|r| usize::from(matches!(r, FeedResult::Unchanged)))
     }
+    /// Feeds not fetched because they are not due or gone.
+    pub fn skipped(&self) -> usize {
+        self.sum(|r| usize::from(matches!(r, FeedResult::Skipped { .. })))
+    }
     /// The feeds that failed.
     pub fn failures(&self) -> impl Iterator<Item = &FeedOutcome> {
         self.outcomes.iter().filter(|o| matches!(o.result, FeedResult::Failed { .. }))
@@ -80,6 +88,29 @@ impl SyncReport {
 pub struct SyncOptions {
     /// Only the feeds with these names or URLs (all when empty).
     pub only: Vec<String>,
+    /// Fetch even feeds that are not due (Retry-After, backoff, max-age) or gone.
+    pub force: bool,
+}
+
+/// Consecutive failures after which a feed is tried less often...
+pub const BACKOFF_AFTER_FAILURES: u32 = 3;
+/// ...first waiting this long, doubling with each further failure...
+pub const BACKOFF_BASE: Duration = Duration::from_secs(30 * 60);
+/// ...up to a day.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(24 * 3600);
+/// A server's freshness hint (max-age, ttl) is honoured up to a day.
+pub const MAX_FRESHNESS: Duration = Duration::from_secs(24 * 3600);
+/// A Retry-After is honoured up to a week.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// When a feed that failed `failures` times in a row may be tried again.
+pub fn backoff_until(failures: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if failures < BACKOFF_AFTER_FAILURES {
+        return None;
+    }
+    let doublings = (failures - BACKOFF_AFTER_FAILURES).min(16);
+    let wait = BACKOFF_BASE.saturating_mul(2u32.pow(doublings)).min(BACKOFF_MAX);
+    Some(now + chrono::Duration::from_std(wait).expect("a day fits"))
 }
 
 /// Errors that stop the whole sync.
@@ -171,8 +202,21 @@ pub async fn run(
     let fetcher = Arc::new(Fetcher::new(&config.settings)?);
     let limit = Arc::new(Semaphore::new(config.settings.concurrency));
     let mut tasks = JoinSet::new();
+    let mut report = SyncReport { retagged, ..SyncReport::default() };
     for feed in &selected {
         let row = rows.iter().find(|r| r.url == feed.url).expect("every configured feed has a row").clone();
+        let not_due = row.next_attempt.filter(|t| *t > now);
+        if !options.force && (row.gone || not_due.is_some()) {
+            let outcome = FeedOutcome {
+                name: row.display_name().to_owned(),
+                url: row.url.clone(),
+                result: FeedResult::Skipped { until: not_due, gone: row.gone },
+                moved_to: None,
+            };
+            on_progress(&outcome);
+            report.outcomes.push(outcome);
+            continue;
+        }
         let fetcher = Arc::clone(&fetcher);
         let limit = Arc::clone(&limit);
         tasks.spawn(async move {
@@ -182,7 +226,6 @@ pub async fn run(
         });
     }
 
-    let mut report = SyncReport { retagged, ..SyncReport::default() };
     while let Some(joined) = tasks.join_next().await {
         let (row, result) = match joined {
             Ok(done) => done,
@@ -213,23 +256,37 @@ pub async fn run(
 }
 
 enum Fetched {
-    NotModified { status: u16 },
-    Parsed { status: u16, validators: Validators, feed: ParsedFeed },
+    NotModified {
+        status: u16,
+        moved_to: Option<String>,
+        fresh_for: Option<Duration>,
+    },
+    Parsed {
+        status: u16,
+        validators: Validators,
+        feed: ParsedFeed,
+        moved_to: Option<String>,
+        fresh_for: Option<Duration>,
+    },
 }
 
 async fn fetch_and_parse(fetcher: &Fetcher, row: &FeedRow, now: DateTime<Utc>) -> Result<Fetched, FeedError> {
     let validators = Validators { etag: row.etag.clone(), last_modified: row.last_modified.clone() };
-    match fetcher.fetch(&row.url, &validators).await? {
-        FetchOutcome::NotModified { status } => Ok(Fetched::NotModified { status }),
+    // A feed a permanent redirect moved is fetched where it now is.
+    let url = row.moved_to.clone().unwrap_or_else(|| row.url.clone());
+    match fetcher.fetch(&url, &validators).await? {
+        FetchOutcome::NotModified { status, moved_to, fresh_for } => {
+            Ok(Fetched::NotModified { status, moved_to, fresh_for })
+        }
         FetchOutcome::Fetched(doc) => {
-            let url = row.url.clone();
             let (status, validators, content_type) = (doc.status, doc.validators, doc.content_type);
+            let (moved_to, fresh_for) = (doc.moved_to, doc.fresh_for);
             let body = doc.body;
             let feed =
                 tokio::task::spawn_blocking(move || parse::parse_feed(&body, &url, content_type.as_deref(), now))
                     .await
                     .map_err(|_| crate::error::ParseError::Panicked)??;
-            Ok(Fetched::Parsed { status, validators, feed })
+            Ok(Fetched::Parsed { status, validators, feed, moved_to, fresh_for })
         }
     }
 }
@@ -242,17 +299,34 @@ fn record(
     result: Result<Fetched, FeedError>,
     now: DateTime<Utc>,
 ) -> Result<FeedOutcome, StoreError> {
-    let mut outcome =
-        FeedOutcome { name: row.display_name().to_owned(), url: row.url.clone(), result: FeedResult::Unchanged };
+    let mut outcome = FeedOutcome {
+        name: row.display_name().to_owned(),
+        url: row.url.clone(),
+        result: FeedResult::Unchanged,
+        moved_to: None,
+    };
+    let fresh_until = |fresh_for: Option<Duration>, ttl_minutes: Option<u32>| {
+        let ttl = ttl_minutes.map(|m| Duration::from_secs(u64::from(m) * 60));
+        let fresh = fresh_for.into_iter().chain(ttl).max().filter(|d| !d.is_zero())?;
+        Some(now + chrono::Duration::from_std(fresh.min(MAX_FRESHNESS)).expect("a day fits"))
+    };
     match result {
-        Ok(Fetched::NotModified { status }) => {
+        Ok(Fetched::NotModified { status, moved_to, fresh_for }) => {
             tracing::debug!(feed_url = %row.url, status, "feed not modified");
-            store.record_not_modified(row.id, status, now)?;
+            outcome.moved_to = moved_to.clone();
+            let state = FetchState {
+                http_status: Some(status),
+                next_attempt: fresh_until(fresh_for, None),
+                moved_to,
+                ..FetchState::default()
+            };
+            store.record_not_modified(row.id, &state, now)?;
         }
-        Ok(Fetched::Parsed { status, validators, feed: parsed }) => {
+        Ok(Fetched::Parsed { status, validators, feed: parsed, moved_to, fresh_for }) => {
             let tagged: Vec<TaggedEntry> = parsed
                 .entries
                 .into_iter()
+                .filter(|e| !e.is_empty())
                 .map(|entry| {
                     let texts = [
                         entry.title.as_str(),
@@ -263,12 +337,15 @@ fn record(
                     TaggedEntry { entry, topics }
                 })
                 .collect();
+            outcome.moved_to = moved_to.clone();
             let state = FetchState {
                 http_status: Some(status),
                 etag: validators.etag,
                 last_modified: validators.last_modified,
                 title: parsed.meta.title.clone(),
                 site_url: parsed.meta.site_url,
+                next_attempt: fresh_until(fresh_for, parsed.meta.ttl_minutes),
+                moved_to,
             };
             let saved = store.save_feed(row.id, &state, &tagged, now)?;
             if row.name.is_none() {
@@ -282,7 +359,29 @@ fn record(
         Err(e) => {
             let reason = e.to_string();
             tracing::warn!(feed_url = %row.url, error = %reason, "feed failed");
-            store.record_failure(row.id, e.status(), &reason, now)?;
+            let retry_after = match &e {
+                FeedError::Fetch(FetchError::RateLimited { retry_after: Some(d), .. }) => {
+                    Some(now + chrono::Duration::from_std((*d).min(MAX_RETRY_AFTER)).expect("a week fits"))
+                }
+                _ => None,
+            };
+            let failure = Failure {
+                http_status: e.status(),
+                error: reason.clone(),
+                next_attempt: retry_after,
+                gone: matches!(e, FeedError::Fetch(FetchError::Gone)),
+                discovered: match &e {
+                    FeedError::Parse(crate::error::ParseError::HtmlPage(found)) => found.first().cloned(),
+                    _ => None,
+                },
+            };
+            let failures = store.record_failure(row.id, &failure, now)?;
+            // Failing again and again: try less often, unless the server said when.
+            if retry_after.is_none() {
+                if let Some(until) = backoff_until(failures, now) {
+                    store.set_next_attempt(row.id, Some(until))?;
+                }
+            }
             outcome.result = FeedResult::Failed { reason };
         }
     }

@@ -24,6 +24,14 @@ struct FeedJson {
     http_status: Option<u16>,
     last_error: Option<String>,
     consecutive_failures: u32,
+    /// Not fetched before this time (Retry-After, backoff, max-age, ttl).
+    next_attempt: Option<String>,
+    /// 410 Gone: not fetched until `sync --force`.
+    gone: bool,
+    /// Where a permanent redirect moved the feed.
+    moved_to: Option<String>,
+    /// The feed an HTML page at the URL links to.
+    discovered: Option<String>,
 }
 
 pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
@@ -48,6 +56,10 @@ pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
                 http_status: row.and_then(|r| r.http_status),
                 last_error: row.and_then(|r| r.last_error.clone()),
                 consecutive_failures: row.map_or(0, |r| r.consecutive_failures),
+                next_attempt: row.and_then(|r| r.next_attempt).map(rfc3339),
+                gone: row.is_some_and(|r| r.gone),
+                moved_to: row.and_then(|r| r.moved_to.clone()),
+                discovered: row.and_then(|r| r.discovered.clone()),
             }
         })
         .collect();
@@ -71,7 +83,7 @@ pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
             .zip(&config.feeds)
             .map(|(f, cfg)| {
                 let row = rows.iter().find(|r| r.url == cfg.url);
-                let status = match row {
+                let mut status = match row {
                     Some(r) if r.last_attempt.is_some() => match &r.last_error {
                         Some(e) if r.consecutive_failures > 1 => format!("{e} ({}x)", r.consecutive_failures),
                         Some(e) => e.clone(),
@@ -79,6 +91,14 @@ pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
                     },
                     _ => "never synced".to_owned(),
                 };
+                if let Some(r) = row {
+                    if let Some(to) = &r.moved_to {
+                        status = format!("moved to {to}; {status}");
+                    }
+                    if let Some(next) = r.next_attempt.filter(|t| *t > ctx.now).filter(|_| r.last_error.is_some()) {
+                        status = format!("{status}; next try {}", human_time(next));
+                    }
+                }
                 vec![
                     safe_text(&f.name),
                     f.topics.join(","),

@@ -2,6 +2,7 @@
 //! and hands the result to `output`. Errors carry a hint for the user.
 
 mod dedup;
+mod discover;
 mod export;
 mod feeds;
 mod list;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => show::run(&ctx, args),
         Command::Export(cmd) => export::run(&ctx, cmd),
         Command::Dedup(args) => dedup::run(&ctx, args),
+        Command::Discover(args) => discover::run(&ctx, args),
     }
 }
 

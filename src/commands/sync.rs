@@ -46,7 +46,7 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .map_err(|e| user_error(format!("cannot start the async runtime: {e}"), None))?;
-    let options = SyncOptions { only: args.feeds.clone() };
+    let options = SyncOptions { only: args.feeds.clone(), force: args.force };
     let report = runtime
         .block_on(sync::run(&config, &mut store, &options, ctx.now, |outcome| {
             progress.set_message(safe_text(&outcome.name));
@@ -65,11 +65,22 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_report(report: &SyncReport, quiet: bool) -> std::io::Result<()> {
+    let mut stderr = std::io::stderr().lock();
     if !quiet {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{}", summary_line(report))?;
+        for o in report.outcomes.iter() {
+            if let Some(to) = &o.moved_to {
+                writeln!(
+                    stderr,
+                    "moved: {} <{}> now answers at <{}> (permanent redirect); update feeds.toml, or run `syndic feeds --fix-redirects`",
+                    safe_text(&o.name),
+                    safe_text(&o.url),
+                    safe_text(to)
+                )?;
+            }
+        }
     }
-    let mut stderr = std::io::stderr().lock();
     for o in report.failures() {
         if let FeedResult::Failed { reason } = &o.result {
             writeln!(stderr, "failed: {} <{}>: {}", safe_text(&o.name), safe_text(&o.url), safe_text(reason))?;
@@ -80,12 +91,15 @@ fn print_report(report: &SyncReport, quiet: bool) -> std::io::Result<()> {
 
 /// `synced 18 feeds: 240 new, 35 copies, 2 unchanged, 1 failed in 3.2s`
 pub(crate) fn summary_line(r: &SyncReport) -> String {
-    let n = r.outcomes.len();
+    let n = r.outcomes.len() - r.skipped();
     let mut parts = vec![format!("{} new", r.new_entries()), format!("{} copies", r.copies())];
     if r.updated() > 0 {
         parts.push(format!("{} updated", r.updated()));
     }
     parts.push(format!("{} unchanged", r.unchanged()));
+    if r.skipped() > 0 {
+        parts.push(format!("{} not due", r.skipped()));
+    }
     parts.push(format!("{} failed", r.failures().count()));
     format!("synced {n} feed{}: {} in {:.1}s", if n == 1 { "" } else { "s" }, parts.join(", "), r.elapsed.as_secs_f64())
 }

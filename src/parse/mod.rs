@@ -44,7 +44,7 @@ pub fn parse_feed(
     });
     let text = repair::to_utf8(body, charset);
     if first_element_is_html(text.as_bytes()) {
-        return Err(ParseError::HtmlPage);
+        return Err(ParseError::HtmlPage(discover_feeds(&text, feed_url)));
     }
     let first = run_feed_rs(&text, feed_url);
     let needs_repair = first.as_ref().map_or(true, |f| f.entries.is_empty());
@@ -70,6 +70,7 @@ pub fn parse_feed(
             .filter(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
             .filter_map(|l| canonical_link(&l.href, &base))
             .find(|l| l != feed_url),
+        ttl_minutes: feed.ttl,
     };
 
     let mut keys = HashSet::new();
@@ -227,6 +228,34 @@ fn describe_parse_error(e: &feed_rs::parser::ParseFeedError) -> String {
     .replace('\n', " ")
 }
 
+/// The feeds an HTML page links to (`<link rel="alternate">` of a feed
+/// type), absolute, in page order.
+pub fn discover_feeds(html: &str, page_url: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse("link[rel][href]").expect("a valid selector");
+    let base = Url::parse(page_url).ok();
+    let mut out = Vec::new();
+    for link in doc.select(&selector) {
+        let el = link.value();
+        let rel = el.attr("rel").unwrap_or("").to_ascii_lowercase();
+        let kind = el.attr("type").unwrap_or("").to_ascii_lowercase();
+        let is_feed = ["rss+xml", "atom+xml", "feed+json", "rdf+xml"].iter().any(|t| kind.contains(t))
+            || (kind == "application/json" && rel.contains("feed"));
+        if !rel.split_whitespace().any(|r| r == "alternate" || r == "feed") || !is_feed {
+            continue;
+        }
+        let href = el.attr("href").unwrap_or("");
+        let abs = match &base {
+            Some(b) => b.join(href).ok().map(|u| u.to_string()),
+            None => Url::parse(href).ok().map(|u| u.to_string()),
+        };
+        if let Some(u) = abs.filter(|u| !out.contains(u)) {
+            out.push(u);
+        }
+    }
+    out
+}
+
 /// Returns true if and only if the document's first element is `<html>`
 /// (after any BOM, XML declaration, comments and doctype).
 fn first_element_is_html(body: &[u8]) -> bool {
@@ -336,11 +365,24 @@ mod tests {
     fn html_pages_are_recognised() {
         for doc in ["<!DOCTYPE html><html><body>hi</body></html>", "\n<!-- x --><HTML lang=en>", "<html>"] {
             assert!(
-                matches!(parse_feed(doc.as_bytes(), "https://x/", None, now()), Err(ParseError::HtmlPage)),
+                matches!(parse_feed(doc.as_bytes(), "https://x/", None, now()), Err(ParseError::HtmlPage(_))),
                 "{doc}"
             );
         }
         assert!(!first_element_is_html(b"<?xml version='1.0'?><rss><channel><description>&lt;html&gt;"));
+    }
+
+    #[test]
+    fn html_pages_name_the_feeds_they_link() {
+        let page = r#"<!DOCTYPE html><html><head><link rel="stylesheet" href="/s.css">
+<link rel="alternate" type="application/rss+xml" title="RSS" href="/feed/">
+<link rel="alternate" type="application/atom+xml" href="https://b.example/atom.xml"></head></html>"#;
+        let err = parse_feed(page.as_bytes(), "https://www.bolnews.com/", None, now()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a feed (got an HTML page); the page links to a feed: put https://www.bolnews.com/feed/ in feeds.toml"
+        );
+        assert_eq!(discover_feeds(page, "https://www.bolnews.com/").len(), 2);
     }
 
     #[test]

@@ -26,8 +26,11 @@ use crate::model::{EntryId, FeedId, NewEntry};
 use crate::text::spaced_cjk;
 
 /// Ordered migrations; `PRAGMA user_version` is the number applied.
-const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/001_init.sql"), include_str!("migrations/002_near_duplicates.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_init.sql"),
+    include_str!("migrations/002_near_duplicates.sql"),
+    include_str!("migrations/003_feed_health.sql"),
+];
 
 /// How long a reader or writer waits for SQLite's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,6 +67,12 @@ pub struct FeedRow {
     pub consecutive_failures: u32,
     pub next_attempt: Option<DateTime<Utc>>,
     pub entry_count: u64,
+    /// Where a permanent redirect moved the feed.
+    pub moved_to: Option<String>,
+    /// The server said 410 Gone.
+    pub gone: bool,
+    /// The feed an HTML page at the URL links to.
+    pub discovered: Option<String>,
 }
 
 impl FeedRow {
@@ -81,6 +90,23 @@ pub struct FetchState {
     pub last_modified: Option<String>,
     pub title: Option<String>,
     pub site_url: Option<String>,
+    /// Not to be fetched again before (Cache-Control max-age, RSS ttl).
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// A permanent redirect's target.
+    pub moved_to: Option<String>,
+}
+
+/// What a failed fetch tells about the feed.
+#[derive(Debug, Clone, Default)]
+pub struct Failure {
+    pub http_status: Option<u16>,
+    pub error: String,
+    /// Not to be fetched again before (Retry-After, backoff).
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// 410 Gone.
+    pub gone: bool,
+    /// The feed an HTML page links to.
+    pub discovered: Option<String>,
 }
 
 /// An entry ready to be saved, with its topics.
@@ -252,7 +278,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT f.id, f.url, f.name, f.title, f.site_url, f.etag, f.last_modified, f.last_attempt,
                     f.last_success, f.http_status, f.last_error, f.consecutive_failures, f.next_attempt,
-                    (SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id)
+                    (SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id), f.moved_to, f.gone, f.discovered
              FROM feeds f ORDER BY f.id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -271,30 +297,58 @@ impl Store {
                 consecutive_failures: r.get(11)?,
                 next_attempt: r.get::<_, Option<i64>>(12)?.and_then(from_unix),
                 entry_count: r.get::<_, i64>(13)? as u64,
+                moved_to: r.get(14)?,
+                gone: r.get(15)?,
+                discovered: r.get(16)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Records a fetch that found the feed unchanged (HTTP 304).
-    pub fn record_not_modified(&mut self, feed: FeedId, status: u16, now: DateTime<Utc>) -> Result<()> {
+    pub fn record_not_modified(&mut self, feed: FeedId, state: &FetchState, now: DateTime<Utc>) -> Result<()> {
         self.conn.execute(
             "UPDATE feeds SET last_attempt = ?2, last_success = ?2, http_status = ?3, last_error = NULL,
-                    consecutive_failures = 0, next_attempt = NULL
+                    consecutive_failures = 0, next_attempt = ?4, moved_to = COALESCE(?5, moved_to), gone = 0,
+                    discovered = NULL
              WHERE id = ?1",
-            params![feed.0, now.timestamp(), status],
+            params![
+                feed.0,
+                now.timestamp(),
+                state.http_status,
+                state.next_attempt.map(|t| t.timestamp()),
+                state.moved_to
+            ],
         )?;
         Ok(())
     }
 
     /// Records a failed fetch or parse; the feed's entries are untouched.
-    pub fn record_failure(&mut self, feed: FeedId, status: Option<u16>, error: &str, now: DateTime<Utc>) -> Result<()> {
-        self.conn.execute(
+    /// Returns the number of consecutive failures, this one included.
+    pub fn record_failure(&mut self, feed: FeedId, failure: &Failure, now: DateTime<Utc>) -> Result<u32> {
+        Ok(self.conn.query_row(
             "UPDATE feeds SET last_attempt = ?2, http_status = ?3, last_error = ?4,
-                    consecutive_failures = consecutive_failures + 1
-             WHERE id = ?1",
-            params![feed.0, now.timestamp(), status, error],
-        )?;
+                    consecutive_failures = consecutive_failures + 1, next_attempt = ?5, gone = ?6,
+                    discovered = ?7
+             WHERE id = ?1
+             RETURNING consecutive_failures",
+            params![
+                feed.0,
+                now.timestamp(),
+                failure.http_status,
+                failure.error,
+                failure.next_attempt.map(|t| t.timestamp()),
+                failure.gone,
+                failure.discovered
+            ],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Sets when a feed may be fetched next (after a failure's backoff).
+    pub fn set_next_attempt(&mut self, feed: FeedId, at: Option<DateTime<Utc>>) -> Result<()> {
+        self.conn
+            .execute("UPDATE feeds SET next_attempt = ?2 WHERE id = ?1", params![feed.0, at.map(|t| t.timestamp())])?;
         Ok(())
     }
 
@@ -345,7 +399,8 @@ impl Store {
         tx.execute(
             "UPDATE feeds SET title = COALESCE(?2, title), site_url = COALESCE(?3, site_url), etag = ?4,
                     last_modified = ?5, last_attempt = ?6, last_success = ?6, http_status = ?7,
-                    last_error = NULL, consecutive_failures = 0, next_attempt = NULL
+                    last_error = NULL, consecutive_failures = 0, next_attempt = ?8,
+                    moved_to = COALESCE(?9, moved_to), gone = 0, discovered = NULL
              WHERE id = ?1",
             params![
                 feed.0,
@@ -354,7 +409,9 @@ impl Store {
                 state.etag,
                 state.last_modified,
                 now.timestamp(),
-                state.http_status
+                state.http_status,
+                state.next_attempt.map(|t| t.timestamp()),
+                state.moved_to
             ],
         )?;
         tx.commit()?;

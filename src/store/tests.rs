@@ -136,12 +136,14 @@ fn an_older_newcomer_becomes_the_original() {
 #[test]
 fn failures_and_304_are_recorded() {
     let (mut s, f) = store_with_feeds(1);
-    s.record_failure(f[0], Some(500), "HTTP 500", at(1)).unwrap();
-    s.record_failure(f[0], None, "timed out", at(2)).unwrap();
+    let fail =
+        |status: Option<u16>, error: &str| Failure { http_status: status, error: error.into(), ..Failure::default() };
+    assert_eq!(s.record_failure(f[0], &fail(Some(500), "HTTP 500"), at(1)).unwrap(), 1);
+    assert_eq!(s.record_failure(f[0], &fail(None, "timed out"), at(2)).unwrap(), 2);
     let row = &s.feeds().unwrap()[0];
     assert_eq!((row.consecutive_failures, row.last_error.as_deref()), (2, Some("timed out")));
     assert_eq!(row.last_success, None);
-    s.record_not_modified(f[0], 304, at(3)).unwrap();
+    s.record_not_modified(f[0], &FetchState { http_status: Some(304), ..FetchState::default() }, at(3)).unwrap();
     let row = &s.feeds().unwrap()[0];
     assert_eq!((row.consecutive_failures, row.last_error.as_deref(), row.http_status), (0, None, Some(304)));
     assert_eq!(row.last_success, Some(at(3)));

@@ -6,6 +6,7 @@ mod config;
 mod corpus;
 mod dedup;
 mod feeds;
+mod fetch;
 mod read;
 mod server;
 mod sync;

@@ -19,6 +19,12 @@ pub enum Reply {
     Trickle { body: Vec<u8>, interval: Duration },
     /// Waits `delay` before answering normally.
     Slow { delay: Duration, body: Vec<u8> },
+    /// A redirect with this status to this location.
+    Redirect { status: u16, location: String },
+    /// Answers in turn (the last one repeats).
+    Sequence(Vec<Reply>),
+    /// Headers, then body bytes without end (until the client hangs up).
+    Endless,
 }
 
 impl Reply {
@@ -35,6 +41,15 @@ impl Reply {
     }
     pub fn status(status: u16, body: &str) -> Reply {
         Reply::Ok { status, content_type: "text/plain", body: body.as_bytes().to_vec(), etag: None, headers: vec![] }
+    }
+    pub fn with_header(self, name: &str, value: &str) -> Reply {
+        match self {
+            Reply::Ok { status, content_type, body, etag, mut headers } => {
+                headers.push((name.to_owned(), value.to_owned()));
+                Reply::Ok { status, content_type, body, etag, headers }
+            }
+            other => other,
+        }
     }
     pub fn html(body: &str) -> Reply {
         Reply::Ok {
@@ -58,6 +73,7 @@ pub struct SeenRequest {
 struct State {
     routes: HashMap<String, Reply>,
     seen: Vec<SeenRequest>,
+    turns: HashMap<String, usize>,
 }
 
 /// The server; stops when dropped.
@@ -135,7 +151,15 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
     let reply = {
         let mut st = state.lock().unwrap();
         st.seen.push(SeenRequest { path: path.clone(), headers: headers.clone() });
-        st.routes.get(&path).cloned()
+        match st.routes.get(&path).cloned() {
+            Some(Reply::Sequence(replies)) => {
+                let turn = st.turns.entry(path.clone()).or_default();
+                let reply = replies[(*turn).min(replies.len() - 1)].clone();
+                *turn += 1;
+                Some(reply)
+            }
+            other => other,
+        }
     };
     let _ = match reply {
         None => write_response(&mut stream, 404, "text/plain", &[], b"not found"),
@@ -156,6 +180,20 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
                 thread::sleep(Duration::from_millis(20));
             }
             write_response(&mut stream, 200, "application/rss+xml", &[], &body)
+        }
+        Some(Reply::Redirect { status, location }) => {
+            write_response(&mut stream, status, "text/plain", &[("Location".into(), location)], b"moved")
+        }
+        Some(Reply::Sequence(_)) => unreachable!("sequences are resolved above"),
+        Some(Reply::Endless) => {
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n\r\n<rss version=\"2.0\"><channel>");
+            let chunk = vec![b' '; 64 * 1024];
+            for _ in 0..4096 {
+                if stop.load(Ordering::Relaxed) || stream.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+            Ok(())
         }
         Some(Reply::Trickle { body, interval }) => {
             let head = format!(

@@ -162,7 +162,13 @@ fn failing_feeds_are_reported_and_the_others_still_sync() {
         |name: &str| stderr.lines().find(|l| l.starts_with(&format!("failed: {name} <"))).unwrap_or("").to_owned();
     assert!(line("Broken").ends_with(": HTTP 500 (server error)"), "{stderr}");
     assert!(line("Missing").ends_with(": HTTP 404 (not found)"), "{stderr}");
-    assert!(line("Homepage").ends_with(": not a feed (got an HTML page)"), "{stderr}");
+    assert!(
+        line("Homepage").ends_with(&format!(
+            ": not a feed (got an HTML page); the page links to a feed: put {} in feeds.toml",
+            server.url("/feed/")
+        )),
+        "{stderr}"
+    );
     assert!(line("Slow").ends_with(": timed out after 2s"), "{stderr}");
     assert!(line("Trickle").ends_with(": timed out after 2s"), "{stderr}");
     assert!(line("Big").ends_with(": body over 16.0 KiB"), "{stderr}");
