@@ -56,6 +56,28 @@ pub enum Command {
     Dedup(DedupArgs),
     /// Find the feeds a web page links to (or check that a URL is a feed).
     Discover(DiscoverArgs),
+    /// Check the database and the configuration.
+    Doctor(DoctorArgs),
+    /// Delete old entries (settings.keep, or --older-than), keeping tombstones.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Fix what can be fixed: orphan rows, the search index, the stories.
+    #[arg(long)]
+    pub repair: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Delete entries published longer ago than this (default: settings.keep).
+    #[arg(long, value_name = "AGE")]
+    pub older_than: Option<humantime::Duration>,
+
+    /// Only say how many entries would go.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +102,10 @@ pub struct FeedsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+
+    /// Rewrite feeds.toml so that feeds moved by a permanent redirect use their new URL (comments and layout kept).
+    #[arg(long, conflicts_with = "json")]
+    pub fix_redirects: bool,
 }
 
 /// A point in time on the command line: `24h` / `7d` (that long ago),

@@ -69,6 +69,8 @@ pub struct Settings {
     pub max_body: u64,
     pub lock_wait: Duration,
     pub dedup_window: Duration,
+    /// Entries older than this are pruned after each sync (None: keep all).
+    pub keep: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -81,6 +83,7 @@ impl Default for Settings {
             max_body: DEFAULT_MAX_BODY,
             lock_wait: DEFAULT_LOCK_WAIT,
             dedup_window: DEFAULT_DEDUP_WINDOW,
+            keep: None,
         }
     }
 }
@@ -122,6 +125,7 @@ struct RawSettings {
     max_body: Option<Spanned<String>>,
     lock_wait: Option<Spanned<String>>,
     dedup_window: Option<Spanned<String>>,
+    keep: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -187,6 +191,13 @@ impl Config {
             if settings.dedup_window < Duration::from_secs(86_400) {
                 return Err(invalid(t.span(), "`dedup_window` must be at least a day: write it like \"7d\"".into()));
             }
+        }
+        if let Some(t) = s.keep {
+            let keep = duration(&t, "keep").map_err(|m| invalid(t.span(), m))?;
+            if keep < Duration::from_secs(86_400) {
+                return Err(invalid(t.span(), "`keep` must be at least a day: write it like \"180d\"".into()));
+            }
+            settings.keep = Some(keep);
         }
         if let Some(b) = s.max_body {
             settings.max_body = size(&b, "max_body").map_err(|m| invalid(b.span(), m))?;

@@ -37,6 +37,9 @@ struct FeedJson {
 pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     let db = ctx.db_path(Some(&config))?;
+    if args.fix_redirects {
+        return fix_redirects(ctx, &config, &db);
+    }
     // Listing never creates a database: a feed that was never synced shows no state.
     let rows = if db.exists() { ctx.open_store(&db)?.feeds()? } else { Vec::new() };
     let feeds: Vec<FeedJson> = config
@@ -112,5 +115,57 @@ pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
     };
     table.render(terminal_width(), ctx.style(), &mut out)?;
     out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rewrites the `url` of every feed a permanent redirect moved, in place:
+/// comments, order and layout of feeds.toml are kept (toml_edit).
+fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let mut store = if db.exists() { Some(ctx.open_store(db)?) } else { None };
+    let rows = match &store {
+        Some(s) => s.feeds()?,
+        None => Vec::new(),
+    };
+    let moved: Vec<(String, String)> =
+        rows.iter().filter_map(|r| r.moved_to.clone().map(|to| (r.url.clone(), to))).collect();
+    let mut out = std::io::stdout().lock();
+    if moved.is_empty() {
+        writeln!(out, "no feed has moved")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let path = &config.path;
+    let text = std::fs::read_to_string(path)?;
+    let mut doc: toml_edit::DocumentMut = text.parse()?;
+    let mut changed = 0;
+    if let Some(feeds) = doc.get_mut("feeds").and_then(|f| f.as_array_of_tables_mut()) {
+        for table in feeds.iter_mut() {
+            let Some(raw) = table.get("url").and_then(|u| u.as_str()).map(str::to_owned) else { continue };
+            // The file may say it differently (no trailing slash...): compare as URLs.
+            let normalised = url::Url::parse(raw.trim()).map(|u| u.to_string()).unwrap_or(raw.clone());
+            if let Some((_, to)) = moved.iter().find(|(from, _)| *from == normalised || *from == raw) {
+                let decor = table.get("url").and_then(|u| u.as_value()).map(|v| v.decor().clone());
+                let mut value = toml_edit::Value::from(to.as_str());
+                if let Some(d) = decor {
+                    *value.decor_mut() = d;
+                }
+                table["url"] = toml_edit::Item::Value(value);
+                writeln!(out, "{raw} -> {to}")?;
+                changed += 1;
+            }
+        }
+    }
+    if changed > 0 {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        tmp.write_all(doc.to_string().as_bytes())?;
+        tmp.persist(path)?;
+        // The feeds keep their entries and state under their new URL.
+        if let Some(store) = store.as_mut() {
+            for (from, to) in &moved {
+                store.move_feed(from, to)?;
+            }
+        }
+        writeln!(out, "updated {changed} feed URLs in {}", path.display())?;
+    }
     Ok(ExitCode::SUCCESS)
 }

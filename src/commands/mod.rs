@@ -3,9 +3,11 @@
 
 mod dedup;
 mod discover;
+mod doctor;
 mod export;
 mod feeds;
 mod list;
+mod prune;
 mod search;
 mod show;
 mod sync;
@@ -54,6 +56,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(cmd) => export::run(&ctx, cmd),
         Command::Dedup(args) => dedup::run(&ctx, args),
         Command::Discover(args) => discover::run(&ctx, args),
+        Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Prune(args) => prune::run(&ctx, args),
     }
 }
 

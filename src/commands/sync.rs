@@ -60,6 +60,14 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             e => user_error(e.to_string(), None),
         })?;
     progress.finish_and_clear();
+    // Retention: entries older than settings.keep go (with tombstones).
+    if let Some(keep) = config.settings.keep {
+        let cutoff = ctx.now - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        let pruned = store.prune(cutoff, ctx.now, false).map_err(|e| user_error(e.to_string(), None))?;
+        if pruned > 0 {
+            tracing::info!(pruned, "old entries pruned");
+        }
+    }
     print_report(&report, ctx.cli.quiet)?;
     Ok(if report.failures().next().is_some() { ExitCode::from(EXIT_SOME_FAILED) } else { ExitCode::SUCCESS })
 }

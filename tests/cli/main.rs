@@ -8,5 +8,6 @@ mod dedup;
 mod feeds;
 mod fetch;
 mod read;
+mod reliability;
 mod server;
 mod sync;

@@ -1,0 +1,189 @@
+//! Nothing lost, nothing corrupted: kill -9 at random moments, reads during
+//! a sync, doctor, retention with tombstones, rewriting moved feeds.
+
+use std::time::Duration;
+
+use crate::common::{fixture, TestEnv};
+use crate::server::{Reply, Server};
+
+/// A feed of `n` items with some text each, distinct per feed.
+fn big_feed(feed: usize, n: usize) -> String {
+    let mut items = String::new();
+    for i in 0..n {
+        let words: String = (0..120).map(|w| format!("word{} ", (feed * 7919 + i * 104_729 + w * 31) % 5000)).collect();
+        items.push_str(&format!(
+            "<item><title>Feed {feed} item {i}</title><guid>f{feed}-{i}</guid><link>https://f{feed}.example/{i}</link>\
+             <pubDate>Mon, 18 Oct 2021 {:02}:00:00 GMT</pubDate><description>{words}</description></item>",
+            i % 24
+        ));
+    }
+    format!("<rss version=\"2.0\"><channel><title>Feed {feed}</title>{items}</channel></rss>")
+}
+
+const FEEDS: usize = 40;
+const ITEMS: usize = 20;
+
+fn many_feeds(server: &Server, env: &TestEnv) {
+    let mut config = String::from("[settings]\nconcurrency = 8\n\n");
+    for f in 0..FEEDS {
+        let path = format!("/f{f}");
+        server.route(&path, Reply::Slow { delay: Duration::from_millis(150), body: big_feed(f, ITEMS).into_bytes() });
+        config.push_str(&format!("[[feeds]]\nurl = \"{}\"\nname = \"Feed {f}\"\n\n", server.url(&path)));
+    }
+    env.write_config(&config);
+}
+
+#[test]
+fn kill_9_at_any_moment_loses_nothing_committed_and_a_rerun_completes() {
+    let server = Server::start();
+    let env = TestEnv::new();
+    many_feeds(&server, &env);
+    let mut interrupted = 0;
+    for delay_ms in [30u64, 120, 250, 400, 600, 900] {
+        let mut child = env
+            .std_cmd(&["sync", "-q"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        if !env.db_path().exists() {
+            continue;
+        }
+        assert_eq!(env.query("PRAGMA integrity_check"), [["ok"]], "after kill at {delay_ms} ms");
+        // Every feed's entries were written whole or not at all, with its state.
+        for row in env.query(
+            "SELECT f.name, f.last_success IS NOT NULL, (SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id) FROM feeds f",
+        ) {
+            let (synced, n) = (row[1] == "1", row[2].parse::<usize>().unwrap());
+            assert!(n == 0 || n == ITEMS, "{} has {n} entries after kill at {delay_ms} ms", row[0]);
+            assert_eq!(synced, n == ITEMS, "{}: state and entries agree", row[0]);
+        }
+        let done = env.count("SELECT COUNT(*) FROM feeds WHERE last_success IS NOT NULL") as usize;
+        interrupted += usize::from(done < FEEDS);
+    }
+    assert!(interrupted >= 2, "the kills must land while syncs are running ({interrupted})");
+    let (code, _, err) = env.run(&["sync", "-q"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), (FEEDS * ITEMS) as i64);
+    assert_eq!(env.query("PRAGMA integrity_check"), [["ok"]]);
+    let (code, out, _) = env.run(&["doctor"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn list_and_search_work_while_a_sync_writes() {
+    let server = Server::start();
+    let env = TestEnv::new();
+    many_feeds(&server, &env);
+    env.cmd(&["sync", "-q", "--feed", "Feed 0"]).assert().success();
+    let mut child = env.std_cmd(&["sync", "-q"]).stdout(std::process::Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        let (code, out, err) = env.run(&["list", "--json", "--limit", "5"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with('['));
+        env.cmd(&["search", "word1"]).assert().success();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn doctor_finds_and_repairs_damage() {
+    let server = Server::start();
+    server.route("/bol.xml", Reply::xml(fixture("bol-news.xml")));
+    let env = TestEnv::new();
+    env.write_config(&format!("[[feeds]]\nurl = \"{}\"\nname = \"Bol\"\n", server.url("/bol.xml")));
+    let (code, out, _) = env.run(&["doctor"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("does not exist yet"), "{out}");
+    env.cmd(&["sync"]).assert().success();
+    let (code, out, _) = env.run(&["doctor"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok       integrity") && out.contains("schema version 3"), "{out}");
+
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute("DELETE FROM entries_fts WHERE rowid = (SELECT MIN(id) FROM entries)", []).unwrap();
+    drop(conn);
+    let (code, out, _) = env.run(&["doctor"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("PROBLEM  search index   1 entries missing from the search index"), "{out}");
+    assert!(out.contains("run `syndic doctor --repair`"), "{out}");
+    let (code, out, _) = env.run(&["doctor", "--repair"]);
+    assert_eq!(code, 0, "{out}");
+    env.run(&["search", "Gwadar"]).1.contains("Gwadar").then_some(()).expect("search works again");
+
+    env.write_config("[[feeds]]\nurl = \"nope\"\n");
+    let (code, out, _) = env.run(&["doctor"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("PROBLEM  config") && out.contains("has no scheme"), "{out}");
+}
+
+#[test]
+fn prune_keeps_originals_of_newer_copies_and_tombstones_stop_them_returning() {
+    let server = Server::start();
+    server.route("/bol.xml", Reply::xml(fixture("bol-news.xml")));
+    server.route("/blog.xml", Reply::xml(fixture("republisher-exact.xml")));
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[[feeds]]\nurl = \"{}\"\nname = \"Bol\"\n[[feeds]]\nurl = \"{}\"\nname = \"Blog\"\n",
+        server.url("/bol.xml"),
+        server.url("/blog.xml")
+    ));
+    env.cmd(&["sync"]).assert().success();
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 5);
+    let (code, _, err) = env.run(&["prune"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("hint: set `keep = \"180d\"`"), "{err}");
+    // NOW is 2021-10-25 12:00: 5 days ago is 10-20 12:00.
+    let (_, out, _) = env.run(&["prune", "--older-than", "5d", "--dry-run"]);
+    assert_eq!(out.trim(), "would delete 3 entries published before 2021-10-20 12:00");
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 5);
+    let (code, out, _) = env.run(&["prune", "--older-than", "5d"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("deleted 3 entries"), "{out}");
+    // The seed original (10-20 04:15) stays: its copy (10-21) is newer.
+    let left = env.query("SELECT title FROM entries ORDER BY published");
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().all(|r| r[0].starts_with("Sino Pak")), "{left:?}");
+    env.cmd(&["sync", "--force"]).assert().success();
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 2, "tombstones keep pruned entries out");
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries_fts"), 2);
+
+    // settings.keep prunes after each sync.
+    env.write_config(&format!(
+        "[settings]\nkeep = \"2d\"\n[[feeds]]\nurl = \"{}\"\nname = \"Bol\"\n",
+        server.url("/bol.xml")
+    ));
+    env.cmd(&["sync", "--force"]).assert().success();
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 0);
+}
+
+#[test]
+fn fix_redirects_rewrites_feeds_toml_keeping_comments() {
+    let server = Server::start();
+    server.route("/old", Reply::Redirect { status: 308, location: "/new".into() });
+    server.route("/new", Reply::xml(fixture("bol-news.xml")));
+    let env = TestEnv::new();
+    let config = format!(
+        "# my feeds\n[[feeds]]\nurl = \"{}\"   # Bol's feed\nname = \"Bol\"\ntopics = [\"pakistan\"]\n",
+        server.url("/old")
+    );
+    env.write_config(&config);
+    env.cmd(&["sync"]).assert().success();
+    let (code, out, _) = env.run(&["feeds", "--fix-redirects"]);
+    assert_eq!(code, 0);
+    assert!(out.contains(&format!("{} -> {}", server.url("/old"), server.url("/new"))), "{out}");
+    let rewritten = std::fs::read_to_string(env.config_path()).unwrap();
+    assert_eq!(rewritten, config.replace("/old", "/new"));
+    // The feed keeps its entries under the new URL, and nothing is fetched twice.
+    env.cmd(&["sync", "--force"]).assert().success();
+    assert_eq!(env.count("SELECT COUNT(*) FROM feeds"), 1);
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 3);
+    assert_eq!(server.hits("/old"), 1);
+    let (_, out, _) = env.run(&["feeds", "--fix-redirects"]);
+    assert_eq!(out.trim(), "no feed has moved");
+}
