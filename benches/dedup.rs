@@ -4,8 +4,8 @@
 //!
 //! The stores hold one real original/copy pair among synthetic background
 //! entries, 1,000 a day (so 10k spans 10 days, 1M spans 1,000 days), each
-//! with 32 LSH buckets and 56 lead shingles like a real article. They are
-//! built once into target/bench-data/ (the 1M one takes a few minutes).
+//! with 32 LSH buckets and 26 lead-index shingles like a real article. They
+//! are built once into target/bench-data/ (the 1M one takes a few minutes).
 //!
 //!   cargo bench --bench dedup
 
@@ -93,8 +93,8 @@ fn store_with(n: i64) -> (PathBuf, EntryId) {
             .unwrap();
         drop(store);
         let mut conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000;")
-            .unwrap();
+        // A throwaway fixture: no journal, and rows inserted in key order.
+        conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000;").unwrap();
         let tx = conn.transaction().unwrap();
         {
             let mut rng = Rng(42);
@@ -107,9 +107,8 @@ fn store_with(n: i64) -> (PathBuf, EntryId) {
             let mut fp = tx
                 .prepare("INSERT INTO fingerprints (entry_id, shingles, lead, numbers, words, truncated) VALUES (?1, x'', x'', x'', 0, 0)")
                 .unwrap();
-            let mut lsh = tx.prepare("INSERT INTO lsh_buckets (bucket, day, entry_id) VALUES (?1, ?2, ?3)").unwrap();
-            let mut lead =
-                tx.prepare("INSERT INTO lead_shingles (shingle, day, entry_id) VALUES (?1, ?2, ?3)").unwrap();
+            let mut lsh_rows = Vec::with_capacity(n as usize * syndic::dedup::LSH_BANDS);
+            let mut lead_rows = Vec::with_capacity(n as usize * 26);
             for i in 0..n {
                 let id = 1_000 + i;
                 let published = EPOCH + (i / PER_DAY) * DAY + i % PER_DAY;
@@ -117,11 +116,21 @@ fn store_with(n: i64) -> (PathBuf, EntryId) {
                 e.execute(rusqlite::params![id, feeds[0].id.0, format!("bg{i}"), published]).unwrap();
                 fp.execute([id]).unwrap();
                 for _ in 0..syndic::dedup::LSH_BANDS {
-                    lsh.execute(rusqlite::params![rng.next(), day, id]).unwrap();
+                    lsh_rows.push((rng.next(), day, id));
                 }
-                for _ in 0..56 {
-                    lead.execute(rusqlite::params![rng.next(), day, id]).unwrap();
+                for _ in 0..26 {
+                    lead_rows.push((rng.next(), day, id));
                 }
+            }
+            lsh_rows.sort_unstable();
+            lead_rows.sort_unstable();
+            let mut lsh = tx.prepare("INSERT INTO lsh_buckets (bucket, day, entry_id) VALUES (?1, ?2, ?3)").unwrap();
+            for r in lsh_rows {
+                lsh.execute(rusqlite::params![r.0, r.1, r.2]).unwrap();
+            }
+            let mut lead = tx.prepare("INSERT INTO lead_shingles (shingle, day, entry_id) VALUES (?1, ?2, ?3)").unwrap();
+            for r in lead_rows {
+                lead.execute(rusqlite::params![r.0, r.1, r.2]).unwrap();
             }
         }
         tx.commit().unwrap();
