@@ -94,7 +94,8 @@ fn store_with(n: i64) -> (PathBuf, EntryId) {
         drop(store);
         let mut conn = rusqlite::Connection::open(&path).unwrap();
         // A throwaway fixture: no journal, and rows inserted in key order.
-        conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000;").unwrap();
+        conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000;")
+            .unwrap();
         let tx = conn.transaction().unwrap();
         {
             let mut rng = Rng(42);
@@ -128,7 +129,8 @@ fn store_with(n: i64) -> (PathBuf, EntryId) {
             for r in lsh_rows {
                 lsh.execute(rusqlite::params![r.0, r.1, r.2]).unwrap();
             }
-            let mut lead = tx.prepare("INSERT INTO lead_shingles (shingle, day, entry_id) VALUES (?1, ?2, ?3)").unwrap();
+            let mut lead =
+                tx.prepare("INSERT INTO lead_shingles (shingle, day, entry_id) VALUES (?1, ?2, ?3)").unwrap();
             for r in lead_rows {
                 lead.execute(rusqlite::params![r.0, r.1, r.2]).unwrap();
             }

@@ -441,17 +441,8 @@ fn shingle_list(words: &[u64]) -> Vec<u64> {
 }
 
 fn shingle_set(words: &[u64]) -> Vec<u64> {
-    let mut out: Vec<u64> = if words.len() < SHINGLE_WORDS {
-        if words.is_empty() {
-            Vec::new()
-        } else {
-            vec![hash_words(words)]
-        }
-    } else {
-        words.windows(SHINGLE_WORDS).map(hash_words).collect()
-    };
+    let mut out = shingle_list(words);
     out.sort_unstable();
-    out.dedup();
     out
 }
 

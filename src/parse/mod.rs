@@ -58,7 +58,17 @@ pub fn parse_feed(
     } else {
         first
     };
-    let feed = result?;
+    let mut feed = result?;
+    // Entries but no dates: perhaps in elements feed-rs does not read.
+    if !feed.entries.is_empty() && feed.entries.iter().all(|e| e.published.is_none() && e.updated.is_none()) {
+        if let Some(Ok(dated)) = repair::repair_dates(&text).map(|r| run_feed_rs(&r, feed_url)) {
+            if dated.entries.len() == feed.entries.len()
+                && dated.entries.iter().any(|e| e.published.or(e.updated).is_some())
+            {
+                feed = dated;
+            }
+        }
+    }
 
     let base = Url::parse(feed_url).unwrap_or_else(|_| Url::parse("http://invalid.invalid/").expect("valid URL"));
     let feed_author = feed.authors.first().and_then(|p| p.name.as_deref().and_then(non_empty));

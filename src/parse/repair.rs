@@ -343,6 +343,35 @@ fn close_open_elements(doc: &str) -> Option<String> {
     Some(out)
 }
 
+static DCTERMS_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"<(/?)(?:dcterms|dct|dc):(?:issued|created|modified|date|available)\b([^>]*)>").expect("valid pattern")
+});
+
+/// Makes entry dates feed-rs does not read readable: Dublin Core terms
+/// (`dcterms:issued`, `dcterms:modified`…) become `pubDate` in RSS, and
+/// Atom 0.3's `issued`/`modified` become `published`/`updated`. Used when a
+/// document parses but none of its entries has a date.
+pub fn repair_dates(doc: &str) -> Option<String> {
+    let mut out = Cow::Borrowed(doc);
+    if out.contains("<rss") || out.contains("rdf:RDF") {
+        let fixed = DCTERMS_DATE.replace_all(&out, |c: &regex::Captures<'_>| format!("<{}pubDate{}>", &c[1], &c[2]));
+        if fixed != out {
+            out = Cow::Owned(fixed.into_owned());
+        }
+    }
+    if out.contains("<feed") {
+        let mut s = out.into_owned();
+        for (old, new) in [("issued", "published"), ("modified", "updated"), ("created", "published")] {
+            s = s.replace(&format!("<{old}>"), &format!("<{new}>")).replace(&format!("</{old}>"), &format!("</{new}>"));
+        }
+        out = Cow::Owned(s);
+    }
+    match out {
+        Cow::Owned(s) if s != doc => Some(s),
+        _ => None,
+    }
+}
+
 /// Repairs a JSON Feed feed-rs rejects: a version written as "1" or "1.1"
 /// instead of the spec's URL, a missing title.
 pub fn repair_json(doc: &str) -> Option<String> {
@@ -443,6 +472,19 @@ mod tests {
             repair_xml("<rss version=\"2.0\"><channel><title>&#X41;</title></channel></rss>").unwrap(),
             "<rss version=\"2.0\"><channel><title>&#x41;</title></channel></rss>"
         );
+    }
+
+    #[test]
+    fn dublin_core_and_atom_03_dates_become_readable() {
+        let rss = "<rss version=\"2.0\"><channel><item><dcterms:modified>2003-12-31T10:14:55Z</dcterms:modified></item></channel></rss>";
+        assert_eq!(
+            repair_dates(rss).unwrap(),
+            "<rss version=\"2.0\"><channel><item><pubDate>2003-12-31T10:14:55Z</pubDate></item></channel></rss>"
+        );
+        assert!(repair_dates("<feed><entry><issued>2003</issued></entry></feed>")
+            .unwrap()
+            .contains("<published>2003</published>"));
+        assert_eq!(repair_dates("<rss><channel/></rss>"), None);
     }
 
     #[test]

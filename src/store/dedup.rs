@@ -437,6 +437,20 @@ pub(crate) fn story_credits(conn: &Connection, root: i64) -> Result<Vec<String>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Which of `f` (the newcomer, prepared as `p`) and the story of `root` is
+/// the original, with the evidence (see [`dedup::prefer_original`]).
+pub(crate) fn compare_origins(
+    conn: &Connection,
+    f: &Facts,
+    p: &Prepared,
+    root: &Facts,
+) -> Result<(bool, &'static str)> {
+    let root_prep = stored_prepared(conn, root.id)?.unwrap_or_default();
+    let mut credits = story_credits(conn, root.id)?;
+    credits.extend(origin_info(f, p, &[]).attribution);
+    Ok(dedup::prefer_original(&origin_info(f, p, &credits), &origin_info(root, &root_prep, &credits)))
+}
+
 /// Returns true if and only if one of `credits` names `f`'s feed exactly
 /// (its feeds.toml name or its own title).
 fn credited(f: &Facts, credits: &[String]) -> bool {
@@ -485,11 +499,7 @@ pub(crate) fn process(conn: &Connection, id: i64, settings: DedupSettings) -> Re
     let roots = candidate_roots(conn, &f, &p, &buckets, settings)?;
     let assessments = assess(conn, &f, &p, roots)?;
     let Some(best) = best(&assessments) else { return Ok(false) };
-    let root_prep = stored_prepared(conn, best.root.id)?.unwrap_or_default();
-    let mut credits = story_credits(conn, best.root.id)?;
-    credits.extend(origin_info(&f, &p, &[]).attribution);
-    let (new_is_original, _) =
-        dedup::prefer_original(&origin_info(&f, &p, &credits), &origin_info(&best.root, &root_prep, &credits));
+    let (new_is_original, _) = compare_origins(conn, &f, &p, &best.root)?;
     let score = Some(best.verdict.containment);
     if new_is_original {
         reroot(conn, best.root.id, id, best.reason(), score)?;
@@ -498,14 +508,7 @@ pub(crate) fn process(conn: &Connection, id: i64, settings: DedupSettings) -> Re
         // story whose original was verified against the newcomer, and that it
         // is the original of too, comes under it.
         for other in assessments.iter().filter(|a| a.is_copy() && a.root.id != best.root.id) {
-            let other_prep = stored_prepared(conn, other.root.id)?.unwrap_or_default();
-            let mut credits = story_credits(conn, other.root.id)?;
-            credits.extend(origin_info(&f, &p, &[]).attribution);
-            let (first, _) = dedup::prefer_original(
-                &origin_info(&f, &p, &credits),
-                &origin_info(&other.root, &other_prep, &credits),
-            );
-            if first {
+            if compare_origins(conn, &f, &p, &other.root)?.0 {
                 reroot(conn, other.root.id, id, other.reason(), Some(other.verdict.containment))?;
             }
         }

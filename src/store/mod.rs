@@ -504,13 +504,7 @@ impl Store {
             .optional()?;
         let mut originals = Vec::new();
         for a in assessments.iter().filter(|a| a.is_copy()) {
-            let root_prep = dedup::stored_prepared(&self.conn, a.root.id)?.unwrap_or_default();
-            let mut credits = dedup::story_credits(&self.conn, a.root.id)?;
-            credits.extend(dedup::origin_info(&f, &p, &[]).attribution);
-            originals.push(crate::dedup::prefer_original(
-                &dedup::origin_info(&f, &p, &credits),
-                &dedup::origin_info(&a.root, &root_prep, &credits),
-            ));
+            originals.push(dedup::compare_origins(&self.conn, &f, &p, &a.root)?);
         }
         let copies: i64 =
             self.conn.query_row("SELECT COUNT(*) FROM entries WHERE duplicate_of = ?1", [id.0], |r| r.get(0))?;

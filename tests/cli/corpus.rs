@@ -72,6 +72,7 @@ fn corpus_parses_like_feedparser_or_better() {
     let mut panicked = Vec::new();
     let mut entity_titles = Vec::new();
     let (mut gaps_recovered, mut gaps_seen) = (0, 0);
+    let (mut entry_gaps, mut entry_gaps_recovered) = (0, 0);
     let mut total = Tally::default();
     for line in manifest.lines().skip(1) {
         let cols: Vec<&str> = line.split('\t').collect();
@@ -112,12 +113,21 @@ fn corpus_parses_like_feedparser_or_better() {
                 }
                 if date_gaps.contains(path) {
                     gaps_seen += 1;
-                    gaps_recovered += usize::from(feed.entries.iter().any(|e| e.date_source != DateSource::FirstSeen));
+                    let dated = feed.entries.iter().any(|e| e.date_source != DateSource::FirstSeen);
+                    gaps_recovered += usize::from(dated);
+                    // The date feedparser reads belongs to an entry (not the channel).
+                    if String::from_utf8_lossy(&bytes[..bytes.len().min(1500)]).contains("entries[") {
+                        entry_gaps += 1;
+                        entry_gaps_recovered += usize::from(dated);
+                    }
                 }
             }
             Err(_) => {
                 if date_gaps.contains(path) {
                     gaps_seen += 1;
+                    if String::from_utf8_lossy(&bytes[..bytes.len().min(1500)]).contains("entries[") {
+                        entry_gaps += 1;
+                    }
                 }
             }
         }
@@ -128,7 +138,7 @@ fn corpus_parses_like_feedparser_or_better() {
         eprintln!("{kind:<12} {:>6} {:>6} {:>13} {:>7} {:>7}", t.files, t.ok, t.with_entries, t.errors, t.panics);
     }
     eprintln!(
-        "feedparser finds entries in {FEEDPARSER_WITH_ENTRIES} documents; dates recovered in {gaps_recovered} of the {} documents where feedparser reads a date feed-rs alone drops ({gaps_seen} parsed)",
+        "feedparser finds entries in {FEEDPARSER_WITH_ENTRIES} documents; of the {} documents where feedparser reads a date feed-rs alone drops ({gaps_seen} parsed), {entry_gaps} have it on an entry: syndic dates an entry in {entry_gaps_recovered} of those ({gaps_recovered} of all)",
         date_gaps.len()
     );
 
@@ -157,8 +167,12 @@ fn corpus_parses_like_feedparser_or_better() {
     assert!(entity_titles.is_empty(), "titles with literal entities: {entity_titles:#?}");
     // Not all: feed-level dc:date and Greek or Korean month names stay unread
     // (see the README). This guards what is recovered today.
-    assert!(gaps_recovered >= MIN_DATE_GAPS_RECOVERED, "dates recovered in only {gaps_recovered} documents");
+    assert!(
+        entry_gaps_recovered >= MIN_ENTRY_DATE_GAPS_RECOVERED,
+        "entry dates recovered in only {entry_gaps_recovered} documents"
+    );
 }
 
-/// Documents of baseline/date_gaps.tsv whose entries get a date (measured).
-const MIN_DATE_GAPS_RECOVERED: usize = 31;
+/// Documents of baseline/date_gaps.tsv whose date is an entry's and that
+/// syndic dates (measured; see the README for the rest).
+const MIN_ENTRY_DATE_GAPS_RECOVERED: usize = 28;
