@@ -83,10 +83,15 @@ pub fn parse_feed(
         ttl_minutes: feed.ttl,
     };
 
+    // RSS `<source url>` names the original; feed-rs does not keep it.
+    let rss_sources = rss_item_sources(&text, feed.entries.len());
     let mut keys = HashSet::new();
     let mut entries = Vec::with_capacity(feed.entries.len());
-    for e in feed.entries {
+    for (i, e) in feed.entries.into_iter().enumerate() {
         let mut entry = normalise_entry(e, &base, feed_author.as_deref(), now);
+        if entry.source_url.is_none() {
+            entry.source_url = rss_sources.get(i).and_then(|s| s.as_deref()).and_then(|u| canonical_link(u, &base));
+        }
         // Some feeds reuse one guid for several items: keep them apart by link.
         if !keys.insert(entry.key.clone()) {
             let Some(link) = entry.url.clone() else { continue };
@@ -238,6 +243,27 @@ fn describe_parse_error(e: &feed_rs::parser::ParseFeedError) -> String {
     .replace('\n', " ")
 }
 
+/// The `<source url="…">` of each RSS `<item>`, in document order, when
+/// the document has exactly `entries` items (so they line up with feed-rs's
+/// entries); else nothing.
+fn rss_item_sources(doc: &str, entries: usize) -> Vec<Option<String>> {
+    static ITEM: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(?s)<item\b.*?</item>").expect("valid pattern"));
+    static SOURCE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"<source\b[^>]*?\burl\s*=\s*["']([^"']+)["']"#).expect("valid pattern")
+    });
+    if !doc.contains("<source") {
+        return Vec::new();
+    }
+    let items: Vec<Option<String>> =
+        ITEM.find_iter(doc).map(|m| SOURCE.captures(m.as_str()).map(|c| c[1].replace("&amp;", "&"))).collect();
+    if items.len() == entries {
+        items
+    } else {
+        Vec::new()
+    }
+}
+
 /// The feeds an HTML page links to (`<link rel="alternate">` of a feed
 /// type), absolute, in page order.
 pub fn discover_feeds(html: &str, page_url: &str) -> Vec<String> {
@@ -380,6 +406,16 @@ mod tests {
             );
         }
         assert!(!first_element_is_html(b"<?xml version='1.0'?><rss><channel><description>&lt;html&gt;"));
+    }
+
+    #[test]
+    fn rss_source_url_names_the_original() {
+        let doc = r#"<rss version="2.0"><channel><title>x</title>
+<item><title>a</title><guid>1</guid><source url="https://orig.example/a?utm_source=x">Orig</source></item>
+<item><title>b</title><guid>2</guid></item></channel></rss>"#;
+        let f = parse(doc);
+        assert_eq!(f.entries[0].source_url.as_deref(), Some("https://orig.example/a"));
+        assert_eq!(f.entries[1].source_url, None);
     }
 
     #[test]

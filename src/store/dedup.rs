@@ -288,6 +288,11 @@ pub(crate) fn candidate_roots(
         for id in by_url.query_map(params![url, f.id], |r| r.get(0))? {
             found.push((id?, Via::Link, 0));
         }
+        // Entries that name this one's link as their source.
+        let mut naming = conn.prepare_cached("SELECT id FROM entries WHERE source_url = ?1 AND id != ?2")?;
+        for id in naming.query_map(params![url, f.id], |r| r.get(0))? {
+            found.push((id?, Via::Source, 0));
+        }
     }
     if let Some(h) = f.text_hash {
         let mut stmt = conn.prepare_cached("SELECT id FROM entries WHERE text_hash = ?1 AND id != ?2")?;

@@ -355,3 +355,30 @@ fn a_late_original_gathers_every_story_its_copies_formed() {
         assert_eq!(c["duplicate_of"], cd, "{c}");
     }
 }
+
+/// RSS `<source url>` is explicit evidence: a short item that names the
+/// original by its link joins its story, whatever its text.
+#[test]
+fn an_rss_source_element_names_the_original() {
+    let digest = "<rss version=\"2.0\"><channel><title>Wire Digest</title>\
+        <item><title>Convoy heads to Dadu</title><guid>wd-1</guid><pubDate>Thu, 21 Oct 2021 06:00:00 GMT</pubDate>\
+        <description>Relief trucks left Karachi.</description>\
+        <source url=\"https://www.app.com.pk/national/relief-convoy-leaves-karachi/\">APP</source></item>\
+        </channel></rss>";
+    let server = Server::start();
+    server.route("/digest.xml", Reply::xml(digest));
+    server.route("/app.xml", Reply::xml(fixture("app.xml")));
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[[feeds]]\nurl = \"{}\"\nname = \"Wire Digest\"\n\n[[feeds]]\nurl = \"{}\"\nname = \"APP\"\n",
+        server.url("/digest.xml"),
+        server.url("/app.xml")
+    ));
+    for name in ["Wire Digest", "APP"] {
+        env.cmd(&["sync", "--feed", name]).assert().success();
+    }
+    let s = Stories::load(&env);
+    s.assert_story(("APP", "Relief convoy"), &[("Wire Digest", "Convoy heads")]);
+    let out = env.run(&["dedup", "--explain", &s.id("Wire Digest", "Convoy heads").to_string()]).1;
+    assert!(out.contains("(source, containment"), "{out}");
+}

@@ -6,3 +6,6 @@ ALTER TABLE feeds ADD COLUMN moved_to TEXT;
 ALTER TABLE feeds ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;
 -- A feed the page at its URL links to, when the URL answered with HTML.
 ALTER TABLE feeds ADD COLUMN discovered TEXT;
+
+-- Copy detection: entries that name another entry's link as their source.
+CREATE INDEX entries_by_source_url ON entries(source_url) WHERE source_url IS NOT NULL;
