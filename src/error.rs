@@ -12,6 +12,8 @@ pub enum FetchError {
     Status { status: u16 },
     #[error("timed out after {}", humantime::format_duration(*.0))]
     Timeout(Duration),
+    #[error("timed out after {} (no answer)", humantime::format_duration(*.0))]
+    NoAnswer(Duration),
     #[error("body over {}", ByteSize(*.0).display().iec())]
     TooLarge(u64),
     #[error("empty response (HTTP 200 with no body)")]

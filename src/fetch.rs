@@ -23,7 +23,9 @@ pub const USER_AGENT: &str = concat!("syndic/", env!("CARGO_PKG_VERSION"), " (fe
 const MAX_REDIRECTS: usize = 10;
 
 /// Attempts per fetch for transient failures (connection refused or reset,
-/// HTTP 500/502/503/504). A timeout is not retried: the deadline is the limit.
+/// HTTP 500/502/503/504). A server that gave no answer within the timeout
+/// gets one more try; one that answered too slowly gets none (the total
+/// deadline is the limit, or a trickling server would hold the run).
 const MAX_ATTEMPTS: u32 = 3;
 
 /// First wait before a retry; doubled each time, plus up to half as much jitter.
@@ -109,12 +111,10 @@ impl Fetcher {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            // reqwest's timeout covers the body too; this one also bounds our
-            // own reading, so a server trickling one byte a second cannot hold us.
-            let result = match tokio::time::timeout(self.timeout, self.fetch_http(url, validators)).await {
-                Ok(result) => result,
-                Err(_) => Err(FetchError::Timeout(self.timeout)),
-            };
+            // One deadline for the whole attempt, body included, so a server
+            // trickling one byte a second cannot hold us.
+            let deadline = tokio::time::Instant::now() + self.timeout;
+            let result = self.fetch_http(url, validators, deadline).await;
             if let Err(e) = &result {
                 if attempt < MAX_ATTEMPTS {
                     if let Some(wait) = retry_wait(e, attempt) {
@@ -128,7 +128,12 @@ impl Fetcher {
         }
     }
 
-    async fn fetch_http(&self, url: &str, validators: &Validators) -> Result<FetchOutcome, FetchError> {
+    async fn fetch_http(
+        &self,
+        url: &str,
+        validators: &Validators,
+        deadline: tokio::time::Instant,
+    ) -> Result<FetchOutcome, FetchError> {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::ACCEPT,
@@ -147,8 +152,15 @@ impl Fetcher {
         let mut visited = HashSet::from([current.clone()]);
         let mut permanent = true;
         for hop in 0..=MAX_REDIRECTS {
-            let mut resp =
-                self.client.get(current.clone()).headers(headers.clone()).send().await.map_err(|e| self.classify(e))?;
+            // A server that does not start answering within the deadline is
+            // worth another try; one that answers too slowly (below) is not.
+            let send = self.client.get(current.clone()).headers(headers.clone()).send();
+            let mut resp = match tokio::time::timeout_at(deadline, send).await {
+                Err(_) => return Err(FetchError::NoAnswer(self.timeout)),
+                Ok(Err(e)) if e.is_timeout() => return Err(FetchError::NoAnswer(self.timeout)),
+                Ok(Err(e)) => return Err(self.classify(e)),
+                Ok(Ok(resp)) => resp,
+            };
             let status = resp.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
@@ -188,7 +200,12 @@ impl Fetcher {
                 return Err(FetchError::TooLarge(self.max_body));
             }
             let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
+            loop {
+                let chunk = match tokio::time::timeout_at(deadline, resp.chunk()).await {
+                    Err(_) => return Err(FetchError::Timeout(self.timeout)),
+                    Ok(chunk) => chunk.map_err(|e| self.classify(e))?,
+                };
+                let Some(chunk) = chunk else { break };
                 if body.len() as u64 + chunk.len() as u64 > self.max_body {
                     return Err(FetchError::TooLarge(self.max_body));
                 }
@@ -241,6 +258,7 @@ fn retry_wait(e: &FetchError, attempt: u32) -> Option<Duration> {
     };
     match e {
         FetchError::Connect(_) | FetchError::Status { status: 500 | 502 | 504 } => Some(backoff()),
+        FetchError::NoAnswer(_) if attempt == 1 => Some(backoff()),
         FetchError::RateLimited { retry_after: Some(d), .. } if *d <= MAX_INLINE_RETRY_AFTER => Some(*d),
         FetchError::RateLimited { status: 503, retry_after: None } => Some(backoff()),
         _ => None,

@@ -99,6 +99,8 @@ pub struct FeedMeta {
     pub site_url: Option<String>,
     /// RSS `<ttl>`: minutes the feed may be cached.
     pub ttl_minutes: Option<u32>,
+    /// The feed's own date: when it says it was last updated (or published).
+    pub updated: Option<DateTime<Utc>>,
 }
 
 /// A parsed feed document.

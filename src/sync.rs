@@ -346,6 +346,7 @@ fn record(
                 site_url: parsed.meta.site_url,
                 next_attempt: fresh_until(fresh_for, parsed.meta.ttl_minutes),
                 moved_to,
+                feed_updated: parsed.meta.updated,
             };
             let saved = store.save_feed(row.id, &state, &tagged, now)?;
             if row.name.is_none() {

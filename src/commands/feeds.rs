@@ -32,6 +32,8 @@ struct FeedJson {
     moved_to: Option<String>,
     /// The feed an HTML page at the URL links to.
     discovered: Option<String>,
+    /// The feed's own date (when it says it was last updated).
+    updated: Option<String>,
 }
 
 pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
@@ -63,6 +65,7 @@ pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
                 gone: row.is_some_and(|r| r.gone),
                 moved_to: row.and_then(|r| r.moved_to.clone()),
                 discovered: row.and_then(|r| r.discovered.clone()),
+                updated: row.and_then(|r| r.feed_updated).map(rfc3339),
             }
         })
         .collect();

@@ -81,6 +81,7 @@ pub fn parse_feed(
             .filter_map(|l| canonical_link(&l.href, &base))
             .find(|l| l != feed_url),
         ttl_minutes: feed.ttl,
+        updated: feed.updated.or(feed.published).filter(|d| *d <= now + MAX_FUTURE_SKEW),
     };
 
     // RSS `<source url>` names the original; feed-rs does not keep it.

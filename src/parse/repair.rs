@@ -293,7 +293,7 @@ fn cdf_to_rss(doc: &str) -> Option<String> {
                 match a[1].to_ascii_lowercase().as_str() {
                     "href" => out.push_str(&format!("<link>{}</link>", &a[2])),
                     _ if name == "item" => out.push_str(&format!("<pubDate>{}</pubDate>", &a[2])),
-                    _ => {}
+                    _ => out.push_str(&format!("<lastBuildDate>{}</lastBuildDate>", &a[2])),
                 }
             }
         }

@@ -73,6 +73,8 @@ pub struct FeedRow {
     pub gone: bool,
     /// The feed an HTML page at the URL links to.
     pub discovered: Option<String>,
+    /// The feed's own date.
+    pub feed_updated: Option<DateTime<Utc>>,
 }
 
 impl FeedRow {
@@ -94,6 +96,8 @@ pub struct FetchState {
     pub next_attempt: Option<DateTime<Utc>>,
     /// A permanent redirect's target.
     pub moved_to: Option<String>,
+    /// The feed's own date.
+    pub feed_updated: Option<DateTime<Utc>>,
 }
 
 /// What a failed fetch tells about the feed.
@@ -292,7 +296,8 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT f.id, f.url, f.name, f.title, f.site_url, f.etag, f.last_modified, f.last_attempt,
                     f.last_success, f.http_status, f.last_error, f.consecutive_failures, f.next_attempt,
-                    (SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id), f.moved_to, f.gone, f.discovered
+                    (SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id), f.moved_to, f.gone, f.discovered,
+                    f.feed_updated
              FROM feeds f ORDER BY f.id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -314,6 +319,7 @@ impl Store {
                 moved_to: r.get(14)?,
                 gone: r.get(15)?,
                 discovered: r.get(16)?,
+                feed_updated: r.get::<_, Option<i64>>(17)?.and_then(from_unix),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -421,7 +427,8 @@ impl Store {
             "UPDATE feeds SET title = COALESCE(?2, title), site_url = COALESCE(?3, site_url), etag = ?4,
                     last_modified = ?5, last_attempt = ?6, last_success = ?6, http_status = ?7,
                     last_error = NULL, consecutive_failures = 0, next_attempt = ?8,
-                    moved_to = COALESCE(?9, moved_to), gone = 0, discovered = NULL
+                    moved_to = COALESCE(?9, moved_to), gone = 0, discovered = NULL,
+                    feed_updated = COALESCE(?10, feed_updated)
              WHERE id = ?1",
             params![
                 feed.0,
@@ -432,7 +439,8 @@ impl Store {
                 now.timestamp(),
                 state.http_status,
                 state.next_attempt.map(|t| t.timestamp()),
-                state.moved_to
+                state.moved_to,
+                state.feed_updated.map(|t| t.timestamp())
             ],
         )?;
         tx.commit()?;

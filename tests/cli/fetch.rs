@@ -3,6 +3,7 @@
 //! hostile answers.
 
 use std::io::Write;
+use std::time::Duration;
 
 use crate::common::{fixture, TestEnv};
 use crate::server::{Reply, Server};
@@ -38,6 +39,22 @@ fn transient_server_errors_are_retried() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(server.hits("/flaky"), 3);
     assert!(out.contains("3 new"), "{out}");
+}
+
+#[test]
+fn a_server_that_gave_no_answer_gets_one_more_try() {
+    let server = Server::start();
+    server.route(
+        "/sleepy",
+        Reply::Sequence(vec![
+            Reply::Slow { delay: Duration::from_secs(5), body: fixture("bol-news.xml") },
+            Reply::xml(fixture("bol-news.xml")),
+        ]),
+    );
+    let env = env_with(&server, &[("/sleepy", "Sleepy")], "");
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(server.hits("/sleepy"), 2);
 }
 
 #[test]

@@ -169,8 +169,10 @@ fn failing_feeds_are_reported_and_the_others_still_sync() {
         )),
         "{stderr}"
     );
-    assert!(line("Slow").ends_with(": timed out after 2s"), "{stderr}");
+    assert!(line("Slow").ends_with(": timed out after 2s (no answer)"), "{stderr}");
+    assert_eq!(server.hits("/slow"), 2, "a server that gave no answer gets one more try");
     assert!(line("Trickle").ends_with(": timed out after 2s"), "{stderr}");
+    assert_eq!(server.hits("/trickle"), 1, "a server that answers too slowly gets none");
     assert!(line("Big").ends_with(": body over 16.0 KiB"), "{stderr}");
     assert!(line("Broken").contains(&server.url("/500")), "{stderr}");
 
@@ -329,8 +331,10 @@ fn local_file_feeds_work_and_are_conditional() {
     assert!(stdout.starts_with("synced 1 feed: 2 new"), "{stdout}");
     let (_, stdout, _) = env.run(&["sync"]);
     assert!(stdout.contains("1 unchanged"), "{stdout}");
-    // The feed's own title names it when feeds.toml gives no name.
+    // The feed's own title names it when feeds.toml gives no name; its own date is kept.
     assert_eq!(env.query("SELECT title FROM feeds"), [["China Economic Net"]]);
+    let feeds: serde_json::Value = serde_json::from_str(&env.run(&["feeds", "--json"]).1).unwrap();
+    assert_eq!(feeds[0]["updated"], "2021-10-20T06:00:00Z");
 
     env.write_config("[[feeds]]\nurl = \"./missing.xml\"\n");
     let (code, _, stderr) = env.run(&["sync"]);
