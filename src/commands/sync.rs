@@ -53,10 +53,18 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             progress.inc(1);
         }))
         .map_err(|e| match e {
-            SyncError::Store(e) => user_error(
-                e.to_string(),
-                Some(format!("the database {} must be writable; feeds saved so far are kept", db.display())),
-            ),
+            SyncError::Store(e) => {
+                let full = e.to_string().contains("full");
+                let hint = if full {
+                    format!(
+                        "free space on the disk holding {}, then sync again; feeds saved so far are kept",
+                        db.display()
+                    )
+                } else {
+                    format!("the database {} must be writable; feeds saved so far are kept", db.display())
+                };
+                user_error(e.to_string(), Some(hint))
+            }
             e => user_error(e.to_string(), None),
         })?;
     progress.finish_and_clear();

@@ -268,3 +268,36 @@ fn html_pages_point_to_their_feed_and_discover_finds_it() {
     assert_eq!(code, 0);
     assert!(out.starts_with(&format!("{} is a feed: Bol News (3 entries)", server.url("/feed/"))), "{out}");
 }
+
+/// A name that cannot be resolved. Run in a network namespace of its own
+/// with no route (`unshare -n`), so the lookup fails on this machine and no
+/// query leaves it.
+#[test]
+fn dns_failures_say_so() {
+    let env = TestEnv::new();
+    env.write_config(
+        "[settings]\ntimeout = \"3s\"\n[[feeds]]\nurl = \"https://feed.syndic-test.invalid/rss\"\nname = \"Nowhere\"\n",
+    );
+    let syndic = env.std_cmd(&["sync"]);
+    let out = std::process::Command::new("unshare")
+        .arg("-n")
+        .arg(syndic.get_program())
+        .args(syndic.get_args())
+        .env_clear()
+        .envs(syndic.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .current_dir(env.dir.path())
+        .output()
+        .expect("run unshare");
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("unshare failed") || err.contains("Operation not permitted") {
+        eprintln!("skipped: this machine does not allow a private network namespace ({err})");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "failed: Nowhere <https://feed.syndic-test.invalid/rss>: cannot resolve host feed.syndic-test.invalid"
+        ),
+        "{err}"
+    );
+}

@@ -187,3 +187,60 @@ fn fix_redirects_rewrites_feeds_toml_keeping_comments() {
     let (_, out, _) = env.run(&["feeds", "--fix-redirects"]);
     assert_eq!(out.trim(), "no feed has moved");
 }
+
+/// A full disk: a 600 KiB tmpfs in a mount namespace of the test's own.
+#[test]
+fn a_full_disk_is_a_clear_fatal_error_and_loses_nothing() {
+    let env = TestEnv::new();
+    let small = env.fixture_file("bol-news.xml");
+    let items: String = (0..300)
+        .map(|i| {
+            format!(
+                "<item><title>Item {i}</title><guid>g{i}</guid><description>{}</description></item>",
+                format!("word{i} ").repeat(200)
+            )
+        })
+        .collect();
+    std::fs::write(
+        env.path("big.xml"),
+        format!("<rss version=\"2.0\"><channel><title>Big</title>{items}</channel></rss>"),
+    )
+    .unwrap();
+    let big = url::Url::from_file_path(env.path("big.xml")).unwrap();
+    env.write_config(&format!(
+        "[[feeds]]\nurl = \"{small}\"\nname = \"Small\"\n[[feeds]]\nurl = \"{big}\"\nname = \"Big\"\n"
+    ));
+    let mount = env.path("disk");
+    std::fs::create_dir_all(&mount).unwrap();
+    let db = mount.join("syndic.db");
+    let bin = assert_cmd::cargo::cargo_bin("syndic");
+    let script = format!(
+        "mount -t tmpfs -o size=600k tmpfs '{m}' || exit 99\n\
+         '{b}' --db '{d}' sync --feed Small >/dev/null || exit 98\n\
+         '{b}' --db '{d}' sync; echo \"sync exit $?\"\n\
+         '{b}' --db '{d}' doctor; echo \"doctor exit $?\"\n\
+         '{b}' --db '{d}' list --json --feed Small | grep -c '\"id\"'",
+        m = mount.display(),
+        b = bin.display(),
+        d = db.display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("SYNDIC_CONFIG", env.config_path())
+        .env("HOME", env.dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run unshare");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if out.status.code() == Some(99) || stderr.contains("unshare failed") {
+        eprintln!("skipped: this machine does not allow a private tmpfs ({stderr})");
+        return;
+    }
+    assert!(stdout.contains("sync exit 1"), "{stdout}{stderr}");
+    assert!(stderr.contains("error: database error: database or disk is full"), "{stderr}");
+    assert!(stderr.contains("hint: free space on the disk holding"), "{stderr}");
+    assert!(stdout.contains("ok       integrity") && stdout.contains("doctor exit 0"), "{stdout}");
+    assert!(stdout.trim_end().ends_with('3'), "the feed saved before the disk filled is kept: {stdout}");
+}
