@@ -52,19 +52,24 @@ pub fn parse_feed(
         let repaired =
             if text.trim_start().starts_with('{') { repair::repair_json(&text) } else { repair::repair_xml(&text) };
         match repaired.map(|r| run_feed_rs(&r, feed_url)) {
-            Some(Ok(second)) if first.as_ref().map_or(true, |f| second.entries.len() > f.entries.len()) => Ok(second),
+            // More entries, or as many but a feed it now knows more about
+            // (Atom 0.3 parses as an empty, untitled feed).
+            Some(Ok(second)) if first.as_ref().map_or(true, |f| better(&second, f)) => Ok(second),
             _ => first,
         }
     } else {
         first
     };
     let mut feed = result?;
-    // Entries but no dates: perhaps in elements feed-rs does not read.
-    if !feed.entries.is_empty() && feed.entries.iter().all(|e| e.published.is_none() && e.updated.is_none()) {
+    // No dates at all: perhaps in elements feed-rs does not read.
+    let dated_entries =
+        |f: &feed_rs::model::Feed| f.entries.iter().filter(|e| e.published.or(e.updated).is_some()).count();
+    let undated_feed = feed.updated.or(feed.published).is_none();
+    if (dated_entries(&feed) == 0 && !feed.entries.is_empty()) || undated_feed {
         if let Some(Ok(dated)) = repair::repair_dates(&text).map(|r| run_feed_rs(&r, feed_url)) {
-            if dated.entries.len() == feed.entries.len()
-                && dated.entries.iter().any(|e| e.published.or(e.updated).is_some())
-            {
+            let gained = dated_entries(&dated) > dated_entries(&feed)
+                || (undated_feed && dated.updated.or(dated.published).is_some());
+            if dated.entries.len() == feed.entries.len() && gained {
                 feed = dated;
             }
         }
@@ -104,6 +109,13 @@ pub fn parse_feed(
         entries.push(entry);
     }
     Ok(ParsedFeed { meta, entries })
+}
+
+/// Returns true if and only if the repaired parse `b` is better than `a`.
+fn better(b: &feed_rs::model::Feed, a: &feed_rs::model::Feed) -> bool {
+    let dated = |f: &feed_rs::model::Feed| f.updated.or(f.published).is_some();
+    b.entries.len() > a.entries.len()
+        || (b.entries.len() == a.entries.len() && ((b.title.is_some() && a.title.is_none()) || (dated(b) && !dated(a))))
 }
 
 fn run_feed_rs(text: &str, feed_url: &str) -> Result<feed_rs::model::Feed, ParseError> {

@@ -344,7 +344,10 @@ fn close_open_elements(doc: &str) -> Option<String> {
 }
 
 static DCTERMS_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"<(/?)(?:dcterms|dct|dc):(?:issued|created|modified|date|available)\b([^>]*)>").expect("valid pattern")
+    Regex::new(
+        r"<(/?)(?:(?:dcterms|dct|dc):(?:issued|created|modified|date|available)|atom:(?:published|updated))\b([^>]*)>",
+    )
+    .expect("valid pattern")
 });
 
 /// Makes entry dates feed-rs does not read readable: Dublin Core terms
@@ -354,7 +357,9 @@ static DCTERMS_DATE: LazyLock<Regex> = LazyLock::new(|| {
 pub fn repair_dates(doc: &str) -> Option<String> {
     let mut out = Cow::Borrowed(doc);
     if out.contains("<rss") || out.contains("rdf:RDF") {
-        let fixed = DCTERMS_DATE.replace_all(&out, |c: &regex::Captures<'_>| format!("<{}pubDate{}>", &c[1], &c[2]));
+        // RSS 1.0 reads Dublin Core's date; RSS 2.0 its own pubDate.
+        let name = if out.contains("<rss") { "pubDate" } else { "dc:date" };
+        let fixed = DCTERMS_DATE.replace_all(&out, |c: &regex::Captures<'_>| format!("<{}{name}{}>", &c[1], &c[2]));
         if fixed != out {
             out = Cow::Owned(fixed.into_owned());
         }
