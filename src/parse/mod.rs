@@ -422,6 +422,59 @@ mod tests {
     }
 
     #[test]
+    fn every_format_yields_entries() {
+        let docs = [
+            (
+                "RSS 0.91",
+                r#"<rss version="0.91"><channel><title>t</title><item><title>a</title><link>http://e.x/a</link></item></channel></rss>"#,
+            ),
+            (
+                "RSS 0.92",
+                r#"<rss version="0.92"><channel><title>t</title><item><title>a</title></item></channel></rss>"#,
+            ),
+            (
+                "RSS 0.93",
+                r#"<rss version="0.93"><channel><title>t</title><item><title>a</title></item></channel></rss>"#,
+            ),
+            (
+                "RSS 0.94",
+                r#"<rss version="0.94"><channel><title>t</title><item><title>a</title></item></channel></rss>"#,
+            ),
+            (
+                "RSS 0.90",
+                r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://my.netscape.com/rdf/simple/0.9/"><channel><title>t</title></channel><item><title>a</title><link>http://e.x/a</link></item></rdf:RDF>"#,
+            ),
+            (
+                "RSS 1.0",
+                r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><channel rdf:about="http://e.x/"><title>t</title></channel><item rdf:about="http://e.x/a"><title>a</title><link>http://e.x/a</link></item></rdf:RDF>"#,
+            ),
+            ("RSS 2.0", r#"<rss version="2.0"><channel><title>t</title><item><title>a</title></item></channel></rss>"#),
+            (
+                "Atom 0.3",
+                r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title><entry><title>a</title><id>1</id><issued>2004-01-01T00:00:00Z</issued></entry></feed>"#,
+            ),
+            (
+                "Atom 1.0",
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>f</id><entry><title>a</title><id>1</id></entry></feed>"#,
+            ),
+            (
+                "JSON Feed 1.0",
+                r#"{"version":"https://jsonfeed.org/version/1","title":"t","items":[{"id":"1","title":"a"}]}"#,
+            ),
+            (
+                "JSON Feed 1.1",
+                r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"1","title":"a"}]}"#,
+            ),
+        ];
+        for (format, doc) in docs {
+            let f =
+                parse_feed(doc.as_bytes(), "https://e.x/feed", None, now()).unwrap_or_else(|e| panic!("{format}: {e}"));
+            assert_eq!(f.entries.len(), 1, "{format}");
+            assert_eq!(f.entries[0].title, "a", "{format}");
+        }
+    }
+
+    #[test]
     fn rss_source_url_names_the_original() {
         let doc = r#"<rss version="2.0"><channel><title>x</title>
 <item><title>a</title><guid>1</guid><source url="https://orig.example/a?utm_source=x">Orig</source></item>

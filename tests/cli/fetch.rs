@@ -191,6 +191,10 @@ fn hostile_answers_are_that_feeds_error() {
     let cut = truncated.find("<title>PSX").unwrap();
     server.route("/truncated", Reply::xml(truncated[..cut].to_owned()));
     server.route("/wrong-type", Reply::status(200, std::str::from_utf8(&fixture("bol-news.xml")).unwrap()));
+    server.route(
+        "/no-type",
+        Reply::Ok { status: 200, content_type: "", body: fixture("jsonfeed.json"), etag: None, headers: vec![] },
+    );
     let bomb_xml = r#"<?xml version="1.0"?>
 <!DOCTYPE rss [
  <!ENTITY lol "lol">
@@ -222,6 +226,7 @@ fn hostile_answers_are_that_feeds_error() {
     assert!(line("Empty").ends_with("empty response (HTTP 200 with no body)"), "{err}");
     assert_eq!(line("Truncated"), "", "{err}");
     assert_eq!(line("WrongType"), "", "{err}");
+    assert_eq!(line("NoType"), "", "{err}");
     assert_eq!(line("Laughs"), "", "{err}");
     // A truncated feed keeps what it has.
     let rows: Vec<serde_json::Value> =
