@@ -196,6 +196,10 @@ const MONTHS: &[(&str, u32)] = &[
     ("december", 12),
 ];
 
+static KOREAN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(\d{4})년\s*(\d{1,2})월\s*(\d{1,2})일\s+(\d{1,2}):(\d{2}):(\d{2})").expect("valid pattern")
+});
+
 /// Dates in other languages, rewritten into a form parsed above: Greek
 /// ("Κυρ, 11 Ιούλ 2004 12:00:00 EST"), Hungarian ("2004-július-13T9:15-05:00")
 /// and Korean ("2004-05-25 오후 11:23:17", Korea time).
@@ -211,6 +215,13 @@ fn localised(s: &str) -> Option<DateTime<Utc>> {
             let d = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").ok()?;
             return Some(Utc.from_utc_datetime(&(d.and_time(t) - chrono::Duration::hours(9))));
         }
+    }
+    // Korean: 2004년 05월 28일 01:31:15 (Korea time).
+    if let Some(c) = KOREAN.captures(s) {
+        let n = |i: usize| c[i].parse::<u32>().ok();
+        let d = NaiveDate::from_ymd_opt(c[1].parse().ok()?, n(2)?, n(3)?)?;
+        let t = NaiveTime::from_hms_opt(n(4)?, n(5)?, n(6)?)?;
+        return Some(Utc.from_utc_datetime(&(d.and_time(t) - chrono::Duration::hours(9))));
     }
     let lower = s.to_lowercase();
     let (name, month) = MONTHS.iter().find(|(name, _)| lower.contains(name))?;
@@ -391,6 +402,7 @@ mod tests {
             ("Κυρ, 11 Ιούλ 2004 12:00:00 EST", "2004-07-11T17:00:00Z"),
             ("2004-július-13T9:15-05:00", "2004-07-13T14:15:00Z"),
             ("2004-05-25 오후 11:23:17", "2004-05-25T14:23:17Z"),
+            ("2004년 05월 28일  01:31:15", "2004-05-27T16:31:15Z"),
         ];
         let mut wrong = Vec::new();
         for (input, want) in cases {

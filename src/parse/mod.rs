@@ -48,13 +48,18 @@ pub fn parse_feed(
     }
     let first = run_feed_rs(&text, feed_url);
     let needs_repair = first.as_ref().map_or(true, |f| f.entries.is_empty());
+    // The text the kept parse came from: the repaired one if it was better.
+    let mut source = std::borrow::Cow::Borrowed(text.as_str());
     let result = if needs_repair {
         let repaired =
             if text.trim_start().starts_with('{') { repair::repair_json(&text) } else { repair::repair_xml(&text) };
-        match repaired.map(|r| run_feed_rs(&r, feed_url)) {
+        match repaired.map(|r| (run_feed_rs(&r, feed_url), r)) {
             // More entries, or as many but a feed it now knows more about
             // (Atom 0.3 parses as an empty, untitled feed).
-            Some(Ok(second)) if first.as_ref().map_or(true, |f| better(&second, f)) => Ok(second),
+            Some((Ok(second), r)) if first.as_ref().map_or(true, |f| better(&second, f)) => {
+                source = std::borrow::Cow::Owned(r);
+                Ok(second)
+            }
             _ => first,
         }
     } else {
@@ -66,7 +71,7 @@ pub fn parse_feed(
         |f: &feed_rs::model::Feed| f.entries.iter().filter(|e| e.published.or(e.updated).is_some()).count();
     let undated_feed = feed.updated.or(feed.published).is_none();
     if (dated_entries(&feed) == 0 && !feed.entries.is_empty()) || undated_feed {
-        if let Some(Ok(dated)) = repair::repair_dates(&text).map(|r| run_feed_rs(&r, feed_url)) {
+        if let Some(Ok(dated)) = repair::repair_dates(&source).map(|r| run_feed_rs(&r, feed_url)) {
             let gained = dated_entries(&dated) > dated_entries(&feed)
                 || (undated_feed && dated.updated.or(dated.published).is_some());
             if dated.entries.len() == feed.entries.len() && gained {

@@ -146,10 +146,8 @@ pub fn repair_xml(doc: &str) -> Option<String> {
     // An Atom root in a misspelt namespace (wrong case, a trailing slash).
     if let Some(caps) = ATOM_WRONG_NS.captures(&out) {
         let ns = caps[1].to_owned();
-        if ns != "http://www.w3.org/2005/Atom"
-            && ns != "http://purl.org/atom/ns#"
-            && ns.to_ascii_lowercase().contains("atom")
-        {
+        // A `<feed>` root in any other namespace is read as Atom, as feedparser does.
+        if ns != "http://www.w3.org/2005/Atom" && ns != "http://purl.org/atom/ns#" {
             out = Cow::Owned(out.replacen(&format!("\"{ns}\""), "\"http://www.w3.org/2005/Atom\"", 1));
         }
     }
@@ -356,12 +354,21 @@ static DCTERMS_DATE: LazyLock<Regex> = LazyLock::new(|| {
 /// document parses but none of its entries has a date.
 pub fn repair_dates(doc: &str) -> Option<String> {
     let mut out = Cow::Borrowed(doc);
-    if out.contains("<rss") || out.contains("rdf:RDF") {
-        // RSS 1.0 reads Dublin Core's date; RSS 2.0 its own pubDate.
-        let name = if out.contains("<rss") { "pubDate" } else { "dc:date" };
-        let fixed = DCTERMS_DATE.replace_all(&out, |c: &regex::Captures<'_>| format!("<{}{name}{}>", &c[1], &c[2]));
+    if out.contains("<rss") {
+        let fixed = DCTERMS_DATE.replace_all(&out, |c: &regex::Captures<'_>| format!("<{}pubDate{}>", &c[1], &c[2]));
         if fixed != out {
             out = Cow::Owned(fixed.into_owned());
+        }
+    } else if out.contains("rdf:RDF") {
+        // RSS 1.0 reads Dublin Core's date (declared on the root if need be),
+        // also in place of an RSS 2.0 pubDate.
+        let fixed = DCTERMS_DATE.replace_all(&out, |c: &regex::Captures<'_>| format!("<{}dc:date{}>", &c[1], &c[2]));
+        let mut fixed = fixed.replace("<pubDate>", "<dc:date>").replace("</pubDate>", "</dc:date>");
+        if !fixed.contains("xmlns:dc=") {
+            fixed = fixed.replacen("<rdf:RDF", "<rdf:RDF xmlns:dc=\"http://purl.org/dc/elements/1.1/\"", 1);
+        }
+        if fixed != out {
+            out = Cow::Owned(fixed);
         }
     }
     if out.contains("<feed") {
@@ -490,6 +497,11 @@ mod tests {
             .unwrap()
             .contains("<published>2003</published>"));
         assert_eq!(repair_dates("<rss><channel/></rss>"), None);
+        let rdf = "<rdf:RDF xmlns=\"http://purl.org/rss/1.0/\"><item><pubDate>Sat, 01 Jan 2000 00:00:00 GMT</pubDate></item></rdf:RDF>";
+        assert_eq!(
+            repair_dates(rdf).unwrap(),
+            "<rdf:RDF xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns=\"http://purl.org/rss/1.0/\"><item><dc:date>Sat, 01 Jan 2000 00:00:00 GMT</dc:date></item></rdf:RDF>"
+        );
     }
 
     #[test]
