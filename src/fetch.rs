@@ -344,3 +344,49 @@ fn fetch_file(url: &Url, validators: &Validators, max_body: u64) -> Result<Fetch
         fresh_for: None,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: header::HeaderName, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        assert_eq!(retry_after(&headers(header::RETRY_AFTER, "120")), Some(Duration::from_secs(120)));
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(3600)).to_rfc2822().replace("+0000", "GMT");
+        let d = retry_after(&headers(header::RETRY_AFTER, &soon)).unwrap();
+        assert!((3590..=3600).contains(&d.as_secs()), "{d:?}");
+        assert_eq!(retry_after(&headers(header::RETRY_AFTER, "Mon, 01 Jan 2001 00:00:00 GMT")), None, "in the past");
+        assert_eq!(retry_after(&headers(header::RETRY_AFTER, "soon")), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn max_age_is_read_unless_caching_is_forbidden() {
+        assert_eq!(max_age(&headers(header::CACHE_CONTROL, "public, max-age=600")), Some(Duration::from_secs(600)));
+        assert_eq!(max_age(&headers(header::CACHE_CONTROL, "no-cache, max-age=600")), None);
+        assert_eq!(max_age(&headers(header::CACHE_CONTROL, "private")), None);
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        assert!(retry_wait(&FetchError::Connect("refused".into()), 1).is_some());
+        assert!(retry_wait(&FetchError::Status { status: 502 }, 2).is_some());
+        assert!(retry_wait(&FetchError::NoAnswer(Duration::from_secs(1)), 1).is_some());
+        assert!(retry_wait(&FetchError::NoAnswer(Duration::from_secs(1)), 2).is_none());
+        assert!(retry_wait(&FetchError::Timeout(Duration::from_secs(1)), 1).is_none());
+        assert!(retry_wait(&FetchError::Status { status: 404 }, 1).is_none());
+        assert!(retry_wait(&FetchError::Gone, 1).is_none());
+        let long = FetchError::RateLimited { status: 429, retry_after: Some(Duration::from_secs(60)) };
+        assert!(retry_wait(&long, 1).is_none());
+        let short = FetchError::RateLimited { status: 429, retry_after: Some(Duration::from_secs(2)) };
+        assert_eq!(retry_wait(&short, 1), Some(Duration::from_secs(2)));
+        let backoff = retry_wait(&FetchError::Status { status: 500 }, 2).unwrap();
+        assert!(backoff >= Duration::from_millis(1000) && backoff < Duration::from_millis(1500), "{backoff:?}");
+    }
+}
