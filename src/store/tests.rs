@@ -1,4 +1,5 @@
 use chrono::TimeZone;
+use std::time::Duration;
 
 use super::*;
 use crate::dedup;

@@ -1,0 +1,261 @@
+//! Saving entries: one feed's new and changed entries and its state in one
+//! transaction, with the search index and topics kept in step.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{dedup, DedupSettings, FetchState, Result, SaveReport, Store, TaggedEntry};
+use crate::model::{FeedId, NewEntry};
+use crate::text::spaced_cjk;
+
+impl Store {
+    /// Saves one feed's fetched entries and its new state in one transaction:
+    /// new entries are inserted and grouped with the story they are a copy
+    /// of (see [`crate::dedup`]), changed ones updated in place, unchanged
+    /// ones left alone.
+    pub fn save_feed(
+        &mut self,
+        feed: FeedId,
+        state: &FetchState,
+        entries: &[TaggedEntry],
+        now: DateTime<Utc>,
+    ) -> Result<SaveReport> {
+        let settings = self.dedup;
+        let tx = self.conn.transaction()?;
+        let mut report = SaveReport::default();
+        // The feed's own title and site first: copy detection tells an
+        // entry crediting its own site ("appeared first on <this site>")
+        // from one crediting another by them.
+        tx.execute(
+            "UPDATE feeds SET title = COALESCE(?2, title), site_url = COALESCE(?3, site_url) WHERE id = ?1",
+            params![feed.0, state.title, state.site_url],
+        )?;
+        // Count the paragraphs of every new entry first, so that a footer the
+        // feed repeats on each post is known as boilerplate from its first sync.
+        let mut new = Vec::new();
+        let mut learnt = false;
+        for tagged in entries {
+            if is_new(&tx, feed, tagged)? {
+                learnt |= dedup::count_paragraphs(&tx, feed.0, tagged.entry.body_text())?;
+                new.push(tagged);
+            }
+        }
+        if learnt {
+            if let Some(oldest) = new.iter().map(|t| t.entry.published.timestamp()).min() {
+                dedup::refresh_feed(&tx, feed.0, oldest - settings.window_days * 86_400)?;
+            }
+        }
+        for tagged in entries {
+            match save_entry(&tx, feed, tagged, now, settings)? {
+                Saved::New { copy: true } => report.copies += 1,
+                Saved::New { copy: false } => report.new += 1,
+                Saved::Updated => report.updated += 1,
+                Saved::Unchanged => {}
+            }
+        }
+        tx.execute(
+            "UPDATE feeds SET title = COALESCE(?2, title), site_url = COALESCE(?3, site_url), etag = ?4,
+                    last_modified = ?5, last_attempt = ?6, last_success = ?6, http_status = ?7,
+                    last_error = NULL, consecutive_failures = 0, next_attempt = ?8,
+                    moved_to = COALESCE(?9, moved_to), gone = 0, discovered = NULL,
+                    feed_updated = COALESCE(?10, feed_updated)
+             WHERE id = ?1",
+            params![
+                feed.0,
+                state.title,
+                state.site_url,
+                state.etag,
+                state.last_modified,
+                now.timestamp(),
+                state.http_status,
+                state.next_attempt.map(|t| t.timestamp()),
+                state.moved_to,
+                state.feed_updated.map(|t| t.timestamp())
+            ],
+        )?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// The value stored under `key` in the meta table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    /// Re-computes every stored entry's topics with `tag` (given the entry's
+    /// feed URL, title, summary and content) and records `fingerprint` as
+    /// the rules in force, in one transaction.
+    pub fn retag_all(&mut self, fingerprint: &str, tag: impl Fn(&str, &[&str]) -> Vec<String>) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM entry_topics", [])?;
+        let mut count = 0;
+        {
+            let mut select = tx.prepare(
+                "SELECT e.id, f.url, e.title, COALESCE(e.summary_text, ''), COALESCE(e.content_text, '')
+                 FROM entries e JOIN feeds f ON f.id = e.feed_id",
+            )?;
+            let mut insert =
+                tx.prepare_cached("INSERT OR IGNORE INTO entry_topics (topic, entry_id) VALUES (?1, ?2)")?;
+            let mut rows = select.query([])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                let feed_url: String = r.get(1)?;
+                let (title, summary, content): (String, String, String) = (r.get(2)?, r.get(3)?, r.get(4)?);
+                for topic in tag(&feed_url, &[&title, &summary, &content]) {
+                    insert.execute(params![topic, id])?;
+                }
+                count += 1;
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('topics_fingerprint', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [fingerprint],
+        )?;
+        tx.commit()?;
+        Ok(count)
+    }
+}
+
+enum Saved {
+    New { copy: bool },
+    Updated,
+    Unchanged,
+}
+
+/// Returns true if and only if the entry is neither stored nor tombstoned.
+fn is_new(tx: &Transaction, feed: FeedId, tagged: &TaggedEntry) -> Result<bool> {
+    let key = &tagged.entry.key.0;
+    let stored = tx
+        .prepare_cached("SELECT 1 FROM entries WHERE feed_id = ?1 AND entry_key = ?2")?
+        .exists(params![feed.0, key])?;
+    let tombstoned = tx
+        .prepare_cached("SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2")?
+        .exists(params![feed.0, key])?;
+    Ok(!stored && !tombstoned)
+}
+
+fn save_entry(
+    tx: &Transaction,
+    feed: FeedId,
+    tagged: &TaggedEntry,
+    now: DateTime<Utc>,
+    settings: DedupSettings,
+) -> Result<Saved> {
+    let e = &tagged.entry;
+    let tombstoned: bool = tx
+        .prepare_cached("SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2")?
+        .exists(params![feed.0, e.key.0])?;
+    if tombstoned {
+        return Ok(Saved::Unchanged);
+    }
+    let existing = tx
+        .prepare_cached(
+            "SELECT id, title, url, author, summary_html, content_html, published
+             FROM entries WHERE feed_id = ?1 AND entry_key = ?2",
+        )?
+        .query_row(params![feed.0, e.key.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                (
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ),
+                r.get::<_, i64>(6)?,
+            ))
+        })
+        .optional()?;
+
+    if let Some((id, old, old_published)) = existing {
+        let new = (e.title.clone(), e.url.clone(), e.author.clone(), e.summary_html.clone(), e.content_html.clone());
+        // An entry without a date of its own keeps the time it was first seen.
+        let published =
+            if e.date_source == crate::model::DateSource::FirstSeen { old_published } else { e.published.timestamp() };
+        if old == new && published == old_published {
+            return Ok(Saved::Unchanged);
+        }
+        tx.prepare_cached(
+            "UPDATE entries SET title = ?2, url = ?3, author = ?4, published = ?5, updated_at = ?6,
+                    summary_html = ?7, summary_text = ?8, content_html = ?9, content_text = ?10,
+                    source_url = ?11, text_hash = ?12
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            e.title,
+            e.url,
+            e.author,
+            published,
+            now.timestamp(),
+            e.summary_html,
+            e.summary_text,
+            e.content_html,
+            e.content_text,
+            e.source_url,
+            e.text_hash
+        ])?;
+        index_text(tx, id, e, true)?;
+        set_topics(tx, id, &tagged.topics)?;
+        // Its fingerprint follows the new text; its story stays as it was.
+        if let Some(f) = dedup::facts(tx, id)? {
+            let p = dedup::prepare(tx, &f.body)?;
+            dedup::write_fingerprint(tx, &f, &p, &p.lsh_buckets())?;
+        }
+        return Ok(Saved::Updated);
+    }
+
+    tx.prepare_cached(
+        "INSERT INTO entries (feed_id, entry_key, title, url, author, published, date_source, first_seen,
+                updated_at, summary_html, summary_text, content_html, content_text, source_url, text_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        feed.0,
+        e.key.0,
+        e.title,
+        e.url,
+        e.author,
+        e.published.timestamp(),
+        e.date_source.as_str(),
+        now.timestamp(),
+        e.summary_html,
+        e.summary_text,
+        e.content_html,
+        e.content_text,
+        e.source_url,
+        e.text_hash
+    ])?;
+    let id = tx.last_insert_rowid();
+    index_text(tx, id, e, false)?;
+    set_topics(tx, id, &tagged.topics)?;
+
+    let copy = dedup::process(tx, id, settings)?;
+    Ok(Saved::New { copy })
+}
+
+fn index_text(tx: &Transaction, id: i64, e: &NewEntry, replace: bool) -> Result<()> {
+    if replace {
+        tx.prepare_cached("DELETE FROM entries_fts WHERE rowid = ?1")?.execute([id])?;
+    }
+    tx.prepare_cached("INSERT INTO entries_fts (rowid, title, summary, content) VALUES (?1, ?2, ?3, ?4)")?.execute(
+        params![
+            id,
+            spaced_cjk(&e.title),
+            spaced_cjk(e.summary_text.as_deref().unwrap_or("")),
+            spaced_cjk(e.content_text.as_deref().unwrap_or(""))
+        ],
+    )?;
+    Ok(())
+}
+
+fn set_topics(tx: &Transaction, id: i64, topics: &[String]) -> Result<()> {
+    tx.prepare_cached("DELETE FROM entry_topics WHERE entry_id = ?1")?.execute([id])?;
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO entry_topics (topic, entry_id) VALUES (?1, ?2)")?;
+    for t in topics {
+        insert.execute(params![t, id])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! Maintenance: doctor, repair, prune, integrity check.
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::{Check, Result, Store, MIGRATIONS};
+use crate::text::spaced_cjk;
+
+impl Store {
+    /// Checks the database beyond SQLite's integrity check: schema version,
+    /// rows that lost what they belong to, stories pointing nowhere.
+    pub fn doctor(&self) -> Result<Vec<Check>> {
+        let mut checks = Vec::new();
+        let problems = self.integrity_check()?;
+        checks.push(Check::new(
+            "integrity",
+            problems.is_empty(),
+            if problems.is_empty() { "SQLite integrity check passed".into() } else { problems.join("; ") },
+        ));
+        let version = self.schema_version()?;
+        checks.push(Check::new(
+            "schema",
+            version == MIGRATIONS.len() as i64,
+            format!("schema version {version} (this syndic writes {})", MIGRATIONS.len()),
+        ));
+        let count = |sql: &str| -> Result<i64> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
+        for (name, sql, what) in [
+            ("orphan entries", "SELECT COUNT(*) FROM entries WHERE feed_id NOT IN (SELECT id FROM feeds)", "entries without a feed"),
+            ("search index", "SELECT COUNT(*) FROM entries_fts WHERE rowid NOT IN (SELECT id FROM entries)", "search rows without an entry"),
+            ("search index", "SELECT COUNT(*) FROM entries WHERE id NOT IN (SELECT rowid FROM entries_fts)", "entries missing from the search index"),
+            ("topics", "SELECT COUNT(*) FROM entry_topics WHERE entry_id NOT IN (SELECT id FROM entries)", "topic rows without an entry"),
+            ("fingerprints", "SELECT COUNT(*) FROM entries WHERE id NOT IN (SELECT entry_id FROM fingerprints)", "entries without a fingerprint"),
+            ("stories", "SELECT COUNT(*) FROM entries e WHERE duplicate_of IS NOT NULL AND NOT EXISTS (SELECT 1 FROM entries o WHERE o.id = e.duplicate_of AND o.duplicate_of IS NULL)", "copies whose original is missing or itself a copy"),
+        ] {
+            let n = count(sql)?;
+            checks.push(Check::new(name, n == 0, if n == 0 { format!("no {what}") } else { format!("{n} {what}") }));
+        }
+        Ok(checks)
+    }
+
+    /// Repairs what [`Store::doctor`] can fix: rebuilds the search index and
+    /// the stories, drops orphan rows.
+    pub fn repair(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM entries WHERE feed_id NOT IN (SELECT id FROM feeds);
+             DELETE FROM entry_topics WHERE entry_id NOT IN (SELECT id FROM entries);
+             DELETE FROM entries_fts;",
+        )?;
+        let ids: Vec<i64> =
+            tx.prepare("SELECT id FROM entries")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        for id in ids {
+            let (title, summary, content): (String, Option<String>, Option<String>) =
+                tx.query_row("SELECT title, summary_text, content_text FROM entries WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+            tx.execute(
+                "INSERT INTO entries_fts (rowid, title, summary, content) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    id,
+                    spaced_cjk(&title),
+                    spaced_cjk(summary.as_deref().unwrap_or("")),
+                    spaced_cjk(content.as_deref().unwrap_or(""))
+                ],
+            )?;
+        }
+        tx.commit()?;
+        self.rebuild_dedup()?;
+        Ok(())
+    }
+
+    /// Deletes entries published before `cutoff`, except the original of a
+    /// story that has a copy published since; leaves a tombstone for each so
+    /// that the next sync does not bring it back. With `dry_run`, only counts.
+    pub fn prune(&mut self, cutoff: DateTime<Utc>, now: DateTime<Utc>, dry_run: bool) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let doomed: Vec<(i64, i64, String)> = tx
+            .prepare(
+                "SELECT e.id, e.feed_id, e.entry_key FROM entries e
+                 WHERE e.published < ?1
+                   AND NOT EXISTS (SELECT 1 FROM entries c WHERE c.duplicate_of = e.id AND c.published >= ?1)",
+            )?
+            .query_map([cutoff.timestamp()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if dry_run {
+            return Ok(doomed.len());
+        }
+        {
+            let mut tomb =
+                tx.prepare("INSERT OR REPLACE INTO tombstones (feed_id, entry_key, deleted_at) VALUES (?1, ?2, ?3)")?;
+            let mut fts = tx.prepare("DELETE FROM entries_fts WHERE rowid = ?1")?;
+            let mut del = tx.prepare("DELETE FROM entries WHERE id = ?1")?;
+            for (id, feed, key) in &doomed {
+                tomb.execute(params![feed, key, now.timestamp()])?;
+                fts.execute([id])?;
+                del.execute([id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(doomed.len())
+    }
+
+    /// Runs SQLite's integrity check; returns its complaints (empty = sound).
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows.into_iter().filter(|r| r != "ok").collect())
+    }
+}
