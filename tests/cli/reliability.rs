@@ -53,6 +53,9 @@ fn kill_9_at_any_moment_loses_nothing_committed_and_a_rerun_completes() {
             continue;
         }
         assert_eq!(env.query("PRAGMA integrity_check"), [["ok"]], "after kill at {delay_ms} ms");
+        if env.query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'feeds'") == [["0"]] {
+            continue; // killed before the schema was committed: nothing to lose
+        }
         // Every feed's entries were written whole or not at all, with its state.
         for row in env.query(
             "SELECT f.name, f.last_success IS NOT NULL, (SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id) FROM feeds f",
@@ -103,7 +106,7 @@ fn doctor_finds_and_repairs_damage() {
     env.cmd(&["sync"]).assert().success();
     let (code, out, _) = env.run(&["doctor"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("ok       integrity") && out.contains("schema version 3"), "{out}");
+    assert!(out.contains("ok       integrity") && out.contains("ok       schema"), "{out}");
 
     let conn = rusqlite::Connection::open(env.db_path()).unwrap();
     conn.execute("DELETE FROM entries_fts WHERE rowid = (SELECT MIN(id) FROM entries)", []).unwrap();
