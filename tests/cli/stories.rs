@@ -239,6 +239,7 @@ fn news_stories_do_not_depend_on_arrival_order() {
     let first = Synced::run(&feeds, settings, Arrival::OneSync, now);
     runs.push(("config order, one sync".to_owned(), first.rows.clone()));
     runs.push(("dedup --rebuild".to_owned(), first.rebuild(now)));
+    runs.push(("config order, one sync, again".to_owned(), Synced::run(&feeds, settings, Arrival::OneSync, now).rows));
     runs.push(("reversed, one sync".to_owned(), Synced::run(&reversed, settings, Arrival::OneSync, now).rows));
     runs.push(("one feed per sync".to_owned(), Synced::run(&feeds, settings, Arrival::OneFeedPerSync, now).rows));
     runs.push((
@@ -501,6 +502,7 @@ fn generator_corpus_stories_do_not_depend_on_arrival_order() {
     let first = Synced::run(&feeds, "", Arrival::OneSync, now);
     let runs = vec![
         ("config order, one sync".to_owned(), first.rows.clone()),
+        ("dedup --rebuild".to_owned(), first.rebuild(now)),
         ("reversed, half then all".to_owned(), Synced::run(&reversed, "", Arrival::HalfThenAll, now).rows),
         ("shuffle 7, in 4 syncs".to_owned(), Synced::run(&shuffled(&feeds, 7), "", Arrival::Slices(4), now).rows),
     ];
