@@ -10,4 +10,5 @@ mod fetch;
 mod read;
 mod reliability;
 mod server;
+mod stories;
 mod sync;
