@@ -923,14 +923,30 @@ pub fn choose_original(members: &[OriginInfo]) -> (usize, &'static str) {
         feed_url: &'a str,
         key: &'a str,
     }
+    // What the members say of each other, counted once (a story can have
+    // thousands of members: a feed of identical items).
+    let mut sources: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut attributions: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for m in members {
+        if let Some(s) = m.source_url.as_deref() {
+            *sources.entry(s).or_default() += 1;
+        }
+        if let Some(a) = m.attribution.as_deref() {
+            *attributions.entry(a).or_default() += 1;
+        }
+    }
     let rank = |i: usize| -> Rank<'_> {
         let m = &members[i];
-        let others = || members.iter().enumerate().filter(move |(j, _)| *j != i).map(|(_, o)| o);
-        let named_as_source = m.url.is_some() && others().any(|o| o.source_url.is_some() && o.source_url == m.url);
-        let exact_names = &m.feed_names[..m.named.min(m.feed_names.len())];
-        let credited_by_name = others()
-            .any(|o| o.attribution.as_deref().is_some_and(|a| exact_names.iter().any(|n| name_key(n) == name_key(a))));
-        let credited = others().any(|o| o.attribution.as_deref().is_some_and(|a| credits(a, &m.feed_names)));
+        let named_as_source = m.url.as_deref().is_some_and(|u| {
+            let own = usize::from(m.source_url.as_deref() == Some(u));
+            sources.get(u).is_some_and(|n| *n > own)
+        });
+        // Attributions of the other members.
+        let others = attributions.iter().filter(|(a, n)| **n > usize::from(m.attribution.as_deref() == Some(**a)));
+        let exact_names: Vec<String> =
+            m.feed_names[..m.named.min(m.feed_names.len())].iter().map(|n| name_key(n)).collect();
+        let credited_by_name = others.clone().any(|(a, _)| exact_names.contains(&name_key(a)));
+        let credited = others.clone().any(|(a, _)| credits(a, &m.feed_names));
         // An excerpt is cut before any attribution line: it may credit
         // another source without showing it.
         let credits_other = m.attribution.is_some() || m.truncated;

@@ -687,6 +687,12 @@ pub(crate) fn regroup(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<()> {
             fingerprint: fp,
         });
     }
+    let mut adjacency: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (i, p) in pairs.iter().enumerate() {
+        adjacency.entry(p.a).or_default().push(i);
+        adjacency.entry(p.b).or_default().push(i);
+    }
+    let split: HashSet<i64> = nodes.iter().filter(|n| n.split).map(|n| n.id).collect();
     let mut update = conn.prepare_cached(
         "UPDATE entries SET duplicate_of = ?2, dup_reason = ?3, dup_score = ?4 WHERE id = ?1
          AND (duplicate_of IS NOT ?2 OR dup_reason IS NOT ?3 OR dup_score IS NOT ?4)",
@@ -712,10 +718,13 @@ pub(crate) fn regroup(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<()> {
                 continue;
             }
             // How it is tied to its story: its strongest pair within it.
-            let best = pairs
-                .iter()
-                .filter(|p| (p.a == *id || p.b == *id) && members.contains(&p.a) && members.contains(&p.b))
-                .filter(|p| !nodes.iter().any(|n| n.split && (n.id == p.a || n.id == p.b)))
+            let best = adjacency
+                .get(id)
+                .into_iter()
+                .flatten()
+                .map(|i| &pairs[*i])
+                .filter(|p| members.contains(&p.a) && members.contains(&p.b))
+                .filter(|p| !split.contains(&p.a) && !split.contains(&p.b))
                 .min_by(|x, y| x.kind.cmp(&y.kind).then(y.containment.total_cmp(&x.containment)));
             let (reason, score) = best.map_or(("near", None), |p| (p.kind.reason(), Some(p.containment)));
             update.execute(params![id, root, reason, score])?;
