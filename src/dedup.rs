@@ -908,8 +908,9 @@ pub struct OriginInfo {
 /// lost its attribution with its end: it is not taken as crediting none),
 /// then one that links
 /// to its own site, then the earliest published, then full text over an
-/// excerpt, then the shallowest feed URL (a site's main feed over its
-/// category feeds), then feed URL and entry key. Never the order of arrival.
+/// excerpt, then the shallowest feed URL and the shortest feed name (a
+/// site's main feed, "Bol News", over its category feeds, "Bol News: CPEC"),
+/// then feed URL and entry key. Never the order of arrival.
 pub fn choose_original(members: &[OriginInfo]) -> (usize, &'static str) {
     #[derive(PartialEq, Eq, PartialOrd, Ord)]
     struct Rank<'a> {
@@ -920,6 +921,7 @@ pub fn choose_original(members: &[OriginInfo]) -> (usize, &'static str) {
         truncated: bool,
         fewer_words: std::cmp::Reverse<usize>,
         depth: usize,
+        name_len: usize,
         feed_url: &'a str,
         key: &'a str,
     }
@@ -969,6 +971,7 @@ pub fn choose_original(members: &[OriginInfo]) -> (usize, &'static str) {
             truncated: m.truncated,
             fewer_words: std::cmp::Reverse(m.words),
             depth: url_depth(&m.feed_url),
+            name_len: m.feed_names.first().filter(|_| m.named > 0).map_or(usize::MAX, |n| n.chars().count()),
             feed_url: &m.feed_url,
             key: &m.key,
         }
@@ -992,7 +995,7 @@ pub fn choose_original(members: &[OriginInfo]) -> (usize, &'static str) {
         "published first"
     } else if best.truncated != second.truncated || best.fewer_words != second.fewer_words {
         "full text over an excerpt"
-    } else if best.depth != second.depth {
+    } else if best.depth != second.depth || best.name_len != second.name_len {
         "its feed is the site's main feed"
     } else {
         "first by feed URL"
