@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{user_error, Context, EXIT_SOME_FAILED};
+use super::{usage_error, user_error, Context, EXIT_SOME_FAILED};
 use crate::cli::SyncArgs;
 use crate::error::StoreError;
 use crate::output::safe_text;
@@ -14,7 +14,9 @@ use crate::sync::{self, FeedResult, SyncError, SyncOptions, SyncReport};
 pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     // Unknown --feed names are a mistake in the command: say so before touching anything.
-    sync::select_feeds(&config, &args.feeds).map_err(|e| user_error(e.to_string(), None))?;
+    sync::select_feeds(&config, &args.feeds).map_err(|e| {
+        usage_error(e.to_string(), Some("--feed takes a feed's name or URL as feeds.toml gives it".into()))
+    })?;
     let db = ctx.db_path(Some(&config))?;
     let mut store = ctx.open_store(&db)?;
     let _lock = store.lock_for_sync(config.settings.lock_wait).map_err(|e| {
