@@ -78,11 +78,11 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             tracing::info!(pruned, "old entries pruned");
         }
     }
-    print_report(&report, ctx.cli.quiet)?;
+    print_report(&report, ctx.cli.quiet, ctx.cli.verbose > 0)?;
     Ok(if report.failures().next().is_some() { ExitCode::from(EXIT_SOME_FAILED) } else { ExitCode::SUCCESS })
 }
 
-fn print_report(report: &SyncReport, quiet: bool) -> std::io::Result<()> {
+fn print_report(report: &SyncReport, quiet: bool, verbose: bool) -> std::io::Result<()> {
     let mut stderr = std::io::stderr().lock();
     if !quiet {
         let mut stdout = std::io::stdout().lock();
@@ -99,8 +99,22 @@ fn print_report(report: &SyncReport, quiet: bool) -> std::io::Result<()> {
             }
         }
     }
+    // Every host unresolvable: one message about the machine instead of one
+    // line per feed (which -v still lists).
+    let offline = report.is_offline();
+    if offline {
+        let n = report.failures().count();
+        writeln!(stderr, "error: none of the {n} feeds' hosts could be resolved: no network?")?;
+        writeln!(
+            stderr,
+            "hint: check the network connection and DNS (/etc/resolv.conf), then run `syndic sync` again"
+        )?;
+        if !verbose {
+            return Ok(());
+        }
+    }
     for o in report.failures() {
-        if let FeedResult::Failed { reason } = &o.result {
+        if let FeedResult::Failed { reason, .. } = &o.result {
             writeln!(stderr, "failed: {} <{}>: {}", safe_text(&o.name), safe_text(&o.url), safe_text(reason))?;
         }
     }

@@ -8,6 +8,8 @@ mod dedup;
 mod feeds;
 mod fetch;
 mod read;
+mod readme;
 mod reliability;
 mod server;
 mod sync;
+mod usage;
