@@ -45,7 +45,7 @@ pub(crate) fn run(ctx: &Context, args: &SearchArgs) -> anyhow::Result<ExitCode> 
         }
         OutputFormat::Tsv => write_search_tsv(&hits, &mut out)?,
         OutputFormat::Table if hits.is_empty() => eprintln!("no entries match"),
-        OutputFormat::Table => write_search(&hits, ctx.style(), &mut out)?,
+        OutputFormat::Table => write_search(&hits, args.filters.all, ctx.style(), &mut out)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

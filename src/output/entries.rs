@@ -147,22 +147,24 @@ fn copies_cell(row: &EntryRow) -> String {
 /// Orders rows for `list --all`: each original is followed by those of its
 /// copies that are among the rows, oldest first, marked `true` (nested); a
 /// copy whose original is not among the rows stays where it is, unnested.
-pub fn group_copies(rows: &[EntryRow]) -> Vec<(&EntryRow, bool)> {
-    let present: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, r)| (r.id.0, i)).collect();
-    let mut copies: HashMap<i64, Vec<&EntryRow>> = HashMap::new();
-    for r in rows {
-        if let Some(orig) = r.duplicate_of.filter(|o| present.contains_key(&o.0)) {
-            copies.entry(orig.0).or_default().push(r);
+/// `row` gives each item's entry (items are rows, or search hits).
+pub fn group_copies<T>(items: &[T], row: impl Fn(&T) -> &EntryRow) -> Vec<(&T, bool)> {
+    let present: HashMap<i64, usize> = items.iter().enumerate().map(|(i, it)| (row(it).id.0, i)).collect();
+    let is_nested = |r: &EntryRow| r.duplicate_of.is_some_and(|o| present.contains_key(&o.0));
+    let mut copies: HashMap<i64, Vec<&T>> = HashMap::new();
+    for it in items {
+        if let Some(orig) = row(it).duplicate_of.filter(|_| is_nested(row(it))) {
+            copies.entry(orig.0).or_default().push(it);
         }
     }
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        if r.duplicate_of.is_some_and(|o| present.contains_key(&o.0)) {
+    let mut out = Vec::with_capacity(items.len());
+    for it in items {
+        if is_nested(row(it)) {
             continue;
         }
-        out.push((r, false));
-        if let Some(mut mine) = copies.remove(&r.id.0) {
-            mine.sort_by_key(|c| (c.published, c.id.0));
+        out.push((it, false));
+        if let Some(mut mine) = copies.remove(&row(it).id.0) {
+            mine.sort_by_key(|c| (row(c).published, row(c).id.0));
             out.extend(mine.into_iter().map(|c| (c, true)));
         }
     }
@@ -174,7 +176,7 @@ pub fn group_copies(rows: &[EntryRow]) -> Vec<(&EntryRow, bool)> {
 /// titles indented.
 pub fn write_list(rows: &[EntryRow], all: bool, style: Style, out: &mut dyn Write) -> io::Result<()> {
     let ordered: Vec<(&EntryRow, bool)> =
-        if all { group_copies(rows) } else { rows.iter().map(|r| (r, false)).collect() };
+        if all { group_copies(rows, |r| r) } else { rows.iter().map(|r| (r, false)).collect() };
     let table = Table {
         columns: vec![
             Column::number("ID"),
@@ -233,23 +235,22 @@ pub fn write_search_tsv(hits: &[SearchHit], out: &mut dyn Write) -> io::Result<(
 }
 
 /// `search`: a line per hit (id, date, feed, title, copies) and the snippet
-/// below it, matches in bold; each line fits [`table_width`].
-pub fn write_search(hits: &[SearchHit], style: Style, out: &mut dyn Write) -> io::Result<()> {
+/// below it, matches in bold; each line fits [`table_width`]. With `all`,
+/// copies come under their original when both match, their titles indented.
+pub fn write_search(hits: &[SearchHit], all: bool, style: Style, out: &mut dyn Write) -> io::Result<()> {
     let width = table_width();
-    for (i, hit) in hits.iter().enumerate() {
+    let ordered: Vec<(&SearchHit, bool)> =
+        if all { group_copies(hits, |h| &h.row) } else { hits.iter().map(|h| (h, false)).collect() };
+    for (i, (hit, nested)) in ordered.into_iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
         }
         let r = &hit.row;
         let copies = copies_cell(r);
-        let (date, feed, title) = fit_search_line(
-            width,
-            &r.id.to_string(),
-            &human_time(r.published),
-            &safe_text(&r.feed),
-            &safe_text(&r.title),
-            &copies,
-        );
+        let title = safe_text(&r.title);
+        let title = if nested { format!("└ {title}") } else { title };
+        let (date, feed, title) =
+            fit_search_line(width, &r.id.to_string(), &human_time(r.published), &safe_text(&r.feed), &title, &copies);
         let head = [r.id.to_string(), date, feed].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>();
         let mut line = format!("{}  {}", style.dim(&head.join("  ")), style.bold(&title));
         if !copies.is_empty() {
@@ -381,7 +382,8 @@ mod tests {
     fn copies_come_under_their_original_oldest_first() {
         // Newest first, as the store lists them: 4 and 2 are copies of 3; 6 copies 1, absent.
         let rows = [row(5, 9, None), row(4, 8, Some(3)), row(2, 7, Some(3)), row(3, 5, None), row(6, 4, Some(1))];
-        let grouped: Vec<(i64, bool)> = group_copies(&rows).into_iter().map(|(r, nested)| (r.id.0, nested)).collect();
+        let grouped: Vec<(i64, bool)> =
+            group_copies(&rows, |r| r).into_iter().map(|(r, nested)| (r.id.0, nested)).collect();
         assert_eq!(grouped, [(5, false), (3, false), (2, true), (4, true), (6, false)]);
     }
 

@@ -261,16 +261,22 @@ fn a_pipe_gets_whole_lines_and_a_terminal_width_is_respected() {
 #[test]
 fn all_shows_copies_indented_under_their_original() {
     let env = demo();
-    let (_, out, _) = env.run(&["list", "--all"]);
-    let lines: Vec<&str> = out.lines().collect();
-    let copies: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].contains("copy of")).collect();
-    assert!(!copies.is_empty(), "{out}");
-    for i in copies {
-        assert!(lines[i].contains("└ "), "{}", lines[i]);
-        let original: &str = lines[i].rsplit("copy of ").next().unwrap().trim();
-        // The original is the nearest line above that is not itself a copy.
-        let above = lines[..i].iter().rev().find(|l| !l.contains("copy of")).unwrap();
-        assert!(above.trim_start().starts_with(&format!("{original} ")), "{original} is not above:\n{out}");
+    for args in [&["list", "--all"][..], &["search", "--all", "gwadar OR technology"]] {
+        let (_, out, _) = env.run(args);
+        // The rows (search: without the snippets under them).
+        let lines: Vec<&str> = out.lines().filter(|l| !l.is_empty() && !l.starts_with("    ")).collect();
+        let copies: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].contains("copy of")).collect();
+        assert!(copies.len() >= 2, "{args:?}:\n{out}");
+        for i in copies {
+            assert!(lines[i].contains("└ "), "{}", lines[i]);
+            let original: &str = lines[i].rsplit("copy of ").next().unwrap().trim();
+            // The original is the nearest row above that is not itself a copy.
+            let above = lines[..i].iter().rev().find(|l| !l.contains("copy of")).unwrap();
+            assert!(
+                above.trim_start().starts_with(&format!("{original} ")),
+                "{args:?}: {original} is not above:\n{out}"
+            );
+        }
     }
 }
 
