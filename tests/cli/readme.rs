@@ -213,7 +213,7 @@ fn readme_examples_are_the_real_output() {
             if normalise(&actual) != normalise(&expected) {
                 failures.push(format!(
                     "README.md:{}: `{cmd}`\n--- README\n{expected}\n--- the build prints\n{actual}\n",
-                    block.start
+                    block.start + 1
                 ));
             }
             new_lines.push(format!("$ {cmd}"));
