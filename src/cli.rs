@@ -105,6 +105,7 @@ pub enum Command {
     Man(ManArgs),
 }
 
+/// `syndic completions SHELL`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
@@ -112,6 +113,7 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// `syndic man [--out-dir DIR]`.
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// Write syndic.1 and a syndic-SUBCOMMAND.1 page for every subcommand into this directory.
