@@ -4,63 +4,210 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::output::ColorChoice;
+use crate::output::{ColorChoice, OutputFormat};
 
 /// syndic: a feed aggregator that groups syndicated copies under their original.
 #[derive(Debug, Parser)]
-#[command(name = "syndic", version, about, long_about = None, after_help = EXIT_STATUS_HELP)]
+#[command(name = "syndic", version, about, long_about = None, after_help = MAIN_HELP)]
 pub struct Cli {
     /// The configuration file.
     #[arg(short, long, global = true, env = "SYNDIC_CONFIG", default_value = "feeds.toml", value_name = "PATH")]
+    #[arg(help_heading = GLOBAL)]
     pub config: PathBuf,
 
     /// The database (default: settings.database in the config, else syndic.db in the platform data directory).
-    #[arg(long, global = true, env = "SYNDIC_DB", value_name = "PATH")]
+    #[arg(long, global = true, env = "SYNDIC_DB", value_name = "PATH", help_heading = GLOBAL)]
     pub db: Option<PathBuf>,
 
     /// Print only failures and errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
 
     /// More diagnostics on stderr (-v info, -vv debug, -vvv trace); SYNDIC_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
     /// When to use colour.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(help_heading = GLOBAL)]
     pub color: ColorChoice,
 
     #[command(subcommand)]
     pub command: Command,
 }
 
-const EXIT_STATUS_HELP: &str = "Exit status: 0 success; 1 a fatal error (bad configuration, database not writable); \
-2 sync finished but some feeds failed.";
+/// The heading of the options every subcommand takes, listed after its own.
+const GLOBAL: &str = "Global options";
+
+/// The exit statuses, as the main `--help` and the README give them.
+macro_rules! exit_status_help {
+    () => {
+        "\
+Exit status:
+  0   success (an empty listing is still success)
+  1   a fatal error: bad configuration, database not writable, another sync holding the lock
+  2   sync finished but some feeds failed
+  64  a usage error: unknown option, subcommand or value; unknown --topic or --feed"
+    };
+}
+
+const MAIN_HELP: &str = concat!(
+    "\
+Examples:
+  syndic init                                 write a starter feeds.toml here
+  syndic sync && syndic list                  fetch every feed, then list the newest stories
+  syndic --config demo/feeds.toml sync        the offline demo
+  syndic list --topic cpec --since 24h        one topic, the last day
+  syndic search --format tsv gwadar | cut -f1,4
+  syndic help list                            every subcommand has examples
+
+",
+    exit_status_help!()
+);
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fetch every feed, store new entries and group syndicated copies.
+    #[command(after_help = SYNC_HELP)]
     Sync(SyncArgs),
     /// List the configured feeds and how their last sync went.
+    #[command(after_help = FEEDS_HELP)]
     Feeds(FeedsArgs),
     /// List stories newest first, one row per story with its copies counted.
+    #[command(after_help = LIST_HELP)]
     List(ListArgs),
     /// Full-text search, best match first.
+    #[command(after_help = SEARCH_HELP)]
     Search(SearchArgs),
     /// Show one entry in full, with the other places of its story.
+    #[command(after_help = SHOW_HELP)]
     Show(ShowArgs),
     /// Write the feed list (OPML) or a digest (JSON Feed) for other tools.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EXPORT_HELP)]
     Export(ExportCommand),
     /// Inspect and correct how copies are grouped into stories.
+    #[command(after_help = DEDUP_HELP)]
     Dedup(DedupArgs),
     /// Find the feeds a web page links to (or check that a URL is a feed).
+    #[command(after_help = DISCOVER_HELP)]
     Discover(DiscoverArgs),
     /// Check the database and the configuration.
+    #[command(after_help = DOCTOR_HELP)]
     Doctor(DoctorArgs),
     /// Delete old entries (settings.keep, or --older-than), keeping tombstones.
+    #[command(after_help = PRUNE_HELP)]
     Prune(PruneArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per subcommand.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
 }
+
+/// `syndic completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `syndic man [--out-dir DIR]`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write syndic.1 and a syndic-SUBCOMMAND.1 page for every subcommand into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+// The examples of each subcommand's --help.
+
+const SYNC_HELP: &str = "\
+Examples:
+  syndic sync                             fetch every feed of ./feeds.toml
+  syndic -q sync                          for cron: print only failures
+  syndic sync --feed \"Bol News\" --force   one feed, even if it is not due
+
+Exit status: 0 every feed synced; 2 some feeds failed; 1 a fatal error; 64 a usage error.";
+
+const FEEDS_HELP: &str = "\
+Examples:
+  syndic feeds                            a table: entries, last success, last error
+  syndic feeds --json | jq '.[] | select(.last_error) | .url'
+  syndic feeds --fix-redirects            put moved feeds' new URLs in feeds.toml";
+
+const LIST_HELP: &str = "\
+Examples:
+  syndic list                             the 50 newest stories
+  syndic list --topic cpec --since 24h    one topic, the last day
+  syndic list --all --feed \"Bol News\"     a feed's entries, copies under their original
+  syndic list --format tsv | cut -f2,4    published and title, one line per story
+  syndic list --json | jq '.[].title'
+
+--format tsv columns: id, published (RFC 3339, UTC), feed, title, url, duplicate_of, copies, topics.";
+
+const SEARCH_HELP: &str = "\
+Examples:
+  syndic search gwadar                    best match first
+  syndic search '\"enterprise alliance\"'   a phrase
+  syndic search 'gwad*' --topic cpec --since 7d
+  syndic search --format tsv karachi | cut -f1,4
+
+--format tsv columns: those of list, then rank and snippet.";
+
+const SHOW_HELP: &str = "\
+Examples:
+  syndic show 5                           the entry, its text and its copies
+  syndic show 5 --json | jq .text";
+
+const EXPORT_HELP: &str = "\
+Examples:
+  syndic export opml -o feeds.opml
+  syndic export json --topic cpec --since 24h -o digest.json";
+
+const DEDUP_HELP: &str = "\
+Examples:
+  syndic dedup --explain 8                why entry 8 is (not) a copy
+  syndic dedup --split 8                  entry 8 is its own story
+  syndic dedup --merge 8 5                entry 8 is a copy of entry 5's story
+  syndic dedup --rebuild";
+
+const DISCOVER_HELP: &str = "\
+Examples:
+  syndic discover https://www.bolnews.com/";
+
+const DOCTOR_HELP: &str = "\
+Examples:
+  syndic doctor
+  syndic doctor --repair";
+
+const PRUNE_HELP: &str = "\
+Examples:
+  syndic prune --older-than 180d --dry-run
+  syndic prune --older-than 90d";
+
+const EXPORT_OPML_HELP: &str = "\
+Examples:
+  syndic export opml > feeds.opml
+  syndic export opml -o feeds.opml";
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  syndic completions bash > ~/.local/share/bash-completion/completions/syndic
+  syndic completions zsh > ~/.zfunc/_syndic     (and fpath+=~/.zfunc before compinit in ~/.zshrc)
+  syndic completions fish > ~/.config/fish/completions/syndic.fish
+  syndic completions powershell >> $PROFILE";
+
+const MAN_HELP: &str = "\
+Examples:
+  syndic man | man -l -                              read it now
+  syndic man --out-dir ~/.local/share/man/man1       install syndic(1), syndic-sync(1)...; then: man syndic";
+
+const EXPORT_JSON_HELP: &str = "\
+Examples:
+  syndic export json --since 24h -o digest.json
+  syndic export json --topic cpec | jq '.items[].title'";
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -168,13 +315,28 @@ pub struct Filters {
     #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
     pub until: Option<TimeSpec>,
 
-    /// List copies too, each marked as a copy of its original.
+    /// List copies too, each under its original and marked as a copy of it.
     #[arg(long)]
     pub all: bool,
 
-    /// Print JSON instead of a table.
+    /// Print JSON instead of a table (the same as --format json).
     #[arg(long)]
     pub json: bool,
+
+    /// How to print the rows (tsv: for cut, awk and sort; the columns are listed below).
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+    pub format: Option<OutputFormat>,
+}
+
+impl Filters {
+    /// The output format asked for: `--format`, else `--json`, else a table.
+    pub fn output_format(&self) -> OutputFormat {
+        match (self.format, self.json) {
+            (Some(f), _) => f,
+            (None, true) => OutputFormat::Json,
+            (None, false) => OutputFormat::Table,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -238,8 +400,10 @@ pub struct DedupArgs {
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
     /// The configured feeds as OPML 2.0, one outline per topic.
+    #[command(after_help = EXPORT_OPML_HELP)]
     Opml(ExportOpmlArgs),
     /// A digest of stories as a JSON Feed 1.1 document.
+    #[command(after_help = EXPORT_JSON_HELP)]
     Json(ExportJsonArgs),
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::FeedsArgs;
-use crate::output::{human_time, rfc3339, safe_text, terminal_width, write_json, Column, Table};
+use crate::output::{human_time, rfc3339, safe_text, table_width, write_json, Column, Table};
 use crate::store::FeedRow;
 
 /// One feed in `syndic feeds --json`.
@@ -77,11 +77,11 @@ pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
     }
     let table = Table {
         columns: vec![
-            Column::text("NAME"),
-            Column::text("TOPICS"),
+            Column::name("NAME"),
+            Column::secondary("TOPICS"),
             Column::number("ENTRIES"),
-            Column::fixed("LAST SUCCESS"),
-            Column::text("URL"),
+            Column::date("LAST SUCCESS"),
+            Column::url("URL"),
             Column::text("LAST ERROR"),
         ],
         rows: feeds
@@ -116,7 +116,7 @@ pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
             })
             .collect(),
     };
-    table.render(terminal_width(), ctx.style(), &mut out)?;
+    table.render(table_width(), ctx.style(), &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

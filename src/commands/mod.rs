@@ -1,12 +1,14 @@
 //! One module per subcommand: each resolves its arguments, calls the core
 //! and hands the result to `output`. Errors carry a hint for the user.
 
+mod completions;
 mod dedup;
 mod discover;
 mod doctor;
 mod export;
 mod feeds;
 mod list;
+mod man;
 mod prune;
 mod search;
 mod show;
@@ -26,6 +28,8 @@ use crate::store::Store;
 pub struct UserError {
     pub message: String,
     pub hint: Option<String>,
+    /// A mistake in the command line (exit status 64), not a failure to do the work.
+    pub usage: bool,
 }
 
 impl std::fmt::Display for UserError {
@@ -38,11 +42,19 @@ impl std::error::Error for UserError {}
 
 /// A [`UserError`] as an `anyhow::Error`.
 pub fn user_error(message: impl Into<String>, hint: Option<String>) -> anyhow::Error {
-    anyhow::Error::new(UserError { message: message.into(), hint })
+    anyhow::Error::new(UserError { message: message.into(), hint, usage: false })
+}
+
+/// A mistake in the command line (an unknown `--topic`, say): exit status 64.
+pub fn usage_error(message: impl Into<String>, hint: Option<String>) -> anyhow::Error {
+    anyhow::Error::new(UserError { message: message.into(), hint, usage: true })
 }
 
 /// Exit status of a sync in which some feeds failed.
 pub const EXIT_SOME_FAILED: u8 = 2;
+
+/// Exit status of a usage error (sysexits.h `EX_USAGE`): a bad option, value or name.
+pub const EXIT_USAGE: u8 = 64;
 
 /// Runs the command line; `Ok` carries the exit status.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -58,6 +70,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Discover(args) => discover::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Prune(args) => prune::run(&ctx, args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }
 
@@ -140,7 +154,10 @@ pub(crate) fn check_topics(wanted: &[String], config: Option<&Config>, store: &S
     for t in wanted {
         if !known.iter().any(|k| k == t) {
             let list = if known.is_empty() { "none yet".to_owned() } else { known.join(", ") };
-            return Err(user_error(format!("unknown topic \"{t}\"; known topics: {list}"), None));
+            return Err(usage_error(
+                format!("unknown topic \"{t}\"; known topics: {list}"),
+                Some("topics are the [topics] tables and feeds' topics in feeds.toml".into()),
+            ));
         }
     }
     Ok(())
@@ -158,7 +175,10 @@ pub(crate) fn resolve_feeds(wanted: &[String], store: &Store) -> anyhow::Result<
                 .map(|f| f.url.clone())
                 .ok_or_else(|| {
                     let known = feeds.iter().map(|f| f.display_name().to_owned()).collect::<Vec<_>>().join(", ");
-                    user_error(format!("unknown feed \"{w}\"; known feeds: {known}"), None)
+                    usage_error(
+                        format!("unknown feed \"{w}\"; known feeds: {known}"),
+                        Some("--feed takes a feed's name (as `syndic feeds` shows it) or its URL".into()),
+                    )
                 })
         })
         .collect()

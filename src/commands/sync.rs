@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{user_error, Context, EXIT_SOME_FAILED};
+use super::{usage_error, user_error, Context, EXIT_SOME_FAILED};
 use crate::cli::SyncArgs;
 use crate::error::StoreError;
 use crate::output::safe_text;
@@ -14,7 +14,9 @@ use crate::sync::{self, FeedResult, SyncError, SyncOptions, SyncReport};
 pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     // Unknown --feed names are a mistake in the command: say so before touching anything.
-    sync::select_feeds(&config, &args.feeds).map_err(|e| user_error(e.to_string(), None))?;
+    sync::select_feeds(&config, &args.feeds).map_err(|e| {
+        usage_error(e.to_string(), Some("--feed takes a feed's name or URL as feeds.toml gives it".into()))
+    })?;
     let db = ctx.db_path(Some(&config))?;
     let mut store = ctx.open_store(&db)?;
     let _lock = store.lock_for_sync(config.settings.lock_wait).map_err(|e| {
@@ -76,11 +78,11 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             tracing::info!(pruned, "old entries pruned");
         }
     }
-    print_report(&report, ctx.cli.quiet)?;
+    print_report(&report, ctx.cli.quiet, ctx.cli.verbose > 0)?;
     Ok(if report.failures().next().is_some() { ExitCode::from(EXIT_SOME_FAILED) } else { ExitCode::SUCCESS })
 }
 
-fn print_report(report: &SyncReport, quiet: bool) -> std::io::Result<()> {
+fn print_report(report: &SyncReport, quiet: bool, verbose: bool) -> std::io::Result<()> {
     let mut stderr = std::io::stderr().lock();
     if !quiet {
         let mut stdout = std::io::stdout().lock();
@@ -97,8 +99,22 @@ fn print_report(report: &SyncReport, quiet: bool) -> std::io::Result<()> {
             }
         }
     }
+    // Every host unresolvable: one message about the machine instead of one
+    // line per feed (which -v still lists).
+    let offline = report.is_offline();
+    if offline {
+        let n = report.failures().count();
+        writeln!(stderr, "error: none of the {n} feeds' hosts could be resolved: no network?")?;
+        writeln!(
+            stderr,
+            "hint: check the network connection and DNS (/etc/resolv.conf), then run `syndic sync` again"
+        )?;
+        if !verbose {
+            return Ok(());
+        }
+    }
     for o in report.failures() {
-        if let FeedResult::Failed { reason } = &o.result {
+        if let FeedResult::Failed { reason, .. } = &o.result {
             writeln!(stderr, "failed: {} <{}>: {}", safe_text(&o.name), safe_text(&o.url), safe_text(reason))?;
         }
     }
