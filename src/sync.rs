@@ -199,7 +199,7 @@ pub async fn run(
         tracing::info!("copy detection changed: stories rebuilt");
     }
 
-    let fetcher = Arc::new(Fetcher::new(&config.settings)?);
+    let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));
     let limit = Arc::new(Semaphore::new(config.settings.concurrency));
     let mut tasks = JoinSet::new();
     let mut report = SyncReport { retagged, ..SyncReport::default() };
