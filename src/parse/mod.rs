@@ -7,6 +7,7 @@
 //! and plain text).
 
 mod dates;
+mod decode;
 mod repair;
 
 pub use dates::parse_date;
@@ -42,7 +43,7 @@ pub fn parse_feed(
     let charset = content_type.and_then(|ct| {
         ct.split(';').map(str::trim).find_map(|p| p.strip_prefix("charset=").or_else(|| p.strip_prefix("CHARSET=")))
     });
-    let text = repair::to_utf8(body, charset);
+    let text = decode::to_utf8(body, charset, decode::tld_of(feed_url).as_deref());
     if first_element_is_html(text.as_bytes()) {
         return Err(ParseError::HtmlPage(discover_feeds(&text, feed_url)));
     }

@@ -1,112 +1,14 @@
-//! What stands between raw feed bytes and feed-rs: decoding to UTF-8, and
-//! repairs for documents feed-rs would reject or read as empty. Pure.
+//! Repairs for documents feed-rs would reject or read as empty. Pure.
 //!
-//! [`to_utf8`] always runs. [`repair_xml`] and [`repair_json`] run only when
-//! the document as sent fails to parse or yields no entries, so a
-//! well-formed feed is never rewritten.
+//! [`repair_xml`] and [`repair_json`] run only when the document as sent
+//! fails to parse or yields no entries, so a well-formed feed is never
+//! rewritten.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 use quick_xml::events::Event;
 use regex::Regex;
-
-/// Decodes a feed document to UTF-8 text, the way feedparser does: a byte
-/// order mark, else UTF-16/32 recognised from the first bytes, else the
-/// XML declaration's encoding, else the HTTP `charset`, else UTF-8 if the
-/// bytes are valid UTF-8, else windows-1252. The XML declaration is
-/// rewritten to say UTF-8 and a BOM is dropped.
-pub fn to_utf8(body: &[u8], http_charset: Option<&str>) -> String {
-    let text = decode(body, http_charset);
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    rewrite_declaration(text)
-}
-
-fn decode(body: &[u8], http_charset: Option<&str>) -> String {
-    if let Some((enc, bom)) = Encoding::for_bom(body) {
-        return enc.decode_without_bom_handling(&body[bom..]).0.into_owned();
-    }
-    match body {
-        [0, 0, 0, b'<', ..] => return decode_utf32(body, true),
-        [b'<', 0, 0, 0, ..] => return decode_utf32(body, false),
-        [0, b'<', 0, b'?', ..] | [0, b'<', 0, _, ..] => {
-            return UTF_16BE.decode_without_bom_handling(body).0.into_owned()
-        }
-        [b'<', 0, b'?', 0, ..] | [b'<', 0, _, 0, ..] => {
-            return UTF_16LE.decode_without_bom_handling(body).0.into_owned()
-        }
-        _ => {}
-    }
-    let declared = declared_encoding(body).or_else(|| http_charset.and_then(encoding_for_label));
-    match declared {
-        // A document that says UTF-8 but is not: feedparser falls back too.
-        Some(enc) if enc == UTF_8 => match std::str::from_utf8(body) {
-            Ok(s) => s.to_owned(),
-            Err(_) => WINDOWS_1252.decode_without_bom_handling(body).0.into_owned(),
-        },
-        // UTF-16 declared in an ASCII-compatible document is a mislabel.
-        Some(enc) if enc == UTF_16LE || enc == UTF_16BE => utf8_or_1252(body),
-        Some(enc) => enc.decode_without_bom_handling(body).0.into_owned(),
-        None => utf8_or_1252(body),
-    }
-}
-
-fn utf8_or_1252(body: &[u8]) -> String {
-    match std::str::from_utf8(body) {
-        Ok(s) => s.to_owned(),
-        Err(_) => WINDOWS_1252.decode_without_bom_handling(body).0.into_owned(),
-    }
-}
-
-fn decode_utf32(body: &[u8], big_endian: bool) -> String {
-    body.chunks_exact(4)
-        .map(|c| {
-            let v = if big_endian {
-                u32::from_be_bytes([c[0], c[1], c[2], c[3]])
-            } else {
-                u32::from_le_bytes([c[0], c[1], c[2], c[3]])
-            };
-            char::from_u32(v).unwrap_or('\u{fffd}')
-        })
-        .collect()
-}
-
-/// A charset label, tolerating what feeds write: `windows_1252`, `cp1252`,
-/// `utf8`, surrounding quotes.
-fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
-    let l = label.trim().trim_matches(|c| c == '"' || c == '\'').to_ascii_lowercase().replace('_', "-");
-    let l = match l.as_str() {
-        "utf8" => "utf-8".to_owned(),
-        "cp-1252" | "win-1252" | "windows1252" => "windows-1252".to_owned(),
-        _ => l,
-    };
-    Encoding::for_label(l.as_bytes())
-}
-
-static DECLARATION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"^\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']+)["'][^>]*\?>"#).expect("valid pattern"));
-
-fn declared_encoding(body: &[u8]) -> Option<&'static Encoding> {
-    let head = &body[..body.len().min(512)];
-    let head = String::from_utf8_lossy(head);
-    let caps = DECLARATION.captures(&head)?;
-    encoding_for_label(&caps[1])
-}
-
-fn rewrite_declaration(text: &str) -> String {
-    match DECLARATION.captures(text) {
-        Some(caps) => {
-            let m = caps.get(1).expect("group 1 exists");
-            let mut out = String::with_capacity(text.len());
-            out.push_str(&text[..m.start()]);
-            out.push_str("UTF-8");
-            out.push_str(&text[m.end()..]);
-            out
-        }
-        None => text.to_owned(),
-    }
-}
 
 static RSS_ROOT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<rss\b([^>]*)>").expect("valid pattern"));
 static DEFAULT_NS: LazyLock<Regex> =
@@ -413,25 +315,6 @@ pub fn repair_json(doc: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encodings_are_recognised() {
-        let utf16be: Vec<u8> =
-            "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss/>".encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
-        assert_eq!(to_utf8(&utf16be, None), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss/>");
-        let latin1 = b"<?xml version='1.0' encoding='windows_1252'?><t>caf\xe9 \x80</t>";
-        assert_eq!(to_utf8(latin1, None), "<?xml version='1.0' encoding='UTF-8'?><t>café €</t>");
-        // Charset only in the HTTP header.
-        assert_eq!(to_utf8(b"<t>\xe9</t>", Some("iso-8859-1")), "<t>é</t>");
-        // Declared UTF-8 with invalid bytes.
-        assert_eq!(
-            to_utf8(b"<?xml version=\"1.0\" encoding=\"utf-8\"?><t>\xe9</t>", None),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>é</t>"
-        );
-        assert_eq!(to_utf8("\u{feff}{\"a\":1}".as_bytes(), None), "{\"a\":1}");
-        let utf32: Vec<u8> = "<a>ü</a>".chars().flat_map(|c| (c as u32).to_be_bytes()).collect();
-        assert_eq!(to_utf8(&utf32, None), "<a>ü</a>");
-    }
 
     #[test]
     fn rss_version_is_repaired() {
