@@ -19,7 +19,7 @@ static RDF_ITEM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?s)(<item\b(?:[^>]*?rdf:about\s*=\s*["']([^"']*)["'])?[^>]*>)(.*?)</item>"#).expect("valid pattern")
 });
 static TEXT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"<((?:[a-zA-Z]+:)?(?:title|subtitle|summary|content|rights|tagline|info|copyright))(\s[^>]*?)?\stype\s*=\s*(["'])([^"']*)(["'])"#)
+    Regex::new(r#"<((?:[a-zA-Z]+:)?(?:title|subtitle|summary|content|rights|tagline|info|copyright)|media:description)(\s[^>]*?)?\stype\s*=\s*(["'])([^"']*)(["'])"#)
         .expect("valid pattern")
 });
 
@@ -33,6 +33,16 @@ pub fn repair_xml(doc: &str) -> Option<String> {
         let s = s.replace("</Channel>", "</channel></rss>");
         let s = RSS11_ITEMS.replace_all(&s, "");
         out = Cow::Owned(s.into_owned());
+    }
+    // A bare `<rdf>` root (no RDF namespace) around items: RSS.
+    if let Some(range) = BARE_RDF_ROOT.find(&out).map(|m| m.start() + m.as_str().rfind("<rdf").unwrap_or(0)..m.end()) {
+        let (open, end) = (range.start, range.end);
+        let mut s = out.into_owned();
+        s.replace_range(open..end, "<rss>");
+        if let Some(close) = s.rfind("</rdf>") {
+            s.replace_range(close..close + 6, "</rss>");
+        }
+        out = Cow::Owned(s);
     }
     // `&#X41;`: XML wants a lower-case x.
     if out.contains("&#X") {
@@ -90,9 +100,16 @@ pub fn repair_xml(doc: &str) -> Option<String> {
             out = Cow::Owned(s);
         }
     }
-    // RSS 0.90 (Netscape's namespace) reads as RSS 1.0.
-    if out.contains("http://my.netscape.com/rdf/simple/0.9/") {
-        out = Cow::Owned(out.replace("http://my.netscape.com/rdf/simple/0.9/", "http://purl.org/rss/1.0/"));
+    // RSS 0.90 (Netscape's namespace, under either of its host names) reads as RSS 1.0.
+    for netscape in ["http://my.netscape.com/rdf/simple/0.9/", "http://channel.netscape.com/rdf/simple/0.9/"] {
+        if out.contains(netscape) {
+            out = Cow::Owned(out.replace(netscape, "http://purl.org/rss/1.0/"));
+        }
+    }
+    // Atom content that lives elsewhere (`src`) but also holds text or an
+    // odd type: feed-rs rejects the whole feed; the entry is read without it.
+    if CONTENT_SRC.is_match(&out) {
+        out = Cow::Owned(CONTENT_SRC.replace_all(&out, "").into_owned());
     }
     // RSS 1.0 items without `<link>` are dropped by feed-rs: their
     // `rdf:about` is their link.
@@ -130,7 +147,11 @@ pub fn repair_xml(doc: &str) -> Option<String> {
     if TEXT_TYPE.is_match(&out) {
         let fixed = TEXT_TYPE.replace_all(&out, |c: &regex::Captures<'_>| {
             let value = c[4].trim().to_ascii_lowercase();
+            // Media RSS knows two types, and calls text "plain".
+            let media = c[1].starts_with("media:");
             let mapped = match value.as_str() {
+                v if media && v.contains("html") => "html".to_owned(),
+                _ if media => "plain".to_owned(),
                 "text" | "html" | "xhtml" | "text/html" => value.clone(),
                 v if v.contains("xhtml") => "xhtml".to_owned(),
                 v if v.contains("html") => "html".to_owned(),
@@ -153,6 +174,12 @@ pub fn repair_xml(doc: &str) -> Option<String> {
     }
 }
 
+static BARE_RDF_ROOT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:\s|<\?[^>]*\?>|<!--(?s:.*?)-->|<!DOCTYPE[^>]*>)*<rdf\s*>").expect("valid pattern")
+});
+static CONTENT_SRC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?s)<content\b[^>]*?\ssrc\s*=\s*["'][^>]*?(?:/>|>.*?</content\s*>)"#).expect("valid pattern")
+});
 static USERLAND_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"\s+xmlns:([A-Za-z][\w.-]*)\s*=\s*["']http://backend\.userland\.com/rss2["']"#).expect("valid pattern")
 });
@@ -412,6 +439,28 @@ mod tests {
         let fixed = repair_xml(doc).unwrap();
         assert!(fixed.contains("<title type=\"text\">") && fixed.contains("<content type='text'>"), "{fixed}");
         assert!(fixed.contains("<link type=\"application/rss+xml\"/>"), "{fixed}");
+    }
+
+    #[test]
+    fn content_elsewhere_netscape_and_bare_rdf_roots() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>t</title><content src="http://e.x/a.pdf" type="pdf">extra</content></entry></feed>"#;
+        assert_eq!(
+            repair_xml(doc).unwrap(),
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>t</title></entry></feed>"#
+        );
+        let doc = r#"<rdf:RDF xmlns="http://channel.netscape.com/rdf/simple/0.9/"><item><title>a</title><link>http://e.x/a</link></item></rdf:RDF>"#;
+        assert!(repair_xml(doc).unwrap().contains("http://purl.org/rss/1.0/"));
+        let doc = "<?xml version=\"1.0\"?>\n<rdf>\n<item><title>a</title></item>\n</rdf>";
+        assert_eq!(
+            repair_xml(doc).unwrap(),
+            "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel>\n<item><title>a</title></item>\n</channel></rss>"
+        );
+        let doc = r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><item><media:title type="text/html">Yum</media:title><media:description type="text">d</media:description></item></channel></rss>"#;
+        let fixed = repair_xml(doc).unwrap();
+        assert!(
+            fixed.contains(r#"<media:title type="html">"#) && fixed.contains(r#"<media:description type="plain">"#),
+            "{fixed}"
+        );
     }
 
     #[test]
