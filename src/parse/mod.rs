@@ -31,6 +31,10 @@ use crate::urls::canonical_link;
 /// wrong clock on the server must not pin an entry to the top of the list.
 const MAX_FUTURE_SKEW: Duration = Duration::days(1);
 
+/// Schemes of links syndic does not open but that still identify an entry
+/// (not `about:`, `data:` or `javascript:`, which identify nothing).
+const OTHER_LINK_SCHEMES: &[&str] = &["ftp", "ftps", "sftp", "mailto", "news", "nntp", "gopher", "magnet"];
+
 /// Length of a title made from the text of an untitled entry.
 const UNTITLED_TITLE_CHARS: usize = 80;
 
@@ -237,7 +241,13 @@ fn normalise_entry(
     }
     // A link syndic does not open (ftp:, mailto:) still identifies the
     // entry, and names it when nothing else does.
-    let other_link = || raw_links.iter().find_map(|l| entry_base.join(l.trim()).ok()).map(|u| u.to_string());
+    let other_link = || {
+        raw_links
+            .iter()
+            .filter_map(|l| entry_base.join(l.trim()).ok())
+            .find(|u| OTHER_LINK_SCHEMES.contains(&u.scheme()))
+            .map(|u| u.to_string())
+    };
     let key_link = url.clone().or_else(other_link);
     if title.is_empty() {
         title = other_link().map(|l| clean_title(&l)).unwrap_or_default();
@@ -625,6 +635,9 @@ mod tests {
             (e.url.as_deref(), e.key.0.as_str(), e.title.as_str()),
             (None, "link:mailto:me@example.com", "mailto:me@example.com")
         );
+        // …but `about:blank` (what a repaired RSS 1.0 item without any link gets) does not.
+        let doc = r#"<rss version="2.0"><channel><item><link>about:blank</link><description>d</description></item></channel></rss>"#;
+        assert!(only_entry(doc).key.0.starts_with("hash:"));
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::sync::LazyLock;
 use quick_xml::events::Event;
 use regex::Regex;
 
-static RSS_ROOT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<rss\b([^>]*)>").expect("valid pattern"));
+/// An `<rss>` element (not `<rss:channel>`: RSS 1.0 elements under an
+/// `rss:` prefix are no RSS 2.0 root).
+static RSS_ROOT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<rss((?:\s[^>]*)?)>").expect("valid pattern"));
 static DEFAULT_NS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"\sxmlns\s*=\s*["'][^"']*["']"#).expect("valid pattern"));
 static VERSION_ATTR: LazyLock<Regex> =
@@ -88,7 +90,7 @@ pub fn repair_xml(doc: &str) -> Option<String> {
         }
     }
     // Items directly under `<rss>`, with no `<channel>` around them.
-    if out.contains("<rss") && !out.contains("<channel") {
+    if RSS_ROOT.is_match(&out) && !out.contains("<channel") {
         if let Some(caps) = RSS_ROOT.captures(&out) {
             let end = caps.get(0).expect("group 0 exists").end();
             let mut s = out.into_owned();
@@ -110,6 +112,24 @@ pub fn repair_xml(doc: &str) -> Option<String> {
     // odd type: feed-rs rejects the whole feed; the entry is read without it.
     if CONTENT_SRC.is_match(&out) {
         out = Cow::Owned(CONTENT_SRC.replace_all(&out, "").into_owned());
+    }
+    // RSS 1.0 items written inside `<channel>`: feed-rs looks for them
+    // beside it.
+    if out.contains("rdf:RDF") {
+        let first_item = ITEM_START.find(&out).map(|m| m.start());
+        let close = out.rfind("</channel>");
+        if let (Some(item), Some(close)) = (first_item, close) {
+            if close > item && out[..item].contains("<channel") {
+                let mut s = out.into_owned();
+                s.replace_range(close..close + "</channel>".len(), "");
+                s.insert_str(item, "</channel>");
+                out = Cow::Owned(s);
+            }
+        }
+    }
+    // An RSS 1.0 item that is only its `rdf:about`.
+    if out.contains("rdf:RDF") && RDF_EMPTY_ITEM.is_match(&out) {
+        out = Cow::Owned(RDF_EMPTY_ITEM.replace_all(&out, "<item$1><link>$2</link></item>").into_owned());
     }
     // RSS 1.0 items without `<link>` are dropped by feed-rs: their
     // `rdf:about` is their link.
@@ -174,6 +194,10 @@ pub fn repair_xml(doc: &str) -> Option<String> {
     }
 }
 
+static ITEM_START: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<item[\s>/]").expect("valid pattern"));
+static RDF_EMPTY_ITEM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"<item\b([^>]*?\brdf:about\s*=\s*["']([^"'<>]*)["'][^>]*?)\s*/>"#).expect("valid pattern")
+});
 static BARE_RDF_ROOT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:\s|<\?[^>]*\?>|<!--(?s:.*?)-->|<!DOCTYPE[^>]*>)*<rdf\s*>").expect("valid pattern")
 });
@@ -283,7 +307,7 @@ static DCTERMS_DATE: LazyLock<Regex> = LazyLock::new(|| {
 /// document parses but none of its entries has a date.
 pub fn repair_dates(doc: &str) -> Option<String> {
     let mut out = Cow::Borrowed(doc);
-    if out.contains("<rss") {
+    if RSS_ROOT.is_match(&out) {
         let fixed = DCTERMS_DATE.replace_all(&out, |c: &regex::Captures<'_>| format!("<{}pubDate{}>", &c[1], &c[2]));
         if fixed != out {
             out = Cow::Owned(fixed.into_owned());
@@ -461,6 +485,27 @@ mod tests {
             fixed.contains(r#"<media:title type="html">"#) && fixed.contains(r#"<media:description type="plain">"#),
             "{fixed}"
         );
+    }
+
+    #[test]
+    fn rss_10_items_inside_channel_or_only_an_about() {
+        let doc = r#"<rdf:RDF><channel rdf:about="http://e.x/"><title>c</title><item rdf:about="http://e.x/1"><title>a</title><link>http://e.x/1</link></item></channel></rdf:RDF>"#;
+        assert_eq!(
+            repair_xml(doc).unwrap(),
+            r#"<rdf:RDF><channel rdf:about="http://e.x/"><title>c</title></channel><item rdf:about="http://e.x/1"><title>a</title><link>http://e.x/1</link></item></rdf:RDF>"#
+        );
+        let doc = r#"<rdf:RDF><channel/><item rdf:about="http://e.x/1"/></rdf:RDF>"#;
+        assert_eq!(
+            repair_xml(doc).unwrap(),
+            r#"<rdf:RDF><channel/><item rdf:about="http://e.x/1"><link>http://e.x/1</link></item></rdf:RDF>"#
+        );
+    }
+
+    #[test]
+    fn rss_10_under_a_prefix_is_not_taken_for_rss_20() {
+        // See issue 9: `<rss:channel>` once got a `<channel>` and a version.
+        let doc = "<rdf:RDF xmlns:rss=\"http://purl.org/rss/1.0/\"><rss:channel><rss:title>t</rss:title></rss:channel><rss:item rdf:about=\"http://e.x/1\"><rss:title>a</rss:title></rss:item></rdf:RDF";
+        assert_eq!(repair_xml(doc).unwrap(), format!("{doc}>"));
     }
 
     #[test]
