@@ -339,9 +339,12 @@ fn markup_fallback(html: &str) -> String {
     static ATTR: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"(?i)\s(alt|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#).expect("valid pattern")
     });
+    static ACTIVE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?is)<(?:script|style)\b.*?(?:</(?:script|style)\s*>|$)").expect("valid pattern")
+    });
     let drawn: Vec<String> = SVG
         .find_iter(html)
-        .map(|m| html_to_text(&TAG.replace_all(m.as_str(), " ")))
+        .map(|m| html_to_text(&TAG.replace_all(&ACTIVE.replace_all(m.as_str(), " "), " ")))
         .filter(|t| !t.is_empty())
         .collect();
     if !drawn.is_empty() {
@@ -577,6 +580,10 @@ mod tests {
             r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><title>A red circle</title><circle r="50"/></svg></div></content></entry></feed>"#,
         );
         assert_eq!(e.content_text.as_deref(), Some("A red circle"));
+        let e = only_entry(
+            r#"<rss version="2.0"><channel><item><description>&lt;svg&gt;&lt;script&gt;steal()&lt;/script&gt;&lt;desc&gt;A map&lt;/desc&gt;&lt;/svg&gt;</description></item></channel></rss>"#,
+        );
+        assert_eq!(e.summary_text.as_deref(), Some("A map"));
         assert!(!e.content_html.as_deref().unwrap_or("").contains("onload"));
         let e = only_entry(
             r#"<rss version="2.0"><channel><item><description>&lt;img alt="Gwadar port at dawn" src="x.jpg"&gt;</description></item></channel></rss>"#,
