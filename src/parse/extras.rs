@@ -195,6 +195,23 @@ fn person(inner: &str) -> String {
                     None => {}
                 }
             }
+            // Kept as written, for unescape_text below.
+            Ok(Event::GeneralRef(r)) => {
+                let reference = format!("&{};", &*r);
+                match field {
+                    Some(true) => name.push_str(&reference),
+                    Some(false) => email.push_str(&reference),
+                    None => {}
+                }
+            }
+            Ok(Event::CData(c)) => {
+                let text: &str = &c;
+                match field {
+                    Some(true) => name.push_str(text),
+                    Some(false) => email.push_str(text),
+                    None => {}
+                }
+            }
             Ok(Event::End(_)) => field = None,
             Ok(Event::Eof) | Err(_) => break,
             _ => {}
@@ -322,9 +339,9 @@ mod tests {
         assert_eq!(e.link.as_deref(), Some("http://www.example.com/"));
         assert_eq!(e.author.as_deref(), Some("one@one.com"));
         let e = one(
-            r#"<feed><entry><link rel="self" href="/self"/><link href="/a"/><author><name>N</name><email>e@x</email></author></entry></feed>"#,
+            r#"<feed><entry><link rel="self" href="/self"/><link href="/a"/><author><name>AT&amp;T <![CDATA[News]]></name><email>e@x</email></author></entry></feed>"#,
         );
-        assert_eq!((e.link.as_deref(), e.author.as_deref()), (Some("/a"), Some("N")));
+        assert_eq!((e.link.as_deref(), e.author.as_deref()), (Some("/a"), Some("AT&T News")));
     }
 
     #[test]
