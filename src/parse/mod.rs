@@ -1,10 +1,11 @@
 //! Raw feed bytes to normalised [`ParsedFeed`]s.
 //!
 //! feed-rs does the parsing; this module owns what surrounds it: decoding to
-//! UTF-8 and repairing what feed-rs would reject ([`repair`]), lenient dates
-//! ([`dates`]), telling an HTML page from a feed, catching parser panics, and
-//! normalising each entry (stable key, canonical link, dates, sanitised HTML
-//! and plain text).
+//! UTF-8 ([`decode`]), repairing what feed-rs would reject ([`repair`]),
+//! lenient dates ([`dates`]), the item fields feed-rs does not read
+//! ([`extras`]), telling an HTML page from a feed, catching parser panics,
+//! and normalising each entry (stable key, canonical link, dates, sanitised
+//! HTML and plain text, a name for markup that has no text).
 
 mod dates;
 mod decode;
