@@ -233,7 +233,7 @@ pub async fn run(
     }
 
     let last_before = store.last_entry_id()?;
-    let fetcher = Arc::new(Fetcher::new(&config.settings)?);
+    let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));
     let limit = Arc::new(Semaphore::new(config.settings.concurrency));
     let mut tasks = JoinSet::new();
     let mut report = SyncReport { retagged, ..SyncReport::default() };

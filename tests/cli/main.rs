@@ -7,6 +7,7 @@ mod corpus;
 mod dedup;
 mod feeds;
 mod fetch;
+mod parse;
 mod read;
 mod readme;
 mod reliability;
