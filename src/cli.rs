@@ -60,6 +60,41 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Delete old entries (settings.keep, or --older-than), keeping tombstones.
     Prune(PruneArgs),
+    /// Mark stories read: by id, or all of them (narrowed by --topic, --feed, --before).
+    Read(ReadArgs),
+    /// Mark stories unread again.
+    Unread(UnreadArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(false).args(["ids", "all"])))]
+pub struct ReadArgs {
+    /// The ids of entries (from list or search); their whole stories are marked.
+    #[arg(value_name = "ID")]
+    pub ids: Vec<i64>,
+
+    /// Every unread story (narrowed by --topic, --feed and --before).
+    #[arg(long)]
+    pub all: bool,
+
+    /// With --all: only stories in this topic; repeatable (any of them).
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+
+    /// With --all: only entries of this feed (name or URL); repeatable.
+    #[arg(long = "feed", value_name = "NAME")]
+    pub feeds: Vec<String>,
+
+    /// With --all: only entries published before: 24h, 7d, 2026-11-01 or an RFC 3339 time.
+    #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
+    pub before: Option<TimeSpec>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnreadArgs {
+    /// The ids of entries; their whole stories become unread.
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +130,14 @@ pub struct SyncArgs {
     /// Fetch every selected feed now, even those not due (Retry-After, backoff, max-age) or gone.
     #[arg(long)]
     pub force: bool,
+
+    /// Print one line per new story (id, feed, title, link) and nothing else on stdout; for cron.
+    #[arg(long)]
+    pub print_new: bool,
+
+    /// Only new stories in this topic for --print-new and settings.on_new; repeatable (any of them).
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -109,11 +152,16 @@ pub struct FeedsArgs {
 }
 
 /// A point in time on the command line: `24h` / `7d` (that long ago),
-/// `2026-11-01` (midnight UTC) or an RFC 3339 time.
+/// `2026-11-01` (midnight UTC), an RFC 3339 time, or `last-sync`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TimeSpec {
     Ago(std::time::Duration),
     At(chrono::DateTime<chrono::Utc>),
+    /// The start of the latest sync: what it brought (by first-seen time,
+    /// not publication). Resolved with the store: see
+    /// `commands::Context::since`; [`TimeSpec::resolve`] cannot know it and
+    /// answers the earliest time (everything).
+    LastSync,
 }
 
 impl TimeSpec {
@@ -122,6 +170,7 @@ impl TimeSpec {
         match self {
             TimeSpec::Ago(d) => now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX),
             TimeSpec::At(t) => t,
+            TimeSpec::LastSync => chrono::DateTime::<chrono::Utc>::MIN_UTC,
         }
     }
 }
@@ -129,6 +178,9 @@ impl TimeSpec {
 /// Parses a [`TimeSpec`]; the error says what is accepted.
 pub fn parse_time_spec(s: &str) -> Result<TimeSpec, String> {
     let s = s.trim();
+    if s.eq_ignore_ascii_case("last-sync") {
+        return Ok(TimeSpec::LastSync);
+    }
     if let Ok(date) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(TimeSpec::At(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()));
     }
@@ -137,7 +189,7 @@ pub fn parse_time_spec(s: &str) -> Result<TimeSpec, String> {
     }
     humantime::parse_duration(s).map(TimeSpec::Ago).map_err(|_| {
         format!(
-            "\"{s}\" is not a time: write a duration ago like 24h or 7d, a date like 2026-11-01, or an RFC 3339 time"
+            "\"{s}\" is not a time: write a duration ago like 24h or 7d, a date like 2026-11-01, an RFC 3339 time, or last-sync"
         )
     })
 }
@@ -160,9 +212,13 @@ pub struct Filters {
     #[arg(long = "feed", value_name = "NAME")]
     pub feeds: Vec<String>,
 
-    /// Only entries published since: 24h, 7d, 2026-11-01 or an RFC 3339 time.
+    /// Only entries published since: 24h, 7d, 2026-11-01 or an RFC 3339 time; `last-sync`: the entries the latest sync brought.
     #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
     pub since: Option<TimeSpec>,
+
+    /// Only stories not read yet (not shown, opened or marked read).
+    #[arg(long)]
+    pub unread: bool,
 
     /// Only entries published before: same forms as --since.
     #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
@@ -282,6 +338,7 @@ mod tests {
         assert_eq!(at("2026-11-01"), "2026-11-01T00:00:00+00:00");
         assert_eq!(at("2026-11-01T05:00:00+05:00"), "2026-11-01T00:00:00+00:00");
         assert!(parse_time_spec("yesterday").unwrap_err().contains("write a duration ago like 24h"));
+        assert_eq!(parse_time_spec("last-sync"), Ok(TimeSpec::LastSync));
     }
 
     #[test]

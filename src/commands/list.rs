@@ -20,6 +20,14 @@ pub(crate) fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
         eprintln!("no entries match");
     } else {
         write_list(&rows, ctx.style(), &mut out)?;
+        out.flush()?;
+        // Say what --limit left out (on stderr: the table stays clean for pipes).
+        if rows.len() == args.limit {
+            let more = store.count(&query)?.saturating_sub(rows.len());
+            if more > 0 {
+                eprintln!("... {more} more; use --limit");
+            }
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

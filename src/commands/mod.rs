@@ -8,6 +8,7 @@ mod export;
 mod feeds;
 mod list;
 mod prune;
+mod reading;
 mod search;
 mod show;
 mod sync;
@@ -58,8 +59,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Discover(args) => discover::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Prune(args) => prune::run(&ctx, args),
+        Command::Read(args) => reading::read(&ctx, args),
+        Command::Unread(args) => reading::unread(&ctx, args),
     }
 }
+
+type Time = DateTime<Utc>;
 
 /// What every command may need.
 pub(crate) struct Context<'a> {
@@ -113,6 +118,21 @@ impl Context<'_> {
         }
         let store = self.open_store(&db)?;
         Ok((config, store))
+    }
+
+    /// Resolves a `--since` into (published since, first seen since): a
+    /// time or duration filters by publication, `last-sync` by when the
+    /// entries were stored (everything when there was no sync yet).
+    pub fn since(
+        &self,
+        spec: Option<crate::cli::TimeSpec>,
+        store: &Store,
+    ) -> anyhow::Result<(Option<Time>, Option<Time>)> {
+        Ok(match spec {
+            None => (None, None),
+            Some(crate::cli::TimeSpec::LastSync) => (None, store.last_sync_start()?),
+            Some(s) => (Some(s.resolve(self.now)), None),
+        })
     }
 
     pub fn style(&self) -> crate::output::Style {
@@ -173,12 +193,15 @@ pub(crate) fn list_query(
     store: &Store,
 ) -> anyhow::Result<crate::store::ListQuery> {
     check_topics(&filters.topics, config, store)?;
+    let (since, seen_since) = ctx.since(filters.since, store)?;
     Ok(crate::store::ListQuery {
         topics: filters.topics.clone(),
         feed_urls: resolve_feeds(&filters.feeds, store)?,
-        since: filters.since.map(|s| s.resolve(ctx.now)),
+        since,
         until: filters.until.map(|s| s.resolve(ctx.now)),
         limit,
         all: filters.all,
+        unread: filters.unread,
+        seen_since,
     })
 }

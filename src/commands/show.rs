@@ -10,7 +10,7 @@ use crate::output::entries::{write_show, EntryJson, RelatedJson, ShowJson};
 use crate::output::write_json;
 
 pub(crate) fn run(ctx: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let (_, store) = ctx.read_store()?;
+    let (_, mut store) = ctx.read_store()?;
     let Some(detail) = store.entry(EntryId(args.id))? else {
         return Err(user_error(
             format!("no entry with id {}", args.id),
@@ -31,5 +31,7 @@ pub(crate) fn run(ctx: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode> {
         write_show(&detail, ctx.style(), &mut out)?;
     }
     out.flush()?;
+    // Shown is read: the whole story.
+    store.mark_read(&[detail.row.id], ctx.now)?;
     Ok(ExitCode::SUCCESS)
 }

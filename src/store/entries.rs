@@ -233,6 +233,8 @@ fn save_entry(
     set_topics(tx, id, &tagged.topics)?;
 
     let copy = dedup::process(tx, id, settings)?;
+    // A copy joining a story already read is stored read.
+    super::reading::inherit_story_read(tx, id, now)?;
     Ok(Saved::New { copy })
 }
 

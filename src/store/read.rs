@@ -35,6 +35,10 @@ pub struct ListQuery {
     pub limit: usize,
     /// List copies too, each as its own row.
     pub all: bool,
+    /// Only stories no member of which has been read.
+    pub unread: bool,
+    /// Only entries first seen (stored) at or after this time.
+    pub seen_since: Option<DateTime<Utc>>,
 }
 
 /// One listed entry (a story's original, or any entry with `all`).
@@ -139,7 +143,7 @@ fn short_summary(text: &str) -> String {
 
 /// WHERE clauses and their parameters for the filters of `q`, applied to
 /// the entry `e` (the story's original unless `q.all`).
-fn filters(q: &ListQuery, sql: &mut String, params: &mut Vec<Value>) {
+pub(super) fn filters(q: &ListQuery, sql: &mut String, params: &mut Vec<Value>) {
     if !q.all && q.feed_urls.is_empty() {
         sql.push_str(" AND e.duplicate_of IS NULL");
     }
@@ -150,6 +154,14 @@ fn filters(q: &ListQuery, sql: &mut String, params: &mut Vec<Value>) {
     if let Some(until) = q.until {
         sql.push_str(" AND e.published < ?");
         params.push(Value::Integer(until.timestamp()));
+    }
+    if let Some(seen) = q.seen_since {
+        sql.push_str(" AND e.first_seen >= ?");
+        params.push(Value::Integer(seen.timestamp()));
+    }
+    if q.unread {
+        sql.push_str(" AND ");
+        sql.push_str(super::reading::STORY_UNREAD);
     }
     if !q.feed_urls.is_empty() {
         sql.push_str(&format!(" AND f.url IN ({})", placeholders(q.feed_urls.len())));

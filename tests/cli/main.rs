@@ -8,6 +8,7 @@ mod dedup;
 mod feeds;
 mod fetch;
 mod read;
+mod reading;
 mod reliability;
 mod server;
 mod sync;

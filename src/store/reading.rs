@@ -1,0 +1,308 @@
+//! Reading state and the feed list's bookkeeping: which stories were read,
+//! when syncs started, what a sync brought, and removing a feed's entries
+//! (`remove --purge`) with the stories it carried re-rooted.
+//!
+//! Read state belongs to the story, not to one feed's entry: reading marks
+//! every member of the story read, a story counts as read when any of its
+//! members is (so stories that copy detection later merges or re-roots stay
+//! read), and an entry that joins a read story is stored read.
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
+
+use super::read::{filters, EntryRow, ListQuery};
+use super::{from_unix, Result, Store};
+use crate::error::StoreError;
+use crate::model::EntryId;
+
+/// SQL condition, on an entry `e`, that holds while its story is unread:
+/// no member (the original or a copy) has been read.
+pub(super) const STORY_UNREAD: &str = "NOT EXISTS (SELECT 1 FROM entries m WHERE m.read_at IS NOT NULL
+     AND (m.id = COALESCE(e.duplicate_of, e.id) OR m.duplicate_of = COALESCE(e.duplicate_of, e.id)))";
+
+/// The meta key holding the start of the latest sync (unix seconds).
+const LAST_SYNC_START: &str = "last_sync_start";
+/// The meta key holding the start of the sync before it.
+const PREVIOUS_SYNC_START: &str = "previous_sync_start";
+
+/// What `remove --purge` deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Entries deleted (the feed's own, copies included).
+    pub entries: usize,
+    /// Stories whose original was the feed's and that live on under one of
+    /// their copies.
+    pub rerooted: usize,
+}
+
+/// Marks the story of `id` read at `now` (keeping an earlier read time), or
+/// unread when `now` is `None`. Returns the number of entries changed.
+fn mark_story(conn: &Connection, id: i64, now: Option<i64>) -> Result<usize> {
+    let root = "(SELECT COALESCE(duplicate_of, id) FROM entries WHERE id = ?1)";
+    // ?2 NULL (unread) clears the read time of every member that has one.
+    let sql = format!(
+        "UPDATE entries SET read_at = ?2
+         WHERE (read_at IS NULL) = (?2 IS NOT NULL) AND (id = {root} OR duplicate_of = {root})"
+    );
+    Ok(conn.prepare_cached(&sql)?.execute(params![id, now])?)
+}
+
+/// Called when entry `id` was just stored and grouped: if its story was
+/// already read (any other member read), the newcomer is stored read too, so
+/// that a late copy does not bring a read story back as unread.
+pub(super) fn inherit_story_read(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE entries SET read_at = ?2 WHERE id = ?1 AND read_at IS NULL AND EXISTS (
+             SELECT 1 FROM entries m, (SELECT COALESCE(duplicate_of, id) AS root FROM entries WHERE id = ?1) r
+             WHERE m.id != ?1 AND m.read_at IS NOT NULL AND (m.id = r.root OR m.duplicate_of = r.root))",
+    )?
+    .execute(params![id, now.timestamp()])?;
+    Ok(())
+}
+
+/// Makes the stories whose original belongs to feed `feed_id` live on without
+/// it: the earliest remaining copy (by publication, then id) of each becomes
+/// the original of the others. The one place that decides who succeeds a
+/// removed original. Returns the number of stories re-rooted.
+fn reroot_stories_of(tx: &Transaction, feed_id: i64) -> Result<usize> {
+    let roots: Vec<i64> = tx
+        .prepare("SELECT id FROM entries WHERE feed_id = ?1 AND duplicate_of IS NULL")?
+        .query_map([feed_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut rerooted = 0;
+    let mut heir = tx.prepare_cached(
+        "SELECT id FROM entries WHERE duplicate_of = ?1 AND feed_id != ?2 ORDER BY published, id LIMIT 1",
+    )?;
+    for root in roots {
+        let Some(new_root) = heir.query_row(params![root, feed_id], |r| r.get::<_, i64>(0)).optional()? else {
+            continue;
+        };
+        tx.execute(
+            "UPDATE entries SET duplicate_of = NULL, dup_reason = NULL, dup_score = NULL WHERE id = ?1",
+            [new_root],
+        )?;
+        tx.execute(
+            "UPDATE entries SET duplicate_of = ?2 WHERE duplicate_of = ?1 AND feed_id != ?3",
+            params![root, new_root, feed_id],
+        )?;
+        rerooted += 1;
+    }
+    Ok(rerooted)
+}
+
+impl Store {
+    /// Marks the stories of `ids` read at `now`. Every id must exist (else
+    /// nothing is marked). Returns the number of entries that became read.
+    pub fn mark_read(&mut self, ids: &[EntryId], now: DateTime<Utc>) -> Result<usize> {
+        self.mark(ids, Some(now.timestamp()))
+    }
+
+    /// Marks the stories of `ids` unread again. Returns the number of
+    /// entries that became unread.
+    pub fn mark_unread(&mut self, ids: &[EntryId]) -> Result<usize> {
+        self.mark(ids, None)
+    }
+
+    fn mark(&mut self, ids: &[EntryId], now: Option<i64>) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut changed = 0;
+        for id in ids {
+            let exists: bool = tx
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM entries WHERE id = ?1)")?
+                .query_row([id.0], |r| r.get(0))?;
+            if !exists {
+                return Err(StoreError::NotFound(format!("no entry with id {}", id.0)));
+            }
+            changed += mark_story(&tx, id.0, now)?;
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Marks read every unread story that `q` selects (its limit is ignored).
+    /// Returns the number of stories marked.
+    pub fn mark_read_matching(&mut self, q: &ListQuery, now: DateTime<Utc>) -> Result<usize> {
+        let q = ListQuery { unread: true, ..q.clone() };
+        let mut sql = "SELECT DISTINCT COALESCE(e.duplicate_of, e.id) FROM entries e JOIN feeds f ON f.id = e.feed_id
+                       WHERE 1 = 1"
+            .to_owned();
+        let mut values = Vec::new();
+        filters(&q, &mut sql, &mut values);
+        let tx = self.conn.transaction()?;
+        let roots: Vec<i64> =
+            tx.prepare(&sql)?.query_map(params_from_iter(values), |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        for root in &roots {
+            mark_story(&tx, *root, Some(now.timestamp()))?;
+        }
+        tx.commit()?;
+        Ok(roots.len())
+    }
+
+    /// How many rows `q` selects without its limit.
+    pub fn count(&self, q: &ListQuery) -> Result<usize> {
+        let mut sql = "SELECT COUNT(*) FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE 1 = 1".to_owned();
+        let mut values: Vec<Value> = Vec::new();
+        filters(q, &mut sql, &mut values);
+        let n: i64 = self.conn.query_row(&sql, params_from_iter(values), |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    /// Records that a sync starts at `at`; the start of the one before is
+    /// kept as the previous sync's.
+    pub fn record_sync_start(&mut self, at: DateTime<Utc>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO meta (key, value) SELECT ?2, value FROM meta WHERE key = ?1
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![LAST_SYNC_START, PREVIOUS_SYNC_START],
+        )?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![LAST_SYNC_START, at.timestamp().to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// When the latest sync started, if there was one.
+    pub fn last_sync_start(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.meta(LAST_SYNC_START)?.and_then(|v| v.parse::<i64>().ok()).and_then(from_unix))
+    }
+
+    /// The stories that are new since `since`: every member first seen then
+    /// or later (a copy joining an older story does not make it new), in any
+    /// of `topics` (all when empty), newest first.
+    pub fn new_stories(&self, since: DateTime<Utc>, topics: &[String]) -> Result<Vec<EntryRow>> {
+        let q =
+            ListQuery { topics: topics.to_vec(), seen_since: Some(since), limit: usize::MAX, ..ListQuery::default() };
+        let rows = self.list(&q)?;
+        let mut oldest =
+            self.conn.prepare_cached("SELECT MIN(first_seen) FROM entries WHERE id = ?1 OR duplicate_of = ?1")?;
+        let mut fresh = Vec::with_capacity(rows.len());
+        for row in rows {
+            let first: i64 = oldest.query_row([row.id.0], |r| r.get(0))?;
+            if first >= since.timestamp() {
+                fresh.push(row);
+            }
+        }
+        Ok(fresh)
+    }
+
+    /// Deletes the feed with URL `url`, its entries and all its state. A
+    /// story whose original was the feed's keeps its copies in other feeds,
+    /// re-rooted (see `reroot_stories_of`). Returns `None` if the store has
+    /// no such feed.
+    pub fn purge_feed(&mut self, url: &str) -> Result<Option<PurgeReport>> {
+        let tx = self.conn.transaction()?;
+        let Some(feed_id) =
+            tx.query_row("SELECT id FROM feeds WHERE url = ?1", [url], |r| r.get::<_, i64>(0)).optional()?
+        else {
+            return Ok(None);
+        };
+        let rerooted = reroot_stories_of(&tx, feed_id)?;
+        tx.execute("DELETE FROM entries_fts WHERE rowid IN (SELECT id FROM entries WHERE feed_id = ?1)", [feed_id])?;
+        let entries = tx.execute("DELETE FROM entries WHERE feed_id = ?1", [feed_id])?;
+        tx.execute("DELETE FROM feeds WHERE id = ?1", [feed_id])?;
+        tx.commit()?;
+        Ok(Some(PurgeReport { entries, rerooted }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::model::{DateSource, EntryKey, FeedId, NewEntry};
+    use crate::store::{FetchState, TaggedEntry};
+
+    const TEXT: &str = "Gwadar port handled a record volume of cargo this month as new shipping lines \
+        called at the deep-sea port, officials of the port authority said on Tuesday in a statement \
+        that also announced a second berth and a desalination plant for the growing city.";
+
+    fn day(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, 12, 0, 0).unwrap()
+    }
+
+    fn save(s: &mut Store, feed: FeedId, key: &str, d: u32) -> EntryId {
+        let e = NewEntry {
+            key: EntryKey(key.into()),
+            title: "Gwadar record cargo".into(),
+            url: Some(format!("https://{key}.example/gwadar")),
+            author: None,
+            published: day(d),
+            date_source: DateSource::Published,
+            summary_html: None,
+            summary_text: None,
+            content_html: None,
+            content_text: Some(TEXT.into()),
+            source_url: None,
+            text_hash: crate::dedup::text_hash(TEXT),
+        };
+        s.save_feed(feed, &FetchState::default(), &[TaggedEntry { entry: e, topics: vec![] }], day(d)).unwrap();
+        EntryId(s.conn.query_row("SELECT id FROM entries WHERE entry_key = ?1", [key], |r| r.get(0)).unwrap())
+    }
+
+    fn setup() -> (Store, Vec<FeedId>) {
+        let mut s = Store::open_in_memory().unwrap();
+        let feeds: Vec<_> = (0..3).map(|i| (format!("https://f{i}.example/feed"), Some(format!("F{i}")))).collect();
+        let ids = s.upsert_feeds(&feeds).unwrap().into_iter().map(|f| f.id).collect();
+        (s, ids)
+    }
+
+    fn root_of(s: &Store, id: EntryId) -> i64 {
+        s.conn.query_row("SELECT COALESCE(duplicate_of, id) FROM entries WHERE id = ?1", [id.0], |r| r.get(0)).unwrap()
+    }
+
+    fn unread(s: &Store) -> usize {
+        s.count(&ListQuery { unread: true, limit: 100, ..ListQuery::default() }).unwrap()
+    }
+
+    #[test]
+    fn reading_marks_the_story_and_late_copies_arrive_read() {
+        let (mut s, f) = setup();
+        let original = save(&mut s, f[0], "a", 1);
+        let copy = save(&mut s, f[1], "b", 2);
+        assert_eq!(root_of(&s, copy), original.0, "the copy joins the story");
+        assert_eq!(unread(&s), 1);
+        assert_eq!(s.mark_read(&[copy], day(3)).unwrap(), 2, "both members are marked");
+        assert_eq!(unread(&s), 0);
+        let late = save(&mut s, f[2], "c", 4);
+        assert_eq!(root_of(&s, late), original.0);
+        assert_eq!(unread(&s), 0, "a late copy does not make the story unread");
+        let read_at: Option<i64> =
+            s.conn.query_row("SELECT read_at FROM entries WHERE id = ?1", [late.0], |r| r.get(0)).unwrap();
+        assert_eq!(read_at, Some(day(4).timestamp()));
+        assert_eq!(s.mark_unread(&[original]).unwrap(), 3);
+        assert_eq!(unread(&s), 1);
+        assert!(matches!(s.mark_read(&[EntryId(99)], day(5)), Err(StoreError::NotFound(_))));
+    }
+
+    #[test]
+    fn purging_the_original_re_roots_on_the_earliest_copy() {
+        let (mut s, f) = setup();
+        let original = save(&mut s, f[0], "a", 1);
+        let late = save(&mut s, f[2], "c", 3);
+        let early = save(&mut s, f[1], "b", 2);
+        assert_eq!((root_of(&s, early), root_of(&s, late)), (original.0, original.0));
+        let report = s.purge_feed("https://f0.example/feed").unwrap().unwrap();
+        assert_eq!(report, PurgeReport { entries: 1, rerooted: 1 });
+        assert_eq!(root_of(&s, early), early.0, "the earliest copy is the new original");
+        assert_eq!(root_of(&s, late), early.0);
+        let left: i64 = s.conn.query_row("SELECT COUNT(*) FROM entries_fts", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 2, "the search index lost the purged entry");
+        assert!(s.feeds().unwrap().iter().all(|r| r.url != "https://f0.example/feed"));
+        assert_eq!(s.purge_feed("https://f0.example/feed").unwrap(), None);
+    }
+
+    #[test]
+    fn sync_starts_are_remembered() {
+        let (mut s, _) = setup();
+        assert_eq!(s.last_sync_start().unwrap(), None);
+        s.record_sync_start(day(1)).unwrap();
+        s.record_sync_start(day(2)).unwrap();
+        assert_eq!(s.last_sync_start().unwrap(), Some(day(2)));
+        assert_eq!(s.meta(PREVIOUS_SYNC_START).unwrap(), Some(day(1).timestamp().to_string()));
+    }
+}
