@@ -60,10 +60,64 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Delete old entries (settings.keep, or --older-than), keeping tombstones.
     Prune(PruneArgs),
+    /// Write a commented starter feeds.toml (never overwrites one).
+    Init,
+    /// Add a feed to feeds.toml (a site's home page works too: its feed is found).
+    Add(AddArgs),
+    /// Remove a feed from feeds.toml; --purge also deletes its entries.
+    Remove(RemoveArgs),
+    /// Add the feeds of another reader's export to feeds.toml.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Open an entry's link in the browser ($BROWSER, else xdg-open / open) and mark it read.
+    Open(OpenArgs),
     /// Mark stories read: by id, or all of them (narrowed by --topic, --feed, --before).
     Read(ReadArgs),
     /// Mark stories unread again.
     Unread(UnreadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The feed's URL, or a web page that links to its feed.
+    pub url: String,
+
+    /// The name to show and to use with --feed (default: the feed's title).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// A topic every entry of the feed belongs to; repeatable.
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The feed's name (as `syndic feeds` shows it) or URL.
+    pub feed: String,
+
+    /// Also delete its entries and state from the database (stories it
+    /// originated keep their copies); works on feeds no longer in feeds.toml.
+    #[arg(long)]
+    pub purge: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Feeds from an OPML file (newsboat, miniflux, FreshRSS, Feedly...); categories become topics.
+    Opml(ImportOpmlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportOpmlArgs {
+    /// The OPML file.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// The entry's id (from list or search).
+    pub id: i64,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +203,10 @@ pub struct FeedsArgs {
     /// Rewrite feeds.toml so that feeds moved by a permanent redirect use their new URL (comments and layout kept).
     #[arg(long, conflicts_with = "json")]
     pub fix_redirects: bool,
+
+    /// List the feeds the database holds entries of but feeds.toml no longer names.
+    #[arg(long, conflicts_with = "fix_redirects")]
+    pub orphans: bool,
 }
 
 /// A point in time on the command line: `24h` / `7d` (that long ago),

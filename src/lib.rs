@@ -12,6 +12,7 @@ pub mod config;
 pub mod dedup;
 pub mod error;
 pub mod export;
+pub mod feeds_file;
 pub mod fetch;
 pub mod logging;
 pub mod model;

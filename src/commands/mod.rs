@@ -1,14 +1,19 @@
 //! One module per subcommand: each resolves its arguments, calls the core
 //! and hands the result to `output`. Errors carry a hint for the user.
 
+mod add;
 mod dedup;
 mod discover;
 mod doctor;
 mod export;
 mod feeds;
+mod import;
+mod init;
 mod list;
+mod open;
 mod prune;
 mod reading;
+mod remove;
 mod search;
 mod show;
 mod sync;
@@ -59,6 +64,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Discover(args) => discover::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Prune(args) => prune::run(&ctx, args),
+        Command::Init => init::run(&ctx),
+        Command::Add(args) => add::run(&ctx, args),
+        Command::Remove(args) => remove::run(&ctx, args),
+        Command::Import(cmd) => import::run(&ctx, cmd),
+        Command::Open(args) => open::run(&ctx, args),
         Command::Read(args) => reading::read(&ctx, args),
         Command::Unread(args) => reading::unread(&ctx, args),
     }

@@ -7,6 +7,7 @@ mod corpus;
 mod dedup;
 mod feeds;
 mod fetch;
+mod manage;
 mod read;
 mod reading;
 mod reliability;

@@ -1,0 +1,166 @@
+//! Managing feeds without editing feeds.toml: `init`, `add`, `remove
+//! [--purge]`, `feeds --orphans`.
+
+use serde_json::Value;
+
+use crate::common::{fixture, TestEnv};
+use crate::server::{Reply, Server};
+
+fn server() -> Server {
+    let server = Server::start();
+    server.route("/bol.xml", Reply::xml(fixture("bol-news.xml")));
+    server.route("/blog.xml", Reply::xml(fixture("republisher-exact.xml")));
+    // A home page whose <link rel="alternate"> names /feed/.
+    server.route("/", Reply::html(&String::from_utf8(fixture("not-a-feed.html")).unwrap()));
+    server.route("/feed/", Reply::xml(fixture("republisher-exact.xml")));
+    server.route("/bare.html", Reply::html("<html><head><title>x</title></head><body>hi</body></html>"));
+    server
+}
+
+fn config(env: &TestEnv) -> String {
+    std::fs::read_to_string(env.config_path()).unwrap()
+}
+
+#[test]
+fn init_writes_a_starter_once() {
+    let env = TestEnv::new();
+    let (code, out, err) = env.run(&["init"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("wrote") && out.contains("syndic add URL"), "{out}");
+    let text = config(&env);
+    assert!(text.starts_with("# syndic's feed list.") && text.contains("# [[feeds]]"), "{text}");
+    // It loads: no feeds yet.
+    env.cmd(&["feeds", "--json"]).assert().success().stdout("[]\n");
+    std::fs::write(env.config_path(), "# mine\n").unwrap();
+    let (code, _, err) = env.run(&["init"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists; init never overwrites it"), "{err}");
+    assert!(err.contains("hint: add feeds with `syndic add URL`"), "{err}");
+    assert_eq!(config(&env), "# mine\n", "untouched");
+}
+
+#[test]
+fn add_checks_the_feed_once_and_appends_keeping_the_file() {
+    let server = server();
+    let env = TestEnv::new();
+    env.cmd(&["init"]).assert().success();
+    let starter = config(&env);
+    let url = server.url("/bol.xml");
+    let (code, out, err) = env.run(&["add", &url, "--topic", "pakistan", "--topic", "cpec"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("added Bol News <{url}> (3 entries); run `syndic sync` to fetch it\n"));
+    assert_eq!(server.hits("/bol.xml"), 1, "fetched once");
+    assert_eq!(
+        config(&env),
+        format!("{starter}\n[[feeds]]\nurl = \"{url}\"\nname = \"Bol News\"\ntopics = [\"pakistan\", \"cpec\"]\n")
+    );
+    let feeds: Vec<Value> = serde_json::from_str(&env.run(&["feeds", "--json"]).1).unwrap();
+    assert_eq!(feeds[0]["topics"], serde_json::json!(["pakistan", "cpec"]));
+
+    // A duplicate, written differently (trailing slash), is refused.
+    let (code, _, err) = env.run(&["add", &format!("{url}/")]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("error: {url}/ is already in")) && err.contains("as \"Bol News\""), "{err}");
+    // So is a name in use.
+    let (code, _, err) = env.run(&["add", &server.url("/blog.xml"), "--name", "bol news"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("the name \"bol news\" is already used"), "{err}");
+    assert_eq!(server.hits("/blog.xml"), 0, "refused before fetching");
+}
+
+#[test]
+fn add_finds_the_feed_of_a_home_page() {
+    let server = server();
+    let env = TestEnv::new();
+    env.write_config("# my feeds\n\n[topics.cpec]\nkeywords = [\"CPEC\"] # the corridor\n");
+    let (code, out, err) = env.run(&["add", &server.url("/"), "--name", "Frontier"]);
+    assert_eq!(code, 0, "{err}");
+    let feed = server.url("/feed/");
+    assert!(out.starts_with(&format!("added Frontier <{feed}> (2 entries), the feed")), "{out}");
+    assert_eq!((server.hits("/"), server.hits("/feed/")), (1, 1));
+    assert_eq!(
+        config(&env),
+        format!("# my feeds\n\n[topics.cpec]\nkeywords = [\"CPEC\"] # the corridor\n\n[[feeds]]\nurl = \"{feed}\"\nname = \"Frontier\"\n")
+    );
+    // The page again: its feed is already there.
+    let (code, _, err) = env.run(&["add", &server.url("/")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is already in"), "{err}");
+}
+
+#[test]
+fn add_explains_what_is_not_a_feed() {
+    let server = server();
+    let env = TestEnv::new();
+    let (code, _, err) = env.run(&["add", &server.url("/bol.xml")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no configuration at") && err.contains("hint: run `syndic init`"), "{err}");
+    env.write_config("");
+    let (code, _, err) = env.run(&["add", &server.url("/missing.xml")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not a feed syndic can read: HTTP 404"), "{err}");
+    let (code, _, err) = env.run(&["add", &server.url("/bare.html")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is a web page that links to no feed"), "{err}");
+    let (code, _, err) = env.run(&["add", "ftp://x.example/feed"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not an http(s) or file URL"), "{err}");
+    let (code, _, err) = env.run(&["add", &server.url("/bol.xml"), "--topic", "a b"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("topic name \"a b\" is not allowed"), "{err}");
+    assert_eq!(config(&env), "", "nothing written after an error");
+}
+
+#[test]
+fn remove_keeps_entries_until_purge_which_re_roots_stories() {
+    let server = server();
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "# feeds\n[[feeds]]\nurl = \"{}\"\nname = \"Bol News\" # the original\n\n[[feeds]]\nurl = \"{}\"\nname = \"Tech Frontier\"\n",
+        server.url("/bol.xml"),
+        server.url("/blog.xml")
+    ));
+    env.cmd(&["sync", "--feed", "Bol News"]).assert().success();
+    env.cmd(&["sync", "--feed", "Tech Frontier"]).assert().success();
+    assert_eq!(env.count("SELECT duplicate_of FROM entries WHERE id = 4"), 1, "4 is a copy of 1");
+
+    let (code, out, err) = env.run(&["remove", "bol news"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&format!("removed Bol News <{}> from", server.url("/bol.xml"))), "{out}");
+    assert!(out.contains("its 3 entries stay in the database; `syndic remove --purge"), "{out}");
+    assert_eq!(
+        config(&env),
+        format!("# feeds\n[[feeds]]\nurl = \"{}\"\nname = \"Tech Frontier\"\n", server.url("/blog.xml"))
+    );
+    // An orphan now: still listed, and named by feeds --orphans.
+    let orphans: Vec<Value> = serde_json::from_str(&env.run(&["feeds", "--orphans", "--json"]).1).unwrap();
+    assert_eq!(orphans.len(), 1);
+    assert_eq!((orphans[0]["name"].as_str(), orphans[0]["entries"].as_u64()), (Some("Bol News"), Some(3)));
+    let (_, table, hint) = env.run(&["feeds", "--orphans"]);
+    assert!(
+        table.starts_with("NAME") && table.contains("Bol News") && hint.contains("remove --purge"),
+        "{table}{hint}"
+    );
+    let (code, _, err) = env.run(&["remove", "Bol News"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not in") && err.contains("hint: `syndic remove --purge"), "{err}");
+
+    let (code, out, err) = env.run(&["remove", "--purge", "Bol News"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "deleted 3 entries; 1 story it carried first lives on under a copy\n");
+    let rows: Vec<Value> = serde_json::from_str(&env.run(&["list", "--json"]).1).unwrap();
+    let ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [4, 5], "the copy 4 is now the story's original");
+    assert_eq!(rows[0]["duplicate_of"], Value::Null);
+    env.cmd(&["feeds", "--orphans", "--json"]).assert().success().stdout("[]\n");
+    env.cmd(&["doctor"]).assert().success();
+
+    // --purge on a configured feed does both at once.
+    let (code, out, _) = env.run(&["remove", "--purge", &server.url("/blog.xml")]);
+    assert_eq!(code, 0);
+    assert!(out.contains("removed Tech Frontier") && out.contains("deleted 2 entries"), "{out}");
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 0);
+    let (code, _, err) = env.run(&["remove", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no feed is named or has the URL \"nope\""), "{err}");
+}
