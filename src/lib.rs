@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod feeds_file;
 pub mod fetch;
+pub mod import;
 pub mod logging;
 pub mod model;
 pub mod output;

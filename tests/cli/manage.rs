@@ -164,3 +164,135 @@ fn remove_keeps_entries_until_purge_which_re_roots_stories() {
     assert_eq!(code, 1);
     assert!(err.contains("no feed is named or has the URL \"nope\""), "{err}");
 }
+
+fn opml_fixture(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opml").join(name).display().to_string()
+}
+
+/// A configured feed: (name, url, topics).
+type Configured = (String, String, Vec<String>);
+
+/// Every configured feed.
+fn configured(env: &TestEnv) -> Vec<Configured> {
+    let (code, out, err) = env.run(&["feeds", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let feeds: Vec<Value> = serde_json::from_str(&out).unwrap();
+    feeds
+        .iter()
+        .map(|f| {
+            let topics = f["topics"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect();
+            (f["name"].as_str().unwrap().to_owned(), f["url"].as_str().unwrap().to_owned(), topics)
+        })
+        .collect()
+}
+
+fn feed(name: &str, url: &str, topics: &[&str]) -> Configured {
+    (name.to_owned(), url.to_owned(), topics.iter().map(|t| (*t).to_owned()).collect())
+}
+
+const BOL: &str = "https://www.bolnews.com/feed/";
+const DAWN: &str = "https://www.dawn.com/feeds/business";
+const FRONTIER: &str = "https://techfrontier.example/feed/";
+
+#[test]
+fn import_opml_as_each_reader_writes_it() {
+    let cases: &[(&str, Vec<Configured>)] = &[
+        (
+            "newsboat.opml",
+            vec![
+                feed("Bol News", BOL, &["pakistan", "cpec"]),
+                feed("Dawn - Business", DAWN, &["pakistan", "business"]),
+                feed("Tech Frontier", FRONTIER, &[]),
+            ],
+        ),
+        (
+            "miniflux.opml",
+            vec![
+                feed("Tech Frontier", FRONTIER, &[]),
+                feed("Bol News", BOL, &["CPEC"]),
+                feed("China Economic Net", "http://en.ce.cn/rss/cpec.xml", &["CPEC"]),
+                feed("Dawn - Business", DAWN, &["Business-Markets"]),
+            ],
+        ),
+        (
+            "freshrss.opml",
+            vec![
+                feed("Tech Frontier", FRONTIER, &[]),
+                feed("Bol News", BOL, &["Pakistan"]),
+                feed("Dawn - Business", DAWN, &["Pakistan"]),
+            ],
+        ),
+        (
+            "feedly.opml",
+            vec![
+                feed("Bol News", BOL, &["Pakistan", "Tech-Science"]),
+                feed("Dawn - Business", DAWN, &["Pakistan"]),
+                feed("Tech Frontier", FRONTIER, &["Tech-Science"]),
+            ],
+        ),
+    ];
+    for (file, want) in cases {
+        let env = TestEnv::new();
+        let (code, out, err) = env.run(&["import", "opml", &opml_fixture(file)]);
+        assert_eq!(code, 0, "{file}: {err}");
+        assert!(out.starts_with(&format!("added {} feeds to ", want.len())), "{file}: {out}");
+        assert_eq!(&configured(&env), want, "{file}");
+        if *file == "newsboat.opml" {
+            assert!(out.contains("skipped query:Unread Articles:unread = \"yes\": not an http(s) feed URL"), "{out}");
+        }
+    }
+}
+
+#[test]
+fn import_skips_feeds_already_there_and_keeps_the_file() {
+    let env = TestEnv::new();
+    env.write_config(&format!("# mine\n[[feeds]]\nurl = \"{BOL}\" # keep me\nname = \"Bol\"\n"));
+    let (code, out, _) = env.run(&["import", "opml", &opml_fixture("feedly.opml")]);
+    assert_eq!(code, 0);
+    assert!(out.contains("added 2 feeds") && out.contains("skipped 1 feed already in"), "{out}");
+    assert!(out.contains(&format!("  Tech Frontier <{FRONTIER}> topics: Tech-Science")), "{out}");
+    let text = config(&env);
+    assert!(
+        text.starts_with(&format!("# mine\n[[feeds]]\nurl = \"{BOL}\" # keep me\nname = \"Bol\"\n\n[[feeds]]\n")),
+        "{text}"
+    );
+    let (code, out, _) = env.run(&["import", "opml", &opml_fixture("feedly.opml")]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, format!("added no feeds\nskipped 3 feeds already in {}\n", env.config_path().display()).as_str())
+    );
+
+    let (code, _, err) =
+        env.run(&["import", "opml", &crate::common::fixture_path("bol-news.xml").display().to_string()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no <opml> element") && err.contains("hint: export the feed list as OPML"), "{err}");
+    let (code, _, err) = env.run(&["import", "opml", "missing.opml"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot read missing.opml"), "{err}");
+}
+
+#[test]
+fn export_import_export_gives_the_same_feeds_and_topics() {
+    let first = TestEnv::new();
+    first.write_config(&format!(
+        "[topics.cpec]\nkeywords = [\"CPEC\"]\n\n\
+         [[feeds]]\nurl = \"{BOL}\"\nname = \"Bol News\"\ntopics = [\"pakistan\", \"cpec\"]\n\n\
+         [[feeds]]\nurl = \"{DAWN}\"\nname = \"Dawn & Co <Business>\"\ntopics = [\"business\"]\n\n\
+         [[feeds]]\nurl = \"{FRONTIER}\"\nname = \"Tech Frontier\"\n\n\
+         [[feeds]]\nurl = \"https://unnamed.example/rss\"\n"
+    ));
+    let exported = first.path("feeds.opml");
+    first.cmd(&["export", "opml", "-o", exported.to_str().unwrap()]).assert().success();
+
+    let second = TestEnv::new();
+    let (code, out, err) = second.run(&["import", "opml", exported.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("added 4 feeds"), "{out}");
+    let mut a = configured(&first);
+    let mut b = configured(&second);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    let again = second.run(&["export", "opml"]).1;
+    assert_eq!(again, std::fs::read_to_string(&exported).unwrap(), "the same document");
+}
