@@ -228,3 +228,61 @@ fn a_failing_on_new_command_is_reported() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("failed: settings.on_new command `cat >/dev/null; exit 3`: exit status: 3"), "{err}");
 }
+
+/// A fake browser: records its arguments in `opened`, one per line, and
+/// exits with `status`.
+fn fake_browser(env: &TestEnv, status: i32) -> String {
+    let script = env.path("browser.sh");
+    let record = env.path("opened");
+    std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nexit {status}\n", record.display()))
+        .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    script.display().to_string()
+}
+
+#[test]
+fn open_hands_the_link_to_the_browser_and_marks_the_story_read() {
+    let s = both_synced();
+    let env = &s.env;
+    let browser = fake_browser(env, 0);
+    let out = env.cmd(&["open", "4"]).env("BROWSER", &browser).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(env.path("opened")).unwrap(),
+        "https://techfrontier.example/2021/10/21/sino-pak-friendship/\n"
+    );
+    assert_eq!(ids(env, &["list", "--unread", "--json"]), [2, 3, 5], "the story of the copy is read");
+    // %s places the link among the browser's arguments.
+    let out = env.cmd(&["open", "2"]).env("BROWSER", format!("{browser} --new-tab %s --x")).output().unwrap();
+    assert!(out.status.success());
+    let opened = std::fs::read_to_string(env.path("opened")).unwrap();
+    assert!(opened.starts_with("--new-tab\nhttps://www.bolnews.com/") && opened.ends_with("\n--x\n"), "{opened}");
+}
+
+#[test]
+fn open_failures_leave_the_story_unread() {
+    let s = both_synced();
+    let env = &s.env;
+    let out = env.cmd(&["open", "3"]).env("BROWSER", fake_browser(env, 1)).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("error: cannot open https://www.bolnews.com/") && err.contains("hint: check $BROWSER"),
+        "{err}"
+    );
+    // No $BROWSER and no xdg-open on PATH.
+    let empty = env.path("empty-bin");
+    std::fs::create_dir(&empty).unwrap();
+    let out = env.cmd(&["open", "3"]).env("PATH", &empty).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("xdg-open") && err.contains("hint: set $BROWSER"), "{err}");
+    assert_eq!(ids(env, &["list", "--unread", "--json"]), [1, 2, 3, 5]);
+    let (code, _, err) = env.run(&["open", "77"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no entry with id 77"), "{err}");
+}
