@@ -286,3 +286,108 @@ fn open_failures_leave_the_story_unread() {
     assert_eq!(code, 1);
     assert!(err.contains("no entry with id 77"), "{err}");
 }
+
+/// Runs `syndic ARGS` on a pseudo-terminal of `rows` rows and 80 columns
+/// (util-linux `script`), with `vars` as its whole environment; returns
+/// what the terminal showed. `None` (with a note) when `script` is missing;
+/// with CI set that is a failure.
+fn on_terminal(env: &TestEnv, rows: u16, vars: &[(&str, &str)], args: &[&str]) -> Option<String> {
+    let available = std::process::Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !available {
+        assert!(std::env::var_os("CI").is_none(), "util-linux `script` is needed for the terminal tests");
+        eprintln!("note: skipping a terminal test: util-linux `script` is not installed");
+        return None;
+    }
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let mut vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    vars.extend([
+        ("SYNDIC_CONFIG".into(), env.config_path().display().to_string()),
+        ("SYNDIC_DB".into(), env.db_path().display().to_string()),
+        ("SYNDIC_NOW".into(), crate::common::NOW.into()),
+        ("TZ".into(), "UTC".into()),
+        ("HOME".into(), env.dir.path().display().to_string()),
+    ]);
+    let assignments: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={}", quote(v))).collect();
+    let binary = assert_cmd::cargo::cargo_bin("syndic").display().to_string();
+    let command = format!(
+        "stty rows {rows} cols 80; exec env -i {} {} {}",
+        assignments.join(" "),
+        quote(&binary),
+        args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+const OSC8: &str = "\x1b]8;;";
+
+#[test]
+fn show_pages_a_long_text_with_clickable_links_on_a_terminal() {
+    let s = both_synced();
+    let env = &s.env;
+    let paged = env.path("paged");
+    let pager = format!("cat > '{}'", paged.display());
+    let Some(screen) = on_terminal(env, 10, &[("PAGER", &pager), ("TERM", "xterm")], &["show", "1"]) else { return };
+    let text = std::fs::read_to_string(&paged).expect("the pager got the text");
+    assert!(!screen.contains("Sino Pak"), "nothing but the pager wrote: {screen}");
+    assert!(text.contains("Sino Pak Friendship Strengthen With The Technology Revolution"), "{text}");
+    assert!(
+        text.contains(&format!("{OSC8}https://www.bolnews.com/business/2021/10/sino-pak-friendship-strengthen-with-the-technology-revolution/\x1b\\")),
+        "the link is clickable: {text:?}"
+    );
+    assert!(
+        text.contains(&format!("{OSC8}https://techfrontier.example/2021/10/21/sino-pak-friendship/\x1b\\")),
+        "{text:?}"
+    );
+    // Shown through a pager is shown: read.
+    assert_eq!(ids(env, &["list", "--unread", "--json"]), [2, 3, 5]);
+}
+
+#[test]
+fn show_does_not_page_what_fits_nor_link_without_colour() {
+    let s = both_synced();
+    let env = &s.env;
+    let paged = env.path("paged");
+    let pager = format!("cat > '{}'", paged.display());
+    // 5 Graphene is short: it fits 40 rows.
+    let Some(screen) = on_terminal(env, 40, &[("PAGER", &pager), ("TERM", "xterm")], &["show", "5"]) else {
+        return;
+    };
+    assert!(!paged.exists(), "not paged");
+    assert!(screen.contains("Graphene membranes for water filtration") && screen.contains(OSC8), "{screen:?}");
+    // NO_COLOR: no escape sequences at all; an empty PAGER turns paging off.
+    let screen = on_terminal(env, 10, &[("PAGER", ""), ("NO_COLOR", "1"), ("TERM", "xterm")], &["show", "1"]).unwrap();
+    assert!(screen.contains("Sino Pak Friendship") && !screen.contains('\x1b'), "{screen:?}");
+    assert!(!paged.exists());
+    // Piped (the other tests): never a link.
+    let (_, out, _) = env.run(&["show", "1"]);
+    assert!(!out.contains('\x1b'), "{out:?}");
+}
+
+#[test]
+fn show_aligns_the_copies_and_keeps_the_credit_visible_at_80_columns() {
+    let env = TestEnv::new();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/feeds.toml").display().to_string();
+    env.cmd(&["-c", &demo, "sync"]).assert().success();
+    let (_, out, _) = env.run(&["-c", &demo, "list", "--json"]);
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let story = rows.iter().find(|r| r["copies"] == 3).expect("the seed story has 3 copies");
+    let id = story["id"].to_string();
+    let out = env.cmd(&["-c", &demo, "show", &id]).env("COLUMNS", "80").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let places: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("Copies (3)")).skip(1).collect();
+    assert_eq!(places.len(), 3, "{text}");
+    for line in &places {
+        assert!(unicode_width::UnicodeWidthStr::width(*line) <= 80, "fits 80 columns: {line}");
+    }
+    let credited = places.iter().find(|l| l.contains("Tech Frontier")).unwrap();
+    assert!(credited.contains("credits Bol news"), "the credit is visible: {credited}");
+    // Every link starts in the same column.
+    let starts: Vec<usize> = places.iter().map(|l| l.find("http").expect("a link")).collect();
+    assert!(starts.iter().all(|s| *s == starts[0]), "aligned: {places:#?}");
+}
