@@ -241,7 +241,7 @@ pub fn write_show(d: &EntryDetail, style: Style, links: bool, out: &mut dyn Writ
 
 /// Widest feed name shown in the list of a story's places.
 const PLACE_FEED_MAX: usize = 24;
-/// Widest credit ("credits Bol news") shown there.
+/// Widest credit ("(credits Bol news)") shown there.
 const PLACE_CREDIT_MAX: usize = 28;
 /// The link is cut first, but not below this.
 const PLACE_LINK_MIN: usize = 12;
@@ -256,7 +256,7 @@ struct Places {
 }
 
 fn credit_cell(rel: &Related) -> String {
-    rel.attribution.as_deref().map(|a| format!("credits {}", safe_text(a))).unwrap_or_default()
+    rel.attribution.as_deref().map(|a| format!("(credits {})", safe_text(a))).unwrap_or_default()
 }
 
 impl Places {

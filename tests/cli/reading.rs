@@ -386,7 +386,7 @@ fn show_aligns_the_copies_and_keeps_the_credit_visible_at_80_columns() {
         assert!(unicode_width::UnicodeWidthStr::width(*line) <= 80, "fits 80 columns: {line}");
     }
     let credited = places.iter().find(|l| l.contains("Tech Frontier")).unwrap();
-    assert!(credited.contains("credits Bol news"), "the credit is visible: {credited}");
+    assert!(credited.contains("(credits Bol news)"), "the credit is visible: {credited}");
     // Every link starts in the same column.
     let starts: Vec<usize> = places.iter().map(|l| l.find("http").expect("a link")).collect();
     assert!(starts.iter().all(|s| *s == starts[0]), "aligned: {places:#?}");
