@@ -452,6 +452,12 @@ url = "./local/feed.xml"
     }
 
     #[test]
+    fn on_new_is_a_command() {
+        assert_eq!(parse("[settings]\non_new = \"cat > x\"\n").unwrap().settings.on_new.as_deref(), Some("cat > x"));
+        assert!(err("[settings]\non_new = \" \"\n").contains(":2: `on_new` is empty"));
+    }
+
+    #[test]
     fn syntax_error_is_one_line() {
         let e = err("[[feeds]\nurl = 1\n");
         assert!(!e.contains('\n'), "{e}");

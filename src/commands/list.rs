@@ -8,6 +8,9 @@ use crate::cli::ListArgs;
 use crate::output::entries::{write_list, EntryJson};
 use crate::output::write_json;
 
+/// The "N more" line counts at most this many rows beyond the limit.
+const MORE_COUNTED: usize = 100_000;
+
 pub(crate) fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let (config, store) = ctx.read_store()?;
     let query = list_query(ctx, &args.filters, args.limit, config.as_ref(), &store)?;
@@ -23,8 +26,12 @@ pub(crate) fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
         out.flush()?;
         // Say what --limit left out (on stderr: the table stays clean for pipes).
         if rows.len() == args.limit {
-            let more = store.count(&query)?.saturating_sub(rows.len());
-            if more > 0 {
+            let cap = args.limit.saturating_add(MORE_COUNTED);
+            let matching = store.count(&query, cap)?;
+            let more = matching.saturating_sub(rows.len());
+            if matching >= cap {
+                eprintln!("... over {more} more; use --limit");
+            } else if more > 0 {
                 eprintln!("... {more} more; use --limit");
             }
         }

@@ -139,11 +139,15 @@ impl Store {
         Ok(roots.len())
     }
 
-    /// How many rows `q` selects without its limit.
-    pub fn count(&self, q: &ListQuery) -> Result<usize> {
-        let mut sql = "SELECT COUNT(*) FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE 1 = 1".to_owned();
+    /// How many rows `q` selects without its limit, counting at most `cap`
+    /// (so that the "N more" line stays cheap on a huge store).
+    pub fn count(&self, q: &ListQuery, cap: usize) -> Result<usize> {
+        let mut sql =
+            "SELECT COUNT(*) FROM (SELECT 1 FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE 1 = 1".to_owned();
         let mut values: Vec<Value> = Vec::new();
         filters(q, &mut sql, &mut values);
+        sql.push_str(" LIMIT ?)");
+        values.push(Value::Integer(cap.min(i64::MAX as usize) as i64));
         let n: i64 = self.conn.query_row(&sql, params_from_iter(values), |r| r.get(0))?;
         Ok(n as usize)
     }
@@ -256,7 +260,7 @@ mod tests {
     }
 
     fn unread(s: &Store) -> usize {
-        s.count(&ListQuery { unread: true, limit: 100, ..ListQuery::default() }).unwrap()
+        s.count(&ListQuery { unread: true, limit: 100, ..ListQuery::default() }, 100).unwrap()
     }
 
     #[test]
@@ -266,6 +270,8 @@ mod tests {
         let copy = save(&mut s, f[1], "b", 2);
         assert_eq!(root_of(&s, copy), original.0, "the copy joins the story");
         assert_eq!(unread(&s), 1);
+        let all = ListQuery { all: true, ..ListQuery::default() };
+        assert_eq!((s.count(&all, 10).unwrap(), s.count(&all, 1).unwrap()), (2, 1), "counted up to the cap");
         assert_eq!(s.mark_read(&[copy], day(3)).unwrap(), 2, "both members are marked");
         assert_eq!(unread(&s), 0);
         let late = save(&mut s, f[2], "c", 4);
