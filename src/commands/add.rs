@@ -97,6 +97,13 @@ pub(crate) fn existing_config(ctx: &Context) -> anyhow::Result<Config> {
 /// A URL as the user typed it, made absolute: `example.com/feed` means https.
 fn parse_url(raw: &str) -> anyhow::Result<String> {
     let raw = raw.trim();
+    // A local file, as feeds.toml accepts them.
+    if raw.starts_with("./") || raw.starts_with("../") || raw.starts_with('/') {
+        let path = std::path::absolute(raw).map_err(|e| user_error(format!("cannot resolve {raw}: {e}"), None))?;
+        return url::Url::from_file_path(&path).map(|u| u.to_string()).map_err(|()| {
+            user_error(format!("cannot turn {raw} into a file:// URL"), Some("write an absolute file:///path".into()))
+        });
+    }
     let parsed = match url::Url::parse(raw) {
         Err(url::ParseError::RelativeUrlWithoutBase) => url::Url::parse(&format!("https://{raw}")),
         other => other,

@@ -50,8 +50,8 @@ pub fn is_longer_than(text: &[u8], height: usize) -> bool {
 }
 
 /// Shows `text` through `pager` (run by `sh -c`), waiting for it to quit.
-/// Returns `Ok(false)` if the pager could not be started (the caller then
-/// prints the text itself).
+/// Returns `Ok(false)` if the pager could not be started or does not exist
+/// (the caller then prints the text itself).
 pub fn page(pager: &str, text: &[u8]) -> io::Result<bool> {
     let Ok(mut child) = Command::new("sh").arg("-c").arg(pager).stdin(Stdio::piped()).spawn() else {
         return Ok(false);
@@ -63,8 +63,10 @@ pub fn page(pager: &str, text: &[u8]) -> io::Result<bool> {
             _ => {}
         }
     }
-    child.wait()?;
-    Ok(true)
+    let status = child.wait()?;
+    // 127: the shell found no such program (no `less` installed); the
+    // text was not shown, so the caller prints it.
+    Ok(status.code() != Some(127))
 }
 
 #[cfg(test)]

@@ -89,6 +89,18 @@ fn add_finds_the_feed_of_a_home_page() {
 }
 
 #[test]
+fn add_takes_a_local_file() {
+    let env = TestEnv::new();
+    env.write_config("");
+    let url = env.fixture_file("bol-news.xml");
+    let (code, out, err) = env.run(&["add", "./bol-news.xml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&format!("added Bol News <{url}> (3 entries)")), "{out}");
+    env.cmd(&["sync"]).assert().success();
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 3);
+}
+
+#[test]
 fn add_explains_what_is_not_a_feed() {
     let server = server();
     let env = TestEnv::new();

@@ -364,6 +364,9 @@ fn show_does_not_page_what_fits_nor_link_without_colour() {
     let screen = on_terminal(env, 10, &[("PAGER", ""), ("NO_COLOR", "1"), ("TERM", "xterm")], &["show", "1"]).unwrap();
     assert!(screen.contains("Sino Pak Friendship") && !screen.contains('\x1b'), "{screen:?}");
     assert!(!paged.exists());
+    // A pager that does not exist: the text is shown all the same.
+    let screen = on_terminal(env, 10, &[("PAGER", "no-such-pager-here"), ("NO_COLOR", "1")], &["show", "1"]).unwrap();
+    assert!(screen.contains("Sino Pak Friendship") && screen.contains("Dr Baige added"), "{screen:?}");
     // Piped (the other tests): never a link.
     let (_, out, _) = env.run(&["show", "1"]);
     assert!(!out.contains('\x1b'), "{out:?}");
