@@ -139,7 +139,7 @@ pub struct ReadArgs {
     #[arg(long = "feed", value_name = "NAME")]
     pub feeds: Vec<String>,
 
-    /// With --all: only entries published before: 24h, 7d, 2026-11-01 or an RFC 3339 time.
+    /// With --all: only entries published before: 24h, 7d, 2026-11-01 or an RFC 3339 time; `last-sync`: stored before the latest sync.
     #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
     pub before: Option<TimeSpec>,
 }
@@ -278,7 +278,7 @@ pub struct Filters {
     #[arg(long)]
     pub unread: bool,
 
-    /// Only entries published before: same forms as --since.
+    /// Only entries published before: same forms as --since (`last-sync`: stored before the latest sync).
     #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
     pub until: Option<TimeSpec>,
 

@@ -130,9 +130,10 @@ impl Context<'_> {
         Ok((config, store))
     }
 
-    /// Resolves a `--since` into (published since, first seen since): a
-    /// time or duration filters by publication, `last-sync` by when the
-    /// entries were stored (everything when there was no sync yet).
+    /// Resolves a `--since` (or `--until`, `--before`) into (published, first
+    /// seen) bounds: a time or duration bounds the publication time,
+    /// `last-sync` the time the entries were stored (no bound when there was
+    /// no sync yet).
     pub fn since(
         &self,
         spec: Option<crate::cli::TimeSpec>,
@@ -204,14 +205,16 @@ pub(crate) fn list_query(
 ) -> anyhow::Result<crate::store::ListQuery> {
     check_topics(&filters.topics, config, store)?;
     let (since, seen_since) = ctx.since(filters.since, store)?;
+    let (until, seen_until) = ctx.since(filters.until, store)?;
     Ok(crate::store::ListQuery {
         topics: filters.topics.clone(),
         feed_urls: resolve_feeds(&filters.feeds, store)?,
         since,
-        until: filters.until.map(|s| s.resolve(ctx.now)),
+        until,
         limit,
         all: filters.all,
         unread: filters.unread,
         seen_since,
+        seen_until,
     })
 }

@@ -14,10 +14,13 @@ pub(crate) fn read(ctx: &Context, args: &ReadArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     if args.all {
         check_topics(&args.topics, config.as_ref(), &store)?;
+        // `--before last-sync`: what earlier syncs brought.
+        let (until, seen_until) = ctx.since(args.before, &store)?;
         let query = ListQuery {
             topics: args.topics.clone(),
             feed_urls: resolve_feeds(&args.feeds, &store)?,
-            until: args.before.map(|b| b.resolve(ctx.now)),
+            until,
+            seen_until,
             limit: usize::MAX,
             ..ListQuery::default()
         };

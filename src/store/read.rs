@@ -39,6 +39,8 @@ pub struct ListQuery {
     pub unread: bool,
     /// Only entries first seen (stored) at or after this time.
     pub seen_since: Option<DateTime<Utc>>,
+    /// Only entries first seen (stored) before this time.
+    pub seen_until: Option<DateTime<Utc>>,
 }
 
 /// One listed entry (a story's original, or any entry with `all`).
@@ -157,6 +159,10 @@ pub(super) fn filters(q: &ListQuery, sql: &mut String, params: &mut Vec<Value>) 
     }
     if let Some(seen) = q.seen_since {
         sql.push_str(" AND e.first_seen >= ?");
+        params.push(Value::Integer(seen.timestamp()));
+    }
+    if let Some(seen) = q.seen_until {
+        sql.push_str(" AND e.first_seen < ?");
         params.push(Value::Integer(seen.timestamp()));
     }
     if q.unread {

@@ -158,6 +158,11 @@ fn since_last_sync_lists_what_the_latest_sync_brought() {
     // One row per story: the copy's story is older, so only Graphene is new.
     assert_eq!(ids(&s.env, &["list", "--since", "last-sync", "--json"]), [5]);
     assert_eq!(ids(&s.env, &["search", "--since", "last-sync", "--json", "graphene OR friendship"]), [5]);
+    // Before it: what the earlier sync brought.
+    assert_eq!(ids(&s.env, &["list", "--until", "last-sync", "--all", "--json"]), [1, 2, 3]);
+    let (_, out, _) = s.env.run(&["read", "--all", "--before", "last-sync"]);
+    assert_eq!(out, "marked 3 stories read\n");
+    assert_eq!(ids(&s.env, &["list", "--unread", "--json"]), [5]);
     // A sync that brings nothing: nothing since it.
     sync_at(&s.env, T3, &[]);
     assert!(ids(&s.env, &["list", "--since", "last-sync", "--json"]).is_empty());
