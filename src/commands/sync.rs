@@ -88,7 +88,17 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     if args.print_new || config.settings.on_new.is_some() {
         let stories = store.new_stories(ctx.now, &args.topics)?;
         if args.print_new {
-            print_new(&stories)?;
+            print_new(&stories, "")?;
+            // An excerpt was read, the full article arrived: say so.
+            let mut longer = Vec::new();
+            for id in store.longer_versions(ctx.now)? {
+                if let Some(d) = store.entry(id)? {
+                    if args.topics.is_empty() || d.row.topics.iter().any(|t| args.topics.contains(t)) {
+                        longer.push(d.row);
+                    }
+                }
+            }
+            print_new(&longer, "  (a longer version of a story you read)")?;
         }
         if let (Some(command), false) = (&config.settings.on_new, stories.is_empty()) {
             if let Err(reason) = run_on_new(command, &stories) {
@@ -100,15 +110,15 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     Ok(if failed { ExitCode::from(EXIT_SOME_FAILED) } else { ExitCode::SUCCESS })
 }
 
-/// One line per new story: `ID  FEED  TITLE  LINK`.
-fn print_new(stories: &[crate::store::EntryRow]) -> std::io::Result<()> {
+/// One line per new story: `ID  FEED  TITLE  LINK` and `note`.
+fn print_new(stories: &[crate::store::EntryRow], note: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     for s in stories {
         let mut line = format!("{}  {}  {}", s.id, safe_text(&s.feed), safe_text(&s.title));
         if let Some(url) = &s.url {
             line.push_str(&format!("  {}", safe_text(url)));
         }
-        writeln!(out, "{line}")?;
+        writeln!(out, "{line}{note}")?;
     }
     out.flush()
 }

@@ -26,6 +26,13 @@ const LAST_SYNC_START: &str = "last_sync_start";
 /// The meta key holding the start of the sync before it.
 const PREVIOUS_SYNC_START: &str = "previous_sync_start";
 
+/// A newcomer to a read story is a "longer version" when its text is at
+/// least this many times as long as the longest text the story had...
+pub const LONGER_FACTOR: i64 = 2;
+/// ...and at least this many characters longer (an excerpt of 300
+/// characters followed by the full article of 3,000 is; a tweak is not).
+pub const LONGER_BY: i64 = 500;
+
 /// What `remove --purge` deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PurgeReport {
@@ -191,6 +198,33 @@ impl Store {
             }
         }
         Ok(fresh)
+    }
+
+    /// The entries first seen since `since` that joined a story already
+    /// read, with substantially more text than the story had before (see
+    /// [`LONGER_FACTOR`], [`LONGER_BY`]): an excerpt was read, the full
+    /// article arrived. Newest first.
+    pub fn longer_versions(&self, since: DateTime<Utc>) -> Result<Vec<EntryId>> {
+        let len = "length(COALESCE(x.content_text, x.summary_text, ''))";
+        let sql = format!(
+            "WITH fresh AS (
+                 SELECT x.id, COALESCE(x.duplicate_of, x.id) AS root, {len} AS len, x.published
+                 FROM entries x WHERE x.first_seen >= ?1
+             ),
+             before AS (
+                 SELECT f.id, MAX({len}) AS len, MAX(x.read_at IS NOT NULL) AS was_read
+                 FROM fresh f JOIN entries x ON (x.id = f.root OR x.duplicate_of = f.root) AND x.first_seen < ?1
+                 GROUP BY f.id
+             )
+             SELECT f.id FROM fresh f JOIN before b ON b.id = f.id
+             WHERE b.was_read AND f.len >= ?2 * b.len AND f.len >= b.len + ?3
+             ORDER BY f.published DESC, f.id DESC"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let ids = stmt
+            .query_map(params![since.timestamp(), LONGER_FACTOR, LONGER_BY], |r| Ok(EntryId(r.get(0)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
     }
 
     /// Deletes the feed with URL `url`, its entries and all its state. A

@@ -399,3 +399,31 @@ fn show_aligns_the_copies_and_keeps_the_credit_visible_at_80_columns() {
     let starts: Vec<usize> = places.iter().map(|l| l.find("http").expect("a link")).collect();
     assert!(starts.iter().all(|s| *s == starts[0]), "aligned: {places:#?}");
 }
+
+#[test]
+fn print_new_says_when_a_read_story_gains_a_longer_version() {
+    let env = TestEnv::new();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/feeds.toml").display().to_string();
+    // The aggregator's 55-word excerpt arrives first and is read...
+    let sync = |now: &str, feed: &str| {
+        let out =
+            env.cmd(&["-c", &demo, "sync", "--print-new", "--feed", feed]).env("SYNDIC_NOW", now).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    sync(T1, "CPEC Watch");
+    let (_, out, _) = env.run(&["-c", &demo, "list", "--json"]);
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let excerpt = rows.iter().find(|r| r["title"].as_str().unwrap().starts_with("Sino Pak")).unwrap()["id"].to_string();
+    env.cmd(&["-c", &demo, "read", &excerpt]).assert().success();
+    // ...then the full article: not a new story, but said.
+    let out = sync(T2, "Bol News");
+    let line = out.lines().find(|l| l.contains("Sino Pak")).unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("  Bol News  Sino Pak") && line.ends_with("  (a longer version of a story you read)"),
+        "{out}"
+    );
+    // A copy of the same length (Bol's CPEC feed) is not.
+    let out = sync(T3, "Bol News: CPEC");
+    assert!(!out.contains("longer version"), "{out}");
+}
