@@ -43,12 +43,27 @@ pub enum Command {
     Sync(SyncArgs),
     /// List the configured feeds and how their last sync went.
     Feeds(FeedsArgs),
+    /// Write a commented starter feeds.toml (never overwrites one).
+    Init,
+    /// Add a feed to feeds.toml (a site's home page works too: its feed is found).
+    Add(AddArgs),
+    /// Remove a feed from feeds.toml; --purge also deletes its entries.
+    Remove(RemoveArgs),
+    /// Add the feeds of another reader's export to feeds.toml.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// List stories newest first, one row per story with its copies counted.
     List(ListArgs),
     /// Full-text search, best match first.
     Search(SearchArgs),
     /// Show one entry in full, with the other places of its story.
     Show(ShowArgs),
+    /// Open an entry's link in the browser ($BROWSER, else xdg-open / open) and mark it read.
+    Open(OpenArgs),
+    /// Mark stories read: by id, or all of them (narrowed by --topic, --feed, --before).
+    Read(ReadArgs),
+    /// Mark stories unread again.
+    Unread(UnreadArgs),
     /// Write the feed list (OPML) or a digest (JSON Feed) for other tools.
     #[command(subcommand)]
     Export(ExportCommand),
@@ -60,21 +75,6 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Delete old entries (settings.keep, or --older-than), keeping tombstones.
     Prune(PruneArgs),
-    /// Write a commented starter feeds.toml (never overwrites one).
-    Init,
-    /// Add a feed to feeds.toml (a site's home page works too: its feed is found).
-    Add(AddArgs),
-    /// Remove a feed from feeds.toml; --purge also deletes its entries.
-    Remove(RemoveArgs),
-    /// Add the feeds of another reader's export to feeds.toml.
-    #[command(subcommand)]
-    Import(ImportCommand),
-    /// Open an entry's link in the browser ($BROWSER, else xdg-open / open) and mark it read.
-    Open(OpenArgs),
-    /// Mark stories read: by id, or all of them (narrowed by --topic, --feed, --before).
-    Read(ReadArgs),
-    /// Mark stories unread again.
-    Unread(UnreadArgs),
 }
 
 #[derive(Debug, Args)]

@@ -308,3 +308,31 @@ fn export_import_export_gives_the_same_feeds_and_topics() {
     let again = second.run(&["export", "opml"]).1;
     assert_eq!(again, std::fs::read_to_string(&exported).unwrap(), "the same document");
 }
+
+#[test]
+fn hostile_titles_never_reach_the_terminal_nor_feeds_toml() {
+    let env = TestEnv::new();
+    env.write_config("");
+    env.fixture_file("hostile.json");
+    let (code, out, err) = env.run(&["add", "./hostile.json"]);
+    assert_eq!(code, 0, "{err}");
+    let text = config(&env);
+    for s in [&out, &text] {
+        assert!(!s.chars().any(|c| c.is_control() && c != '\n'), "{s:?}");
+    }
+    assert!(text.contains("name = \"Hostile Feed\""), "{text}");
+    let (code, out, _) = env.run(&["sync", "--print-new"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("1  Hostile Feed  Clear screen click me bell etirw  https://hostile.example/1"), "{out:?}");
+    assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+    // An OPML title with escapes: the name is made safe too.
+    std::fs::write(
+        env.path("evil.opml"),
+        "<opml version=\"2.0\"><body><outline text=\"Evil &#27;[2J&#7; Feed\" xmlUrl=\"https://evil.example/rss\" category=\"a&#27;]52;c;x&#7;b\"/></body></opml>",
+    )
+    .unwrap();
+    let (code, out, err) = env.run(&["import", "opml", "evil.opml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+    assert!(!config(&env).chars().any(|c| c.is_control() && c != '\n'), "{}", config(&env));
+}
