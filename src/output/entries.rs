@@ -30,6 +30,8 @@ pub struct EntryJson {
     pub duplicate_of: Option<i64>,
     pub copies: u32,
     pub attribution: Option<String>,
+    /// The story has been read (shown, opened or marked).
+    pub read: bool,
 }
 
 impl From<&EntryRow> for EntryJson {
@@ -47,6 +49,7 @@ impl From<&EntryRow> for EntryJson {
             duplicate_of: r.duplicate_of.map(|d| d.0),
             copies: r.copies,
             attribution: r.attribution.clone(),
+            read: r.read,
         }
     }
 }

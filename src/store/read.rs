@@ -60,6 +60,8 @@ pub struct EntryRow {
     /// Number of copies of an original (0 for a copy).
     pub copies: u32,
     pub attribution: Option<String>,
+    /// Its story has been read (see `store::reading`).
+    pub read: bool,
 }
 
 /// A search result: the story's row, the best-matching snippet and score.
@@ -126,6 +128,7 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
         duplicate_of: r.get::<_, Option<i64>>(8)?.map(EntryId),
         copies: r.get(10)?,
         attribution: r.get(9)?,
+        read: false,
     })
 }
 
@@ -202,7 +205,7 @@ impl Store {
         let mut stmt = self.conn.prepare(&sql)?;
         let rows: Vec<EntryRow> =
             stmt.query_map(params_from_iter(params), row_from)?.collect::<rusqlite::Result<_>>()?;
-        self.with_topics(rows, !q.all && q.feed_urls.is_empty())
+        self.with_read(self.with_topics(rows, !q.all && q.feed_urls.is_empty())?)
     }
 
     /// Full-text search, best match first, copies folded into their
@@ -252,7 +255,7 @@ impl Store {
             .map_err(bad)?;
         let (rows, rest): (Vec<EntryRow>, Vec<(f64, String)>) =
             hits.into_iter().map(|(row, rank, snip)| (row, (rank, snip))).unzip();
-        let rows = self.with_topics(rows, fold)?;
+        let rows = self.with_read(self.with_topics(rows, fold)?)?;
         Ok(rows
             .into_iter()
             .zip(rest)
@@ -283,7 +286,7 @@ impl Store {
         let Some((row, text, content_html, source_url, first_seen, date_source)) = found else {
             return Ok(None);
         };
-        let mut row = self.with_topics(vec![row], false)?.remove(0);
+        let mut row = self.with_read(self.with_topics(vec![row], false)?)?.remove(0);
         let root = row.duplicate_of.unwrap_or(row.id);
         let original = match row.duplicate_of {
             Some(o) => self.related("e.id = ?1", o.0)?.into_iter().next(),

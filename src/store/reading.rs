@@ -99,6 +99,16 @@ fn reroot_stories_of(tx: &Transaction, feed_id: i64) -> Result<usize> {
 }
 
 impl Store {
+    /// Fills in whether each row's story has been read.
+    pub(super) fn with_read(&self, mut rows: Vec<EntryRow>) -> Result<Vec<EntryRow>> {
+        let sql = format!("SELECT NOT ({STORY_UNREAD}) FROM entries e WHERE e.id = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        for row in &mut rows {
+            row.read = stmt.query_row([row.id.0], |r| r.get(0))?;
+        }
+        Ok(rows)
+    }
+
     /// Marks the stories of `ids` read at `now`. Every id must exist (else
     /// nothing is marked). Returns the number of entries that became read.
     pub fn mark_read(&mut self, ids: &[EntryId], now: DateTime<Utc>) -> Result<usize> {

@@ -68,6 +68,15 @@ fn show_marks_the_whole_story_read_and_unread_undoes_it() {
     // Showing the copy reads the story: its original is no longer unread.
     env.cmd(&["show", "4"]).assert().success();
     assert_eq!(ids(env, &["list", "--unread", "--json"]), [2, 3, 5]);
+    let (_, out, _) = env.run(&["list", "--all", "--json"]);
+    let read: Vec<(i64, bool)> = serde_json::from_str::<Vec<Value>>(&out)
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_i64().unwrap(), r["read"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(read, [(4, true), (1, true), (2, false), (3, false), (5, false)], "the JSON says it");
+    let (_, out, _) = env.run(&["show", "--json", "1"]);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["read"], true);
     assert_eq!(ids(env, &["list", "--unread", "--all", "--json"]), [2, 3, 5]);
     assert_eq!(ids(env, &["search", "--unread", "--json", "graphene OR friendship"]), [5]);
     assert_eq!(ids(env, &["search", "--json", "graphene OR friendship"]).len(), 2);
