@@ -121,6 +121,14 @@ pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
     };
     table.render(terminal_width(), ctx.style(), &mut out)?;
     out.flush()?;
+    let orphans = rows.iter().filter(|r| !config.feeds.iter().any(|f| f.url == r.url)).count();
+    if orphans > 0 {
+        let (them, it) = if orphans == 1 { ("feed", "it") } else { ("feeds", "them") };
+        eprintln!(
+            "note: {orphans} {them} in the database no longer in {}; `syndic feeds --orphans` lists {it}",
+            config.path.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -148,6 +148,8 @@ fn remove_keeps_entries_until_purge_which_re_roots_stories() {
     let orphans: Vec<Value> = serde_json::from_str(&env.run(&["feeds", "--orphans", "--json"]).1).unwrap();
     assert_eq!(orphans.len(), 1);
     assert_eq!((orphans[0]["name"].as_str(), orphans[0]["entries"].as_u64()), (Some("Bol News"), Some(3)));
+    let (_, _, note) = env.run(&["feeds"]);
+    assert!(note.contains("note: 1 feed in the database no longer in") && note.contains("feeds --orphans"), "{note}");
     let (_, table, hint) = env.run(&["feeds", "--orphans"]);
     assert!(
         table.starts_with("NAME") && table.contains("Bol News") && hint.contains("remove --purge"),
