@@ -38,7 +38,7 @@ pub(crate) fn run(ctx: &Context, args: &OpenArgs) -> anyhow::Result<ExitCode> {
         let Some((program, rest)) = argv.split_first() else { continue };
         match Command::new(program).args(rest).stdin(Stdio::inherit()).status() {
             Ok(status) if status.success() => {
-                store.mark_read(&[id], ctx.now)?;
+                super::reading::mark_shown(&mut store, id, ctx.now);
                 return Ok(ExitCode::SUCCESS);
             }
             Ok(status) => failures.push(format!("{program}: {status}")),

@@ -52,3 +52,12 @@ pub(crate) fn not_found(e: StoreError) -> anyhow::Error {
         e => user_error(e.to_string(), None),
     }
 }
+
+/// Marks the story of `id` read after it was shown or opened. The reading
+/// has happened: a database that cannot be written (read-only, busy) is
+/// worth a warning, not a failed command.
+pub(crate) fn mark_shown(store: &mut crate::store::Store, id: EntryId, now: chrono::DateTime<chrono::Utc>) {
+    if let Err(e) = store.mark_read(&[id], now) {
+        eprintln!("warning: entry {id} was not marked read: {e}");
+    }
+}

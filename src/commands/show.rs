@@ -49,6 +49,6 @@ pub(crate) fn run(ctx: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     // Shown is read: the whole story.
-    store.mark_read(&[detail.row.id], ctx.now)?;
+    super::reading::mark_shown(&mut store, detail.row.id, ctx.now);
     Ok(ExitCode::SUCCESS)
 }
