@@ -17,15 +17,11 @@ pub(crate) fn run(ctx: &Context, args: &OpenArgs) -> anyhow::Result<ExitCode> {
     let Some(link) = detail.row.url.clone() else {
         return Err(user_error(format!("entry {id} has no link"), Some(format!("`syndic show {id}` shows its text"))));
     };
-    // Feed links are hostile: only web pages are handed to a program.
-    let url = match url::Url::parse(&link) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => u.to_string(),
-        _ => {
-            return Err(user_error(
-                format!("entry {id} links to {}, not a web page; not opening it", safe_text(&link)),
-                None,
-            ))
-        }
+    let Some(url) = web_link(&link) else {
+        return Err(user_error(
+            format!("entry {id} links to {}, not a web page; not opening it", safe_text(&link)),
+            None,
+        ));
     };
     let browser = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty());
     let candidates = match &browser {
@@ -55,6 +51,16 @@ pub(crate) fn run(ctx: &Context, args: &OpenArgs) -> anyhow::Result<ExitCode> {
     ))
 }
 
+/// `link` if it is an http(s) URL, normalised. Feed links are hostile: only
+/// web pages are handed to a program (no `file:`, `javascript:`, or an
+/// argument that starts with `-`).
+fn web_link(link: &str) -> Option<String> {
+    match url::Url::parse(link.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Some(u.to_string()),
+        _ => None,
+    }
+}
+
 /// The commands `$BROWSER` names for `url`, to try in order: the variable is
 /// a `:`-separated list of commands; in each, `%s` stands for the link (else
 /// it is the last argument). Split on whitespace, run without a shell, so a
@@ -75,7 +81,15 @@ fn browser_commands(browser: &str, url: &str) -> Vec<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::browser_commands;
+    use super::{browser_commands, web_link};
+
+    #[test]
+    fn only_web_links_are_opened() {
+        assert_eq!(web_link("https://x.example/a b").as_deref(), Some("https://x.example/a%20b"));
+        for bad in ["javascript:alert(1)", "file:///etc/passwd", "--help", "/etc/passwd", "mailto:a@x.example", ""] {
+            assert_eq!(web_link(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn browser_variable_forms() {

@@ -381,9 +381,11 @@ fn show_does_not_page_what_fits_nor_link_without_colour() {
     // A pager that does not exist: the text is shown all the same.
     let screen = on_terminal(env, 10, &[("PAGER", "no-such-pager-here"), ("NO_COLOR", "1")], &["show", "1"]).unwrap();
     assert!(screen.contains("Sino Pak Friendship") && screen.contains("Dr Baige added"), "{screen:?}");
-    // Piped (the other tests): never a link.
+    // Piped (the other tests): never a link, even with colour forced.
     let (_, out, _) = env.run(&["show", "1"]);
     assert!(!out.contains('\x1b'), "{out:?}");
+    let (_, out, _) = env.run(&["--color", "always", "show", "1"]);
+    assert!(out.contains("\x1b[1m") && !out.contains(OSC8), "{out:?}");
 }
 
 #[test]
