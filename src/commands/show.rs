@@ -35,6 +35,16 @@ pub(crate) fn run(ctx: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode> {
         let style = ctx.style();
         let mut text = Vec::new();
         write_show(&detail, style, terminal && style.color, &mut text)?;
+        if let Some((id, feed, chars, own)) = store.longer_version(detail.row.id)? {
+            writeln!(
+                text,
+                "{}",
+                style.bold(&format!(
+                    "A longer version: {id}  {} ({chars} characters; this one {own})",
+                    crate::output::safe_text(&feed)
+                ))
+            )?;
+        }
         // Longer than the screen: through the pager, as git and man do.
         let paged = match (terminal, terminal_height(), pager_command()) {
             (true, Some(height), Some(pager)) if is_longer_than(&text, height) => {

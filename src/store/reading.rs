@@ -237,6 +237,27 @@ impl Store {
         Ok(ids)
     }
 
+    /// Another entry of `id`'s story with substantially more text than it
+    /// (see [`LONGER_FACTOR`], [`LONGER_BY`]): its id, feed name and length
+    /// in characters, with the length of `id`'s own text.
+    pub fn longer_version(&self, id: EntryId) -> Result<Option<(EntryId, String, usize, usize)>> {
+        let len = "length(COALESCE(x.content_text, x.summary_text, ''))";
+        let sql = format!(
+            "WITH me AS (SELECT x.id, COALESCE(x.duplicate_of, x.id) AS root, {len} AS len FROM entries x WHERE x.id = ?1)
+             SELECT x.id, COALESCE(f.name, f.title, f.url), {len}, me.len
+             FROM me JOIN entries x ON (x.id = me.root OR x.duplicate_of = me.root) AND x.id != me.id
+                     JOIN feeds f ON f.id = x.feed_id
+             WHERE {len} >= ?2 * me.len AND {len} >= me.len + ?3
+             ORDER BY {len} DESC, x.id LIMIT 1"
+        );
+        Ok(self
+            .conn
+            .query_row(&sql, params![id.0, LONGER_FACTOR, LONGER_BY], |r| {
+                Ok((EntryId(r.get(0)?), r.get(1)?, r.get::<_, i64>(2)? as usize, r.get::<_, i64>(3)? as usize))
+            })
+            .optional()?)
+    }
+
     /// Deletes the feed with URL `url`, its entries and all its state. A
     /// story whose original was the feed's keeps its copies in other feeds,
     /// re-rooted (see `reroot_stories_of`). Returns `None` if the store has

@@ -437,4 +437,11 @@ fn print_new_says_when_a_read_story_gains_a_longer_version() {
     // A copy of the same length (Bol's CPEC feed) is not.
     let out = sync(T3, "Bol News: CPEC");
     assert!(!out.contains("longer version"), "{out}");
+    // show says so on the excerpt, not on the full article.
+    let (_, shown, _) = env.run(&["-c", &demo, "show", &excerpt]);
+    let note = shown.lines().last().unwrap();
+    assert!(note.starts_with("A longer version: ") && note.contains("  Bol News ("), "{shown}");
+    let full = note.trim_start_matches("A longer version: ").split(' ').next().unwrap().to_owned();
+    let (_, shown, _) = env.run(&["-c", &demo, "show", &full]);
+    assert!(!shown.contains("A longer version"), "{shown}");
 }
