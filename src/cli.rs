@@ -73,6 +73,18 @@ pub enum Command {
     /// List the configured feeds and how their last sync went.
     #[command(after_help = FEEDS_HELP)]
     Feeds(FeedsArgs),
+    /// Write a commented starter feeds.toml (never overwrites one).
+    #[command(after_help = INIT_HELP)]
+    Init,
+    /// Add a feed to feeds.toml (a site's home page works too: its feed is found).
+    #[command(after_help = ADD_HELP)]
+    Add(AddArgs),
+    /// Remove a feed from feeds.toml; --purge also deletes its entries.
+    #[command(after_help = REMOVE_HELP)]
+    Remove(RemoveArgs),
+    /// Add the feeds of another reader's export to feeds.toml.
+    #[command(subcommand, after_help = IMPORT_HELP)]
+    Import(ImportCommand),
     /// List stories newest first, one row per story with its copies counted.
     #[command(after_help = LIST_HELP)]
     List(ListArgs),
@@ -82,6 +94,15 @@ pub enum Command {
     /// Show one entry in full, with the other places of its story.
     #[command(after_help = SHOW_HELP)]
     Show(ShowArgs),
+    /// Open an entry's link in the browser ($BROWSER, else xdg-open / open) and mark it read.
+    #[command(after_help = OPEN_HELP)]
+    Open(OpenArgs),
+    /// Mark stories read: by id, or all of them (narrowed by --topic, --feed, --before).
+    #[command(after_help = READ_HELP)]
+    Read(ReadArgs),
+    /// Mark stories unread again.
+    #[command(after_help = UNREAD_HELP)]
+    Unread(UnreadArgs),
     /// Write the feed list (OPML) or a digest (JSON Feed) for other tools.
     #[command(subcommand, after_help = EXPORT_HELP)]
     Export(ExportCommand),
@@ -122,6 +143,40 @@ pub struct ManArgs {
 }
 
 // The examples of each subcommand's --help.
+
+const INIT_HELP: &str = "\
+Examples:
+  syndic init                             write ./feeds.toml to start from
+  syndic --config ~/news/feeds.toml init";
+
+const ADD_HELP: &str = "\
+Examples:
+  syndic add https://www.bolnews.com/feed/ --topic cpec
+  syndic add https://www.dawn.com/ --name Dawn     a home page: its feed is found";
+
+const REMOVE_HELP: &str = "\
+Examples:
+  syndic remove Dawn                      from feeds.toml; its entries stay
+  syndic remove Dawn --purge              and delete its entries too";
+
+const IMPORT_HELP: &str = "\
+Examples:
+  syndic import opml newsboat.opml        folders and categories become topics";
+
+const OPEN_HELP: &str = "\
+Examples:
+  syndic open 5                           in $BROWSER, and mark its story read
+  BROWSER=firefox syndic open 5";
+
+const READ_HELP: &str = "\
+Examples:
+  syndic read 5 8                         mark these stories read
+  syndic read --all --topic cpec          every unread CPEC story
+  syndic read --all --before last-sync    what was there before the latest sync";
+
+const UNREAD_HELP: &str = "\
+Examples:
+  syndic unread 5";
 
 const SYNC_HELP: &str = "\
 Examples:
@@ -210,6 +265,81 @@ Examples:
   syndic export json --topic cpec | jq '.items[].title'";
 
 #[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The feed's URL, or a web page that links to its feed.
+    pub url: String,
+
+    /// The name to show and to use with --feed (default: the feed's title).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// A topic every entry of the feed belongs to; repeatable.
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The feed's name (as `syndic feeds` shows it) or URL.
+    pub feed: String,
+
+    /// Also delete its entries and state from the database (stories it
+    /// originated keep their copies); works on feeds no longer in feeds.toml.
+    #[arg(long)]
+    pub purge: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Feeds from an OPML file (newsboat, miniflux, FreshRSS, Feedly...); categories become topics.
+    #[command(after_help = IMPORT_HELP)]
+    Opml(ImportOpmlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportOpmlArgs {
+    /// The OPML file.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// The entry's id (from list or search).
+    pub id: i64,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(false).args(["ids", "all"])))]
+pub struct ReadArgs {
+    /// The ids of entries (from list or search); their whole stories are marked.
+    #[arg(value_name = "ID")]
+    pub ids: Vec<i64>,
+
+    /// Every unread story (narrowed by --topic, --feed and --before).
+    #[arg(long)]
+    pub all: bool,
+
+    /// With --all: only stories in this topic; repeatable (any of them).
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+
+    /// With --all: only entries of this feed (name or URL); repeatable.
+    #[arg(long = "feed", value_name = "NAME")]
+    pub feeds: Vec<String>,
+
+    /// With --all: only entries published before: 24h, 7d, 2026-11-01 or an RFC 3339 time; `last-sync`: stored before the latest sync.
+    #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
+    pub before: Option<TimeSpec>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnreadArgs {
+    /// The ids of entries; their whole stories become unread.
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<i64>,
+}
+
+#[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// Fix what can be fixed: orphan rows, the search index, the stories.
     #[arg(long)]
@@ -242,6 +372,14 @@ pub struct SyncArgs {
     /// Fetch every selected feed now, even those not due (Retry-After, backoff, max-age) or gone.
     #[arg(long)]
     pub force: bool,
+
+    /// Print one line per new story (id, feed, title, link) and nothing else on stdout; for cron.
+    #[arg(long)]
+    pub print_new: bool,
+
+    /// Only new stories in this topic for --print-new and settings.on_new; repeatable (any of them).
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -253,14 +391,23 @@ pub struct FeedsArgs {
     /// Rewrite feeds.toml so that feeds moved by a permanent redirect use their new URL (comments and layout kept).
     #[arg(long, conflicts_with = "json")]
     pub fix_redirects: bool,
+
+    /// List the feeds the database holds entries of but feeds.toml no longer names.
+    #[arg(long, conflicts_with = "fix_redirects")]
+    pub orphans: bool,
 }
 
 /// A point in time on the command line: `24h` / `7d` (that long ago),
-/// `2026-11-01` (midnight UTC) or an RFC 3339 time.
+/// `2026-11-01` (midnight UTC), an RFC 3339 time, or `last-sync`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TimeSpec {
     Ago(std::time::Duration),
     At(chrono::DateTime<chrono::Utc>),
+    /// The start of the latest sync: what it brought (by first-seen time,
+    /// not publication). Resolved with the store: see
+    /// `commands::Context::since`; [`TimeSpec::resolve`] cannot know it and
+    /// answers the earliest time (everything).
+    LastSync,
 }
 
 impl TimeSpec {
@@ -269,6 +416,7 @@ impl TimeSpec {
         match self {
             TimeSpec::Ago(d) => now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX),
             TimeSpec::At(t) => t,
+            TimeSpec::LastSync => chrono::DateTime::<chrono::Utc>::MIN_UTC,
         }
     }
 }
@@ -276,6 +424,9 @@ impl TimeSpec {
 /// Parses a [`TimeSpec`]; the error says what is accepted.
 pub fn parse_time_spec(s: &str) -> Result<TimeSpec, String> {
     let s = s.trim();
+    if s.eq_ignore_ascii_case("last-sync") {
+        return Ok(TimeSpec::LastSync);
+    }
     if let Ok(date) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(TimeSpec::At(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()));
     }
@@ -284,7 +435,7 @@ pub fn parse_time_spec(s: &str) -> Result<TimeSpec, String> {
     }
     humantime::parse_duration(s).map(TimeSpec::Ago).map_err(|_| {
         format!(
-            "\"{s}\" is not a time: write a duration ago like 24h or 7d, a date like 2026-11-01, or an RFC 3339 time"
+            "\"{s}\" is not a time: write a duration ago like 24h or 7d, a date like 2026-11-01, an RFC 3339 time, or last-sync"
         )
     })
 }
@@ -307,11 +458,15 @@ pub struct Filters {
     #[arg(long = "feed", value_name = "NAME")]
     pub feeds: Vec<String>,
 
-    /// Only entries published since: 24h, 7d, 2026-11-01 or an RFC 3339 time.
+    /// Only entries published since: 24h, 7d, 2026-11-01 or an RFC 3339 time; `last-sync`: the entries the latest sync brought.
     #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
     pub since: Option<TimeSpec>,
 
-    /// Only entries published before: same forms as --since.
+    /// Only stories not read yet (not shown, opened or marked read).
+    #[arg(long)]
+    pub unread: bool,
+
+    /// Only entries published before: same forms as --since (`last-sync`: stored before the latest sync).
     #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
     pub until: Option<TimeSpec>,
 
@@ -446,6 +601,7 @@ mod tests {
         assert_eq!(at("2026-11-01"), "2026-11-01T00:00:00+00:00");
         assert_eq!(at("2026-11-01T05:00:00+05:00"), "2026-11-01T00:00:00+00:00");
         assert!(parse_time_spec("yesterday").unwrap_err().contains("write a duration ago like 24h"));
+        assert_eq!(parse_time_spec("last-sync"), Ok(TimeSpec::LastSync));
     }
 
     #[test]

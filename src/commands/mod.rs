@@ -1,15 +1,21 @@
 //! One module per subcommand: each resolves its arguments, calls the core
 //! and hands the result to `output`. Errors carry a hint for the user.
 
+mod add;
 mod completions;
 mod dedup;
 mod discover;
 mod doctor;
 mod export;
 mod feeds;
+mod import;
+mod init;
 mod list;
 mod man;
+mod open;
 mod prune;
+mod reading;
+mod remove;
 mod search;
 mod show;
 mod sync;
@@ -72,8 +78,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Prune(args) => prune::run(&ctx, args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
+        Command::Init => init::run(&ctx),
+        Command::Add(args) => add::run(&ctx, args),
+        Command::Remove(args) => remove::run(&ctx, args),
+        Command::Import(cmd) => import::run(&ctx, cmd),
+        Command::Open(args) => open::run(&ctx, args),
+        Command::Read(args) => reading::read(&ctx, args),
+        Command::Unread(args) => reading::unread(&ctx, args),
     }
 }
+
+type Time = DateTime<Utc>;
 
 /// What every command may need.
 pub(crate) struct Context<'a> {
@@ -127,6 +142,22 @@ impl Context<'_> {
         }
         let store = self.open_store(&db)?;
         Ok((config, store))
+    }
+
+    /// Resolves a `--since` (or `--until`, `--before`) into (published, first
+    /// seen) bounds: a time or duration bounds the publication time,
+    /// `last-sync` the time the entries were stored (no bound when there was
+    /// no sync yet).
+    pub fn since(
+        &self,
+        spec: Option<crate::cli::TimeSpec>,
+        store: &Store,
+    ) -> anyhow::Result<(Option<Time>, Option<Time>)> {
+        Ok(match spec {
+            None => (None, None),
+            Some(crate::cli::TimeSpec::LastSync) => (None, store.last_sync_start()?),
+            Some(s) => (Some(s.resolve(self.now)), None),
+        })
     }
 
     pub fn style(&self) -> crate::output::Style {
@@ -193,12 +224,17 @@ pub(crate) fn list_query(
     store: &Store,
 ) -> anyhow::Result<crate::store::ListQuery> {
     check_topics(&filters.topics, config, store)?;
+    let (since, seen_since) = ctx.since(filters.since, store)?;
+    let (until, seen_until) = ctx.since(filters.until, store)?;
     Ok(crate::store::ListQuery {
         topics: filters.topics.clone(),
         feed_urls: resolve_feeds(&filters.feeds, store)?,
-        since: filters.since.map(|s| s.resolve(ctx.now)),
-        until: filters.until.map(|s| s.resolve(ctx.now)),
+        since,
+        until,
         limit,
         all: filters.all,
+        unread: filters.unread,
+        seen_since,
+        seen_until,
     })
 }

@@ -11,9 +11,10 @@ use std::collections::HashMap;
 
 use unicode_width::UnicodeWidthStr;
 
+use super::pager::hyperlink;
 use super::{
-    human_time, rfc3339, safe_multiline, safe_text, table_width, terminal_width, truncate_width, wrap, write_tsv_row,
-    Column, Style, Table,
+    human_time, pad, rfc3339, safe_multiline, safe_text, table_width, terminal_width, truncate_width, wrap,
+    write_tsv_row, Column, Style, Table,
 };
 use crate::store::{EntryDetail, EntryRow, Related, SearchHit, HIGHLIGHT_END, HIGHLIGHT_START};
 
@@ -32,6 +33,8 @@ pub struct EntryJson {
     pub duplicate_of: Option<i64>,
     pub copies: u32,
     pub attribution: Option<String>,
+    /// The story has been read (shown, opened or marked).
+    pub read: bool,
 }
 
 impl From<&EntryRow> for EntryJson {
@@ -49,6 +52,7 @@ impl From<&EntryRow> for EntryJson {
             duplicate_of: r.duplicate_of.map(|d| d.0),
             copies: r.copies,
             attribution: r.attribution.clone(),
+            read: r.read,
         }
     }
 }
@@ -295,8 +299,9 @@ fn fit_search_line(
     (date, feed, title)
 }
 
-/// `show`: the entry's fields, its wrapped text, then its story's other places.
-pub fn write_show(d: &EntryDetail, style: Style, out: &mut dyn Write) -> io::Result<()> {
+/// `show`: the entry's fields, its wrapped text, then its story's other
+/// places. With `links`, the links are clickable (OSC 8).
+pub fn write_show(d: &EntryDetail, style: Style, links: bool, out: &mut dyn Write) -> io::Result<()> {
     let width = terminal_width();
     let r = &d.row;
     writeln!(out, "{}", style.bold(&safe_text(&r.title)))?;
@@ -306,7 +311,8 @@ pub fn write_show(d: &EntryDetail, style: Style, out: &mut dyn Write) -> io::Res
     field(out, "id", &r.id.to_string())?;
     field(out, "feed", &safe_text(&r.feed))?;
     if let Some(url) = &r.url {
-        field(out, "link", &safe_text(url))?;
+        let text = safe_text(url);
+        field(out, "link", &if links { hyperlink(&text, &text) } else { text })?;
     }
     if let Some(a) = &r.author {
         field(out, "author", &safe_text(a))?;
@@ -329,19 +335,10 @@ pub fn write_show(d: &EntryDetail, style: Style, out: &mut dyn Write) -> io::Res
         writeln!(out, "{}", wrap(&text, width.min(100)))?;
         writeln!(out)?;
     }
-    let place = |rel: &Related| -> String {
-        let mut s = format!("{}  {}", rel.id, safe_text(&rel.feed));
-        if let Some(u) = &rel.url {
-            s.push_str(&format!("  {}", safe_text(u)));
-        }
-        if let Some(a) = &rel.attribution {
-            s.push_str(&format!("  (credits {})", safe_text(a)));
-        }
-        s
-    };
+    let places = Places::new(d.original.iter().chain(&d.copies), width);
     if let Some(o) = &d.original {
         writeln!(out, "{}", style.bold("Copy of"))?;
-        writeln!(out, "  {}", truncate_width(&place(o), width.saturating_sub(2)))?;
+        places.write(o, links, out)?;
         if !d.copies.is_empty() {
             writeln!(out, "{}", style.bold(&format!("Other copies ({})", d.copies.len())))?;
         }
@@ -351,9 +348,58 @@ pub fn write_show(d: &EntryDetail, style: Style, out: &mut dyn Write) -> io::Res
         writeln!(out, "{}", style.dim("No copies in other feeds."))?;
     }
     for c in &d.copies {
-        writeln!(out, "  {}", truncate_width(&place(c), width.saturating_sub(2)))?;
+        places.write(c, links, out)?;
     }
     Ok(())
+}
+
+/// Widest feed name shown in the list of a story's places.
+const PLACE_FEED_MAX: usize = 24;
+/// Widest credit ("(credits Bol news)") shown there.
+const PLACE_CREDIT_MAX: usize = 28;
+/// The link is cut first, but not below this.
+const PLACE_LINK_MIN: usize = 12;
+
+/// The column widths of a story's places: id, feed, credit, link, so that
+/// the rows align and the credit stays visible (the link is cut first).
+struct Places {
+    id: usize,
+    feed: usize,
+    credit: usize,
+    link: usize,
+}
+
+fn credit_cell(rel: &Related) -> String {
+    rel.attribution.as_deref().map(|a| format!("(credits {})", safe_text(a))).unwrap_or_default()
+}
+
+impl Places {
+    fn new<'a>(rows: impl Iterator<Item = &'a Related> + Clone, width: usize) -> Places {
+        let max = |f: &dyn Fn(&Related) -> usize| rows.clone().map(f).max().unwrap_or(0);
+        let id = max(&|r| r.id.to_string().len());
+        let feed = max(&|r| safe_text(&r.feed).width()).min(PLACE_FEED_MAX);
+        let credit = max(&|r| credit_cell(r).width()).min(PLACE_CREDIT_MAX);
+        let used = 2 + id + 2 + feed + 2 + if credit > 0 { credit + 2 } else { 0 };
+        Places { id, feed, credit, link: width.saturating_sub(used).max(PLACE_LINK_MIN) }
+    }
+
+    fn write(&self, rel: &Related, links: bool, out: &mut dyn Write) -> io::Result<()> {
+        let mut line = format!(
+            "  {:>w$}  {}",
+            rel.id,
+            pad(&truncate_width(&safe_text(&rel.feed), self.feed), self.feed),
+            w = self.id
+        );
+        if self.credit > 0 {
+            line.push_str(&format!("  {}", pad(&truncate_width(&credit_cell(rel), self.credit), self.credit)));
+        }
+        if let Some(u) = &rel.url {
+            let url = safe_text(u);
+            let shown = truncate_width(&url, self.link);
+            line.push_str(&format!("  {}", if links { hyperlink(&url, &shown) } else { shown }));
+        }
+        writeln!(out, "{}", line.trim_end())
+    }
 }
 
 #[cfg(test)]
@@ -375,6 +421,7 @@ mod tests {
             duplicate_of: duplicate_of.map(crate::model::EntryId),
             copies: 0,
             attribution: None,
+            read: false,
         }
     }
 

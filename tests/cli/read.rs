@@ -102,6 +102,7 @@ fn list_json_fields_are_the_documented_interface() {
             "feed_url",
             "id",
             "published",
+            "read",
             "summary",
             "title",
             "topics",
