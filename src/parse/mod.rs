@@ -285,20 +285,22 @@ fn rss_item_sources(doc: &str, entries: usize) -> Vec<Option<String>> {
 /// The feeds an HTML page links to (`<link rel="alternate">` of a feed
 /// type), absolute, in page order.
 pub fn discover_feeds(html: &str, page_url: &str) -> Vec<String> {
-    let doc = scraper::Html::parse_document(html);
-    let selector = scraper::Selector::parse("link[rel][href]").expect("a valid selector");
+    // The tokenizer, not a tree: a deeply nested page must not hold `discover`.
     let base = Url::parse(page_url).ok();
     let mut out = Vec::new();
-    for link in doc.select(&selector) {
-        let el = link.value();
-        let rel = el.attr("rel").unwrap_or("").to_ascii_lowercase();
-        let kind = el.attr("type").unwrap_or("").to_ascii_lowercase();
+    for attrs in crate::text::link_tags(html) {
+        let attr = |name: &str| attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        if attr("rel").is_none() || attr("href").is_none() {
+            continue;
+        }
+        let rel = attr("rel").unwrap_or("").to_ascii_lowercase();
+        let kind = attr("type").unwrap_or("").to_ascii_lowercase();
         let is_feed = ["rss+xml", "atom+xml", "feed+json", "rdf+xml"].iter().any(|t| kind.contains(t))
             || (kind == "application/json" && rel.contains("feed"));
         if !rel.split_whitespace().any(|r| r == "alternate" || r == "feed") || !is_feed {
             continue;
         }
-        let href = el.attr("href").unwrap_or("");
+        let href = attr("href").unwrap_or("");
         let abs = match &base {
             Some(b) => b.join(href).ok().map(|u| u.to_string()),
             None => Url::parse(href).ok().map(|u| u.to_string()),
