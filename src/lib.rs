@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod fetch;
 pub mod logging;
+pub mod lookup;
 pub mod model;
 pub mod output;
 pub mod parse;

@@ -7,6 +7,13 @@ use syndic::cli::Cli;
 use syndic::commands::UserError;
 
 fn main() -> ExitCode {
+    // An empty `SYNDIC_DB=` or `SYNDIC_CONFIG=` means unset (clap would take
+    // it as an empty value and refuse it). Nothing else runs yet.
+    for var in ["SYNDIC_DB", "SYNDIC_CONFIG"] {
+        if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
+            std::env::remove_var(var);
+        }
+    }
     let cli = Cli::parse();
     syndic::logging::init(cli.verbose, cli.quiet);
     match syndic::commands::run(cli) {
@@ -20,7 +27,11 @@ fn main() -> ExitCode {
             }
             let message = syndic::output::safe_text(&format!("{e:#}"));
             eprintln!("error: {message}");
-            if let Some(hint) = e.downcast_ref::<UserError>().and_then(|u| u.hint.as_deref()) {
+            // A user error's own hint, else that of a database error in the chain.
+            let hint = e.downcast_ref::<UserError>().and_then(|u| u.hint.clone()).or_else(|| {
+                e.chain().find_map(|c| c.downcast_ref::<syndic::error::StoreError>()).and_then(|s| s.hint())
+            });
+            if let Some(hint) = hint {
                 eprintln!("hint: {hint}");
             }
             ExitCode::FAILURE

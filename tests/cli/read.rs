@@ -156,7 +156,10 @@ fn unknown_topic_or_feed_lists_the_known_ones_and_empty_results_are_fine() {
     assert_eq!(stderr.trim(), "error: unknown topic \"cpce\"; known topics: business, cpec, pakistan, technology");
     let (code, _, stderr) = s.env.run(&["list", "--feed", "Dawnn"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("unknown feed \"Dawnn\"; known feeds: Bol News, Tech Frontier, CEN, Dawn,"), "{stderr}");
+    assert!(
+        stderr.contains("no feed is named or has the URL \"Dawnn\"; known feeds: Bol News, Tech Frontier, CEN, Dawn,"),
+        "{stderr}"
+    );
     let (code, _, stderr) = s.env.run(&["list", "--since", "yesterday"]);
     assert_eq!(code, 2, "clap usage error");
     assert!(stderr.contains("write a duration ago like 24h or 7d"), "{stderr}");

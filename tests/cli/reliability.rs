@@ -235,7 +235,7 @@ fn a_full_disk_is_a_clear_fatal_error_and_loses_nothing() {
         .expect("run unshare");
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if out.status.code() == Some(99) || stderr.contains("unshare failed") {
-        eprintln!("skipped: this machine does not allow a private tmpfs ({stderr})");
+        crate::common::skip(&format!("a private tmpfs (unshare -m) to fill up ({})", stderr.trim()));
         return;
     }
     assert!(stdout.contains("sync exit 1"), "{stdout}{stderr}");
