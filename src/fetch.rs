@@ -85,6 +85,8 @@ impl Fetcher {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(15)))
+            // Our own resolver, so that a failed lookup is known by its type.
+            .dns_resolver(Arc::new(SystemResolver))
             .build()
             .map_err(|e| FetchError::Other(format!("cannot build the HTTP client: {e}")))?;
         Ok(Fetcher {
@@ -252,13 +254,20 @@ impl Fetcher {
         if e.is_redirect() {
             return FetchError::Redirects;
         }
-        let chain = error_chain(&e);
-        let lower = chain.to_lowercase();
-        if lower.contains("dns error") || lower.contains("failed to lookup address") {
-            let host = e.url().and_then(|u| u.host_str()).unwrap_or("?").to_owned();
-            return FetchError::Dns(host);
+        if let Some(dns) = find_source::<DnsFailure>(&e) {
+            return FetchError::Dns(dns.host.clone());
         }
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        if let Some(tls) = find_source::<rustls::Error>(&e) {
+            return FetchError::Tls(tls.to_string());
+        }
+        // Connected over TCP (else the kind would be "refused" or the
+        // like), then the peer hung up or spoke nonsense during the TLS
+        // handshake: often a plain-HTTP server on an https:// URL.
+        let https = e.url().is_some_and(|u| u.scheme() == "https");
+        if https
+            && e.is_connect()
+            && matches!(io_kind(&e), Some(std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData))
+        {
             return FetchError::Tls(root_cause(&e));
         }
         if e.is_connect() {
@@ -326,26 +335,59 @@ fn max_age(headers: &HeaderMap) -> Option<Duration> {
     cc.split(',').find_map(|d| d.trim().strip_prefix("max-age=")?.trim().parse().ok()).map(Duration::from_secs)
 }
 
-/// The kind of the first I/O error in `e`'s chain of sources.
-fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+/// A host name that did not resolve (the system resolver's answer kept as the source).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot resolve host {host}")]
+struct DnsFailure {
+    host: String,
+    #[source]
+    source: std::io::Error,
+}
+
+/// Name resolution by the system (getaddrinfo, as reqwest's default), but
+/// failing with a [`DnsFailure`], so that a DNS failure is recognised by its
+/// type and not by the words of a message.
+struct SystemResolver;
+
+impl reqwest::dns::Resolve for SystemResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await.map(|a| a.collect::<Vec<_>>());
+            match found {
+                Ok(addrs) => Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs),
+                Err(source) => Err(Box::new(DnsFailure { host, source }) as Box<dyn std::error::Error + Send + Sync>),
+            }
+        })
+    }
+}
+
+/// The first error of type `T` in `e`'s chain of sources, looking inside
+/// I/O errors too (an `io::Error`'s `source()` skips the error it wraps).
+fn find_source<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
     let mut source = Some(e);
     while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
+        if let Some(t) = s.downcast_ref::<T>() {
+            return Some(t);
+        }
+        let inner = s.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if let Some(t) = inner.and_then(|i| find_source::<T>(i)) {
+            return Some(t);
         }
         source = s.source();
     }
     None
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        parts.push(s.to_string());
-        source = s.source();
+/// The kind of the first I/O error in `e`'s chain of sources, looking
+/// through I/O errors that only wrap another (hyper wraps the socket's
+/// `ConnectionReset` in an `Other`).
+fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut io = find_source::<std::io::Error>(e)?;
+    while let Some(inner) = io.get_ref().and_then(|i| i.downcast_ref::<std::io::Error>()) {
+        io = inner;
     }
-    parts.join(": ")
+    Some(io.kind())
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
