@@ -20,7 +20,7 @@ use url::Url;
 use crate::dedup;
 use crate::error::ParseError;
 use crate::model::{DateSource, FeedMeta, NewEntry, ParsedFeed};
-use crate::text::{clean_title, html_to_text, sanitize_html, strip_controls, text_to_html};
+use crate::text::{clean_title, html_to_text, sanitize_and_text, strip_controls, text_to_html};
 use crate::urls::canonical_link;
 
 /// Entries dated further than this in the future are taken as seen now: a
@@ -208,7 +208,8 @@ fn html_and_text(content: &str, media_type: &str) -> (Option<String>, Option<Str
     // Terminal escape sequences mean nothing in feed text: they go first.
     let content = strip_controls(content);
     let (html, text) = if media_type.contains("html") {
-        (sanitize_html(&content), html_to_text(&content))
+        // One tokenizer pass for the text and the nesting depth.
+        sanitize_and_text(&content)
     } else {
         let text = plain_paragraphs(&content);
         (text_to_html(&text), text)
