@@ -6,43 +6,97 @@ use std::sync::LazyLock;
 use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
-/// Elements whose text is never content.
-const SKIPPED: &[&str] = &["script", "style", "noscript", "template", "iframe", "object", "svg", "head"];
+use html5ever::{local_name, LocalName};
 
-/// Elements that start a new paragraph in the plain text.
-const BLOCKS: &[&str] = &[
-    "p",
-    "div",
-    "li",
-    "ul",
-    "ol",
-    "dl",
-    "dt",
-    "dd",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "pre",
-    "table",
-    "tr",
-    "section",
-    "article",
-    "aside",
-    "header",
-    "footer",
-    "figure",
-    "figcaption",
-    "hr",
-    "address",
-    "main",
-    "nav",
-    "details",
-    "summary",
-];
+// Element names are html5ever's interned atoms: comparing them is comparing
+// two integers, which keeps the per-tag work small even in a debug build.
+
+/// Returns true if and only if the text of `name` elements is never content.
+fn is_skipped(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("script")
+            | local_name!("style")
+            | local_name!("noscript")
+            | local_name!("template")
+            | local_name!("iframe")
+            | local_name!("object")
+            | local_name!("svg")
+            | local_name!("head")
+    )
+}
+
+/// Returns true if and only if a `name` element starts a new paragraph in the plain text.
+fn is_block(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("p")
+            | local_name!("div")
+            | local_name!("li")
+            | local_name!("ul")
+            | local_name!("ol")
+            | local_name!("dl")
+            | local_name!("dt")
+            | local_name!("dd")
+            | local_name!("h1")
+            | local_name!("h2")
+            | local_name!("h3")
+            | local_name!("h4")
+            | local_name!("h5")
+            | local_name!("h6")
+            | local_name!("blockquote")
+            | local_name!("pre")
+            | local_name!("table")
+            | local_name!("tr")
+            | local_name!("section")
+            | local_name!("article")
+            | local_name!("aside")
+            | local_name!("header")
+            | local_name!("footer")
+            | local_name!("figure")
+            | local_name!("figcaption")
+            | local_name!("hr")
+            | local_name!("address")
+            | local_name!("main")
+            | local_name!("nav")
+            | local_name!("details")
+            | local_name!("summary")
+    )
+}
+
+/// Returns true if and only if a `name` element adds no nesting depth: void
+/// elements (no content) and those the tree builder closes by itself when
+/// the next of their kind starts (`<p>a<p>b`).
+fn adds_no_depth(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("area")
+            | local_name!("base")
+            | local_name!("br")
+            | local_name!("col")
+            | local_name!("embed")
+            | local_name!("hr")
+            | local_name!("img")
+            | local_name!("input")
+            | local_name!("link")
+            | local_name!("meta")
+            | local_name!("param")
+            | local_name!("source")
+            | local_name!("track")
+            | local_name!("wbr")
+            | local_name!("p")
+            | local_name!("li")
+            | local_name!("dt")
+            | local_name!("dd")
+            | local_name!("option")
+            | local_name!("optgroup")
+            | local_name!("tr")
+            | local_name!("td")
+            | local_name!("th")
+            | local_name!("rt")
+            | local_name!("rp")
+    )
+}
 
 /// Converts an HTML fragment to plain text: entities decoded, tags removed,
 /// scripts and styles dropped, one paragraph per block element separated by
@@ -69,21 +123,21 @@ fn html_text_and_depth(html: &str) -> (String, usize) {
         depth.see(&token);
         match token {
             HtmlToken::Start { name, self_closing, .. } => {
-                if SKIPPED.contains(&name) {
+                if is_skipped(name) {
                     if !self_closing {
                         skip_depth += 1;
                     }
                 } else if skip_depth > 0 {
-                } else if name == "br" {
+                } else if *name == local_name!("br") {
                     out.line_break();
-                } else if BLOCKS.contains(&name) {
+                } else if is_block(name) {
                     out.paragraph_break();
                 }
             }
             HtmlToken::End { name } => {
-                if SKIPPED.contains(&name) {
+                if is_skipped(name) {
                     skip_depth = skip_depth.saturating_sub(1);
-                } else if skip_depth == 0 && BLOCKS.contains(&name) {
+                } else if skip_depth == 0 && is_block(name) {
                     out.paragraph_break();
                 }
             }
@@ -107,14 +161,6 @@ pub fn sanitize_and_text(html: &str) -> (String, String) {
 /// beyond costs the tree builder more than the one before.
 pub const MAX_HTML_DEPTH: usize = 512;
 
-/// Elements with no content (never opened, so they add no depth).
-const VOID: &[&str] =
-    &["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"];
-
-/// Elements the tree builder closes by itself when the next of their kind
-/// starts (`<p>a<p>b`), so a run of them adds no depth.
-const SELF_ENDING: &[&str] = &["p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "rt", "rp"];
-
 /// The deepest element nesting of `html`, counted with the tokenizer
 /// (linear time), the way the tree builder would open elements: void
 /// elements and those that end themselves do not count, and an end tag
@@ -132,17 +178,15 @@ const END_TAG_REACH: usize = 64;
 
 #[derive(Default)]
 struct DepthCounter {
-    open: Vec<String>,
+    open: Vec<LocalName>,
     deepest: usize,
 }
 
 impl DepthCounter {
     fn see(&mut self, token: &HtmlToken<'_>) {
         match *token {
-            HtmlToken::Start { name, self_closing: false, .. }
-                if !VOID.contains(&name) && !SELF_ENDING.contains(&name) =>
-            {
-                self.open.push(name.to_owned());
+            HtmlToken::Start { name, self_closing: false, .. } if !adds_no_depth(name) => {
+                self.open.push(name.clone());
                 self.deepest = self.deepest.max(self.open.len());
             }
             HtmlToken::End { name } => {
@@ -162,7 +206,7 @@ impl DepthCounter {
 pub fn link_tags(html: &str) -> Vec<Vec<(String, String)>> {
     let mut links = Vec::new();
     tokenize(html, |token| {
-        if let HtmlToken::Start { name: "link", attrs, .. } = token {
+        if let HtmlToken::Start { name: &local_name!("link"), attrs, .. } = token {
             links.push(attrs.iter().map(|a| (a.name.local.to_string(), a.value.to_string())).collect());
         }
     });
@@ -171,8 +215,8 @@ pub fn link_tags(html: &str) -> Vec<Vec<(String, String)>> {
 
 /// One token of HTML, as [`tokenize`] hands it over.
 enum HtmlToken<'a> {
-    Start { name: &'a str, self_closing: bool, attrs: &'a [html5ever::Attribute] },
-    End { name: &'a str },
+    Start { name: &'a LocalName, self_closing: bool, attrs: &'a [html5ever::Attribute] },
+    End { name: &'a LocalName },
     Text(&'a str),
 }
 
@@ -191,20 +235,25 @@ fn tokenize(html: &str, on_token: impl FnMut(HtmlToken<'_>)) {
             let mut on_token = self.0.borrow_mut();
             match token {
                 Token::TagToken(tag) => {
-                    let name: &str = &tag.name;
+                    let name = &tag.name;
                     match tag.kind {
                         html5ever::tokenizer::StartTag => {
                             on_token(HtmlToken::Start { name, self_closing: tag.self_closing, attrs: &tag.attrs });
                             if tag.self_closing {
                                 return TokenSinkResult::Continue;
                             }
-                            match name {
-                                "script" => return TokenSinkResult::RawData(RawKind::ScriptData),
-                                "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript" => {
-                                    return TokenSinkResult::RawData(RawKind::Rawtext)
+                            match *name {
+                                local_name!("script") => return TokenSinkResult::RawData(RawKind::ScriptData),
+                                local_name!("style")
+                                | local_name!("xmp")
+                                | local_name!("iframe")
+                                | local_name!("noembed")
+                                | local_name!("noframes")
+                                | local_name!("noscript") => return TokenSinkResult::RawData(RawKind::Rawtext),
+                                local_name!("textarea") | local_name!("title") => {
+                                    return TokenSinkResult::RawData(RawKind::Rcdata)
                                 }
-                                "textarea" | "title" => return TokenSinkResult::RawData(RawKind::Rcdata),
-                                "plaintext" => return TokenSinkResult::Plaintext,
+                                local_name!("plaintext") => return TokenSinkResult::Plaintext,
                                 _ => {}
                             }
                         }

@@ -127,7 +127,14 @@ impl Store {
             return Err(too_new(current));
         }
         let app_id: i32 = self.conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-        if current == MIGRATIONS.len() && app_id == APPLICATION_ID {
+        if current == MIGRATIONS.len() {
+            if app_id != APPLICATION_ID {
+                // A syndic database from before the mark: mark it if we may
+                // write (a read-only copy is still read).
+                if let Err(e) = self.conn.pragma_update(None, "application_id", APPLICATION_ID) {
+                    tracing::debug!(error = %e, "cannot mark the database as syndic's");
+                }
+            }
             return Ok(());
         }
         // Each migration in an immediate transaction of its own: it waits for

@@ -41,9 +41,9 @@ struct Tally {
 #[test]
 fn corpus_parses_like_feedparser_or_better() {
     let Some(dir) = corpus_dir() else {
-        // CI lays ../shared beside the clone; a checkout elsewhere may not have it.
-        assert!(std::env::var_os("CI").is_none(), "../shared/corpus is missing in CI");
-        eprintln!("skipped: ../shared/corpus not found");
+        // CI lays ../shared beside the clone; a checkout elsewhere may not
+        // have it. Under CI that fails; elsewhere the skip is shown.
+        crate::common::skip("../shared/corpus not found");
         return;
     };
     let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).unwrap();

@@ -311,6 +311,10 @@ fn another_programs_database_is_refused_and_left_untouched() {
     // A syndic database is marked as such.
     env.cmd(&["sync"]).assert().success();
     assert_eq!(env.count("PRAGMA application_id"), 0x5359_4e64);
+    // One from before the mark is recognised by its tables, and marked.
+    rusqlite::Connection::open(env.db_path()).unwrap().pragma_update(None, "application_id", 0).unwrap();
+    env.cmd(&["list"]).assert().success();
+    assert_eq!(env.count("PRAGMA application_id"), 0x5359_4e64);
 }
 
 /// Overwrites the root page of the entries table with garbage.
