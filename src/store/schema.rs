@@ -58,11 +58,18 @@ impl Store {
     /// syndic's (a syndic database from before the id has `feeds`, `entries`
     /// and a schema version).
     fn check_ownership(&self) -> Result<()> {
-        let app_id: i32 = self.conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let foreign = |what: String| StoreError::Foreign { path: self.path_display(), what };
+        let app_id: i32 = match self.conn.query_row("PRAGMA application_id", [], |r| r.get(0)) {
+            Ok(id) => id,
+            // Not SQLite at all (a feeds.toml given as --db, say): not ours to touch.
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+                return Err(foreign("it is not an SQLite database".into()))
+            }
+            Err(e) => return Err(e.into()),
+        };
         if app_id == APPLICATION_ID {
             return Ok(());
         }
-        let foreign = |what: String| StoreError::Foreign { path: self.path_display(), what };
         if app_id != 0 {
             return Err(foreign(format!("its application id is {app_id:#x}")));
         }

@@ -308,6 +308,13 @@ fn another_programs_database_is_refused_and_left_untouched() {
     }
     assert_eq!(std::fs::read(&other).unwrap(), before, "the foreign database was changed");
     assert!(!env.path("places.sqlite-wal").exists());
+    // Nor is a file that is not SQLite at all touched.
+    let text = env.path("notes.txt");
+    std::fs::write(&text, "my notes, not a database\n".repeat(100)).unwrap();
+    let (code, _, err) = env.run(&["--db", text.to_str().unwrap(), "sync"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is not a syndic database (it is not an SQLite database)"), "{err}");
+    assert_eq!(std::fs::read_to_string(&text).unwrap(), "my notes, not a database\n".repeat(100));
     // A syndic database is marked as such.
     env.cmd(&["sync"]).assert().success();
     assert_eq!(env.count("PRAGMA application_id"), 0x5359_4e64);
