@@ -432,4 +432,42 @@ mod tests {
         seen.sort();
         assert_eq!(seen, [("calm", Some(7)), ("hostile", None)]);
     }
+
+    // See: issue 9: parsing ran outside the deadline, so a hostile document
+    // held the run (and the sync lock) for as long as it took.
+    #[tokio::test]
+    async fn parsing_past_the_deadline_is_the_feeds_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deep.xml");
+        let description = format!("<p>x</p>{}", "<div>".repeat(200_000));
+        std::fs::write(
+            &path,
+            format!("<rss version=\"2.0\"><channel><title>D</title><item><title>D</title><guid>1</guid><description><![CDATA[{description}]]></description></item></channel></rss>"),
+        )
+        .unwrap();
+        let url = url::Url::from_file_path(&path).unwrap().to_string();
+        let row = FeedRow {
+            id: crate::model::FeedId(1),
+            url,
+            name: None,
+            title: None,
+            site_url: None,
+            etag: None,
+            last_modified: None,
+            last_attempt: None,
+            last_success: None,
+            http_status: None,
+            last_error: None,
+            consecutive_failures: 0,
+            next_attempt: None,
+            entry_count: 0,
+            moved_to: None,
+            gone: false,
+            discovered: None,
+            feed_updated: None,
+        };
+        let fetcher = Fetcher::new(&crate::config::Settings::default()).unwrap();
+        let result = fetch_and_parse(&fetcher, &row, Utc::now(), Duration::from_millis(1)).await;
+        assert!(matches!(result, Err(FeedError::Parse(crate::error::ParseError::Deadline(_)))), "{:?}", result.err());
+    }
 }
