@@ -25,7 +25,7 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            let message = syndic::output::safe_text(&format!("{e:#}"));
+            let message = syndic::output::safe_text(&error_chain(&e));
             eprintln!("error: {message}");
             // A user error's own hint, else that of a database error in the chain.
             let hint = e.downcast_ref::<UserError>().and_then(|u| u.hint.clone()).or_else(|| {
@@ -37,4 +37,24 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause whose
+/// words are already there, and what lies below a database error (whose
+/// message already says what SQLite said; below it are SQLite's codes).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        if cause.is::<syndic::error::StoreError>() {
+            break;
+        }
+    }
+    out
 }
