@@ -355,6 +355,13 @@ fn a_damaged_database_is_reported_as_damaged() {
     assert!(err.contains("malformed") || err.contains("not a database"), "{err}");
     assert!(err.contains("hint: the database file is damaged"), "{err}");
     assert!(!err.contains("must be writable"), "{err}");
+    // Read commands say the same, once, with the hint.
+    for args in [&["list"][..], &["search", "psx"]] {
+        let (code, _, err) = env.run(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert_eq!(err.matches("malformed").count(), 1, "{args:?}: {err}");
+        assert!(err.contains("hint: the database file is damaged"), "{args:?}: {err}");
+    }
 }
 
 /// See: issue 9: only `sync` said what to do when the lock is held.
