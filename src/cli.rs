@@ -88,7 +88,7 @@ pub struct DiscoverArgs {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Sync only this feed (its name or URL); repeatable.
+    /// Sync only this feed (its name, its own title, its URL or its path as in feeds.toml); repeatable.
     #[arg(long = "feed", value_name = "NAME_OR_URL")]
     pub feeds: Vec<String>,
 
@@ -166,7 +166,7 @@ pub struct Filters {
     #[arg(long = "topic", value_name = "TOPIC")]
     pub topics: Vec<String>,
 
-    /// Only entries of this feed (name or URL); repeatable.
+    /// Only entries of this feed (its name, its own title, its URL or its path as in feeds.toml); repeatable.
     #[arg(long = "feed", value_name = "NAME")]
     pub feeds: Vec<String>,
 
