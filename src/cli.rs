@@ -349,8 +349,8 @@ pub struct DoctorArgs {
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Delete entries published longer ago than this (default: settings.keep).
-    #[arg(long, value_name = "AGE")]
-    pub older_than: Option<humantime::Duration>,
+    #[arg(long, value_parser = parse_age, value_name = "AGE")]
+    pub older_than: Option<std::time::Duration>,
 
     /// Only say how many entries would go.
     #[arg(long)]
@@ -365,7 +365,7 @@ pub struct DiscoverArgs {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Sync only this feed (its name or URL); repeatable.
+    /// Sync only this feed (its name, its own title, its URL or its path as in feeds.toml); repeatable.
     #[arg(long = "feed", value_name = "NAME_OR_URL")]
     pub feeds: Vec<String>,
 
@@ -414,7 +414,7 @@ impl TimeSpec {
     /// The instant this names, relative to `now`.
     pub fn resolve(self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
         match self {
-            TimeSpec::Ago(d) => now - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX),
+            TimeSpec::Ago(d) => crate::config::time_ago(now, d),
             TimeSpec::At(t) => t,
             TimeSpec::LastSync => chrono::DateTime::<chrono::Utc>::MIN_UTC,
         }
@@ -433,11 +433,21 @@ pub fn parse_time_spec(s: &str) -> Result<TimeSpec, String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(TimeSpec::At(t.with_timezone(&chrono::Utc)));
     }
-    humantime::parse_duration(s).map(TimeSpec::Ago).map_err(|_| {
+    let d = humantime::parse_duration(s).map_err(|_| {
         format!(
             "\"{s}\" is not a time: write a duration ago like 24h or 7d, a date like 2026-11-01, an RFC 3339 time, or last-sync"
         )
-    })
+    })?;
+    crate::config::check_ago(d, s).map(TimeSpec::Ago)
+}
+
+/// Parses an age like `180d` for `prune --older-than`, at most
+/// [`crate::config::MAX_AGO`].
+pub fn parse_age(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let d =
+        humantime::parse_duration(s).map_err(|_| format!("\"{s}\" is not an age: write it like 180d, 12w or 1y"))?;
+    crate::config::check_ago(d, s)
 }
 
 fn parse_limit(s: &str) -> Result<usize, String> {
@@ -454,7 +464,7 @@ pub struct Filters {
     #[arg(long = "topic", value_name = "TOPIC")]
     pub topics: Vec<String>,
 
-    /// Only entries of this feed (name or URL); repeatable.
+    /// Only entries of this feed (its name, its own title, its URL or its path as in feeds.toml); repeatable.
     #[arg(long = "feed", value_name = "NAME")]
     pub feeds: Vec<String>,
 
@@ -602,6 +612,13 @@ mod tests {
         assert_eq!(at("2026-11-01T05:00:00+05:00"), "2026-11-01T00:00:00+00:00");
         assert!(parse_time_spec("yesterday").unwrap_err().contains("write a duration ago like 24h"));
         assert_eq!(parse_time_spec("last-sync"), Ok(TimeSpec::LastSync));
+        // See: issue 9: these overflowed `now - duration` and panicked.
+        for far in ["1000000y", "99999999d"] {
+            let e = parse_time_spec(far).unwrap_err();
+            assert!(e.contains("is too far back; the earliest date is"), "{e}");
+            assert!(parse_age(far).is_err());
+        }
+        assert!(parse_age("180d").is_ok());
     }
 
     #[test]

@@ -22,6 +22,37 @@ pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(120);
 /// How far apart in time an original and its copies may be published.
 pub const DEFAULT_DEDUP_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 
+/// The furthest back an age may reach (`--since`, `--until`, `--older-than`,
+/// `keep`): 2,000 years (of 365.25 days, as `2000y` reads). Beyond it date arithmetic overflows (chrono stops at
+/// year 262,143), and no feed has entries that old.
+pub const MAX_AGO: Duration = Duration::from_secs(2_000 * 31_557_600);
+
+/// The longest `timeout` and `lock_wait`: a day. Longer ones overflow the
+/// clock arithmetic of the runtime, and no cron job wants them.
+pub const MAX_WAIT: Duration = Duration::from_secs(86_400);
+
+/// Checks that an age written as `written` (like `30d`) is at most
+/// [`MAX_AGO`]; the error names the earliest date that can be reached.
+pub fn check_ago(d: Duration, written: &str) -> Result<Duration, String> {
+    if d <= MAX_AGO {
+        return Ok(d);
+    }
+    let earliest = time_ago(chrono::Utc::now(), MAX_AGO);
+    Err(format!(
+        "\"{written}\" is too far back; the earliest date is {}: write at most \"2000y\", or a date",
+        earliest.format("%Y-%m-%d")
+    ))
+}
+
+/// The instant `d` before `now`; never panics (the earliest instant chrono
+/// knows when `d` reaches past it).
+pub fn time_ago(now: chrono::DateTime<chrono::Utc>, d: Duration) -> chrono::DateTime<chrono::Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| now.checked_sub_signed(d))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+}
+
 /// A problem with the configuration file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -33,7 +64,14 @@ pub enum ConfigError {
     },
     #[error("{path}:{line}: {message}")]
     Invalid { path: PathBuf, line: usize, message: String },
+    #[error("{path} is not a regular file (a device, FIFO or directory cannot be a configuration)")]
+    NotAFile { path: PathBuf },
+    #[error("{path} is over {} (the most a configuration may hold)", bytesize::ByteSize(MAX_CONFIG_BYTES).display().iec())]
+    TooLarge { path: PathBuf },
 }
+
+/// The largest configuration read: far more than 10,000 feeds need.
+pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 
 impl ConfigError {
     /// What the user should do about it.
@@ -41,6 +79,9 @@ impl ConfigError {
         match self {
             ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 Some("create feeds.toml (see the README), or point --config / SYNDIC_CONFIG at one".into())
+            }
+            ConfigError::NotAFile { .. } | ConfigError::TooLarge { .. } => {
+                Some("point --config / SYNDIC_CONFIG at your feeds.toml".into())
             }
             _ => None,
         }
@@ -151,9 +192,26 @@ struct RawFeed {
 
 impl Config {
     /// Reads and validates the file at `path`.
+    /// Only a regular file is read (checked before opening, as opening a
+    /// FIFO blocks), and at most [`MAX_CONFIG_BYTES`] of it.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        use std::io::Read;
+        let read_err = |source| ConfigError::Read { path: path.to_owned(), source };
+        if !std::fs::metadata(path).map_err(read_err)?.is_file() {
+            return Err(ConfigError::NotAFile { path: path.to_owned() });
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .map_err(read_err)?
+            .take(MAX_CONFIG_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_err)?;
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(ConfigError::TooLarge { path: path.to_owned() });
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            read_err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 text ({e})")))
+        })?;
         Config::parse(&text, path)
     }
 
@@ -186,19 +244,27 @@ impl Config {
             settings.per_host = bounded(&c, "per_host", 1, 64).map_err(|m| invalid(c.span(), m))?;
         }
         if let Some(t) = s.timeout {
-            settings.timeout = duration(&t, "timeout").map_err(|m| invalid(t.span(), m))?;
+            settings.timeout = duration(&t, "timeout")
+                .and_then(|d| at_most(d, MAX_WAIT, "timeout", "1d"))
+                .map_err(|m| invalid(t.span(), m))?;
         }
         if let Some(t) = s.lock_wait {
-            settings.lock_wait = duration(&t, "lock_wait").map_err(|m| invalid(t.span(), m))?;
+            settings.lock_wait = duration(&t, "lock_wait")
+                .and_then(|d| at_most(d, MAX_WAIT, "lock_wait", "1d"))
+                .map_err(|m| invalid(t.span(), m))?;
         }
         if let Some(t) = s.dedup_window {
-            settings.dedup_window = duration(&t, "dedup_window").map_err(|m| invalid(t.span(), m))?;
+            settings.dedup_window = duration(&t, "dedup_window")
+                .and_then(|d| at_most(d, MAX_AGO, "dedup_window", "2000y"))
+                .map_err(|m| invalid(t.span(), m))?;
             if settings.dedup_window < Duration::from_secs(86_400) {
                 return Err(invalid(t.span(), "`dedup_window` must be at least a day: write it like \"7d\"".into()));
             }
         }
         if let Some(t) = s.keep {
-            let keep = duration(&t, "keep").map_err(|m| invalid(t.span(), m))?;
+            let keep = duration(&t, "keep")
+                .and_then(|d| check_ago(d, t.get_ref().trim()).map_err(|m| format!("`keep`: {m}")))
+                .map_err(|m| invalid(t.span(), m))?;
             if keep < Duration::from_secs(86_400) {
                 return Err(invalid(t.span(), "`keep` must be at least a day: write it like \"180d\"".into()));
             }
@@ -233,7 +299,9 @@ impl Config {
         let mut seen_names = HashSet::new();
         for f in raw.feeds {
             let url = feed_url(f.url.get_ref(), &base_dir).map_err(|m| invalid(f.url.span(), m))?;
-            if !seen_urls.insert(url.clone()) {
+            // A #fragment never reaches the server: `feed#a` and `feed#b` are one feed.
+            let without_fragment = url.split_once('#').map_or(url.as_str(), |(u, _)| u).to_owned();
+            if !seen_urls.insert(without_fragment) {
                 return Err(invalid(
                     f.url.span(),
                     format!("feed {url} is listed twice: remove one of the [[feeds]] tables"),
@@ -308,6 +376,14 @@ fn duration(v: &Spanned<String>, key: &str) -> Result<Duration, String> {
         return Err(format!("`{key}` must be longer than zero: write it like \"30s\""));
     }
     Ok(d)
+}
+
+fn at_most(d: Duration, max: Duration, key: &str, max_written: &str) -> Result<Duration, String> {
+    if d <= max {
+        Ok(d)
+    } else {
+        Err(format!("`{key}` = \"{}\" is too long: write at most \"{max_written}\"", humantime::format_duration(d)))
+    }
 }
 
 fn size(v: &Spanned<String>, key: &str) -> Result<u64, String> {
@@ -428,6 +504,9 @@ url = "./local/feed.xml"
             "[[feeds]]\nurl = \"https://a.example/1\"\nname = \"A\"\n[[feeds]]\nurl = \"https://a.example/2\"\nname = \"a\"\n",
         );
         assert!(e.contains(":6: feed name \"a\" is used twice"), "{e}");
+        // See: issue 9: URLs differing only by #fragment are one feed.
+        let e = err("[[feeds]]\nurl = \"https://a.example/f#x\"\n[[feeds]]\nurl = \"https://a.example/f#y\"\n");
+        assert!(e.contains(":4: feed https://a.example/f#y is listed twice"), "{e}");
     }
 
     #[test]
@@ -443,12 +522,40 @@ url = "./local/feed.xml"
         assert!(e.contains("from 1 to 256"), "{e}");
     }
 
+    // See: issue 9, "panics reachable from input".
+    #[test]
+    fn ages_and_waits_past_their_range_are_rejected() {
+        let e = err("[settings]\nkeep = \"1000000y\"\n");
+        assert!(e.contains(":2: `keep`: \"1000000y\" is too far back; the earliest date is "), "{e}");
+        let e = err("[settings]\ntimeout = \"1000000y\"\n");
+        assert!(e.contains("`timeout` = \"") && e.contains("is too long: write at most \"1d\""), "{e}");
+        let e = err("[settings]\nlock_wait = \"99999999d\"\n");
+        assert!(e.contains("`lock_wait`"), "{e}");
+        assert!(parse("[settings]\nkeep = \"2000y\"\n").is_ok());
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z").unwrap().to_utc();
+        assert_eq!(time_ago(now, Duration::MAX), chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    }
+
     #[test]
     fn bad_topic_name_and_empty_keyword() {
         let e = err("[topics.\"a b\"]\nkeywords = [\"x\"]\n");
         assert!(e.contains("topic name \"a b\" is not allowed"), "{e}");
         let e = err("[topics.cpec]\nkeywords = [\" \"]\n");
         assert!(e.contains(":2: topic `cpec` has an empty keyword"), "{e}");
+    }
+
+    // See: issue 9: `--config /dev/zero` read 4 GB.
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_read_as_configuration() {
+        let e = Config::load(Path::new("/dev/zero")).unwrap_err();
+        assert!(matches!(e, ConfigError::NotAFile { .. }), "{e}");
+        assert!(e.hint().is_some());
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.toml");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_CONFIG_BYTES + 1).unwrap();
+        assert!(matches!(Config::load(&big).unwrap_err(), ConfigError::TooLarge { .. }));
     }
 
     #[test]

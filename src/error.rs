@@ -22,8 +22,17 @@ pub enum FetchError {
     Redirects,
     #[error("redirect loop (back to {0})")]
     RedirectLoop(String),
-    #[error("HTTP {status}{}; the server asks to wait{}", reason_suffix(*.status), retry_hint(*.retry_after))]
-    RateLimited { status: u16, retry_after: Option<Duration> },
+    #[error("HTTP {status}{}; the server asks to wait{}", reason_suffix(*.status), retry_hint(*.retry_after, .unreadable.as_deref()))]
+    RateLimited {
+        status: u16,
+        retry_after: Option<Duration>,
+        /// A `Retry-After` that was not a time (cut to 40 characters).
+        unreadable: Option<String>,
+    },
+    #[error("HTTP {status} redirect {}", match .location { Some(l) => format!("to \"{l}\", which is not a valid URL"), None => "without a Location header".into() })]
+    BadRedirect { status: u16, location: Option<String> },
+    #[error("the server dropped the connection: {0}")]
+    Reset(String),
     #[error("HTTP 410 (gone: the feed was removed); remove it from feeds.toml, or `sync --force` to try again")]
     Gone,
     #[error("cannot resolve host {0}")]
@@ -38,10 +47,11 @@ pub enum FetchError {
     Other(String),
 }
 
-fn retry_hint(after: Option<Duration>) -> String {
-    match after {
-        Some(d) => format!(" {}", humantime::format_duration(Duration::from_secs(d.as_secs()))),
-        None => String::new(),
+fn retry_hint(after: Option<Duration>, unreadable: Option<&str>) -> String {
+    match (after, unreadable) {
+        (Some(d), _) => format!(" {}", humantime::format_duration(Duration::from_secs(d.as_secs()))),
+        (None, Some(raw)) => format!(", but its Retry-After \"{raw}\" is not a time (seconds or an HTTP date)"),
+        (None, None) => " (it did not say how long)".into(),
     }
 }
 
@@ -69,6 +79,8 @@ pub enum ParseError {
     Invalid(String),
     #[error("the feed parser crashed on this document")]
     Panicked,
+    #[error("parsing took longer than {} (the timeout): the document is too complex", humantime::format_duration(*.0))]
+    Deadline(Duration),
 }
 
 fn discovered_hint(feeds: &[String]) -> String {
@@ -78,17 +90,112 @@ fn discovered_hint(feeds: &[String]) -> String {
     }
 }
 
-/// A failure of the database.
+/// A failure of the database. SQLite's own error is kept as the source, so
+/// what went wrong is decided by its code ([`StoreError::problem`]), never by
+/// the words of its message.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {message}")]
-    Open { path: String, message: String },
+    Open {
+        path: String,
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    #[error("{path} is not a syndic database ({what}); it was left untouched")]
+    Foreign { path: String, what: String },
     #[error("database error: {0}")]
-    Sqlite(String),
-    #[error("another `syndic sync` is running on {path} and did not finish within {}", humantime::format_duration(*.waited))]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("another syndic command is writing to {path} and did not finish within {}", humantime::format_duration(*.waited))]
     Locked { path: String, waited: Duration },
     #[error("{0}")]
     NotFound(String),
+}
+
+/// What kind of database failure a [`StoreError`] is, for hints and exit paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreProblem {
+    /// The disk (or quota) is full.
+    Full,
+    /// Another syndic command holds the sync lock.
+    SyncLocked,
+    /// Another connection holds SQLite's lock past the busy timeout.
+    Busy,
+    /// The file is damaged or is not a database at all.
+    Corrupt,
+    /// The file or its directory cannot be opened or written.
+    NotWritable,
+    /// Another program's SQLite database.
+    Foreign,
+    /// Anything else.
+    Other,
+}
+
+impl StoreError {
+    /// An error opening `path`, keeping `source` as the cause.
+    pub fn open(
+        path: &std::path::Path,
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
+        StoreError::Open { path: path.display().to_string(), message: message.into(), source: Some(source.into()) }
+    }
+
+    /// Classifies the failure by SQLite's error code or the I/O error kind.
+    pub fn problem(&self) -> StoreProblem {
+        use rusqlite::ErrorCode as C;
+        match self {
+            StoreError::Locked { .. } => return StoreProblem::SyncLocked,
+            StoreError::Foreign { .. } => return StoreProblem::Foreign,
+            StoreError::NotFound(_) => return StoreProblem::Other,
+            _ => {}
+        }
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = source {
+            if let Some(code) = e.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code) {
+                return match code {
+                    C::DiskFull => StoreProblem::Full,
+                    C::DatabaseBusy | C::DatabaseLocked => StoreProblem::Busy,
+                    C::DatabaseCorrupt | C::NotADatabase => StoreProblem::Corrupt,
+                    C::ReadOnly | C::CannotOpen | C::PermissionDenied => StoreProblem::NotWritable,
+                    _ => StoreProblem::Other,
+                };
+            }
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                return match io.kind() {
+                    std::io::ErrorKind::StorageFull => StoreProblem::Full,
+                    std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::ReadOnlyFilesystem
+                    | std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::NotADirectory => StoreProblem::NotWritable,
+                    _ => StoreProblem::Other,
+                };
+            }
+            source = e.source();
+        }
+        StoreProblem::Other
+    }
+
+    /// What the user should do about it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self.problem() {
+            StoreProblem::Full => "free space on the disk holding the database, then try again; what was saved is kept".into(),
+            StoreProblem::SyncLocked => {
+                "wait for the other syndic command (a sync, prune, dedup or doctor --repair) to finish, or raise settings.lock_wait in feeds.toml".into()
+            }
+            StoreProblem::Busy => "another program is using the database; try again when it is done".into(),
+            StoreProblem::Corrupt => {
+                "the database file is damaged: run `syndic doctor` to see what is wrong; if `syndic doctor --repair` cannot fix it, move the file away and sync again".into()
+            }
+            StoreProblem::NotWritable => {
+                "check that the database's directory exists and is writable, or pass --db PATH".into()
+            }
+            StoreProblem::Foreign => {
+                "point --db / SYNDIC_DB (or settings.database) at a file of syndic's own, e.g. a new syndic.db".into()
+            }
+            StoreProblem::Other => return None,
+        })
+    }
 }
 
 /// Everything that can go wrong for one feed during a sync.
@@ -98,13 +205,19 @@ pub enum FeedError {
     Fetch(#[from] FetchError),
     #[error(transparent)]
     Parse(#[from] ParseError),
+    #[error("syndic crashed while syncing this feed (a bug: please report it with the feed's URL)")]
+    Crashed,
 }
 
 impl FeedError {
     /// The HTTP status that went with it, if any.
     pub fn status(&self) -> Option<u16> {
         match self {
-            FeedError::Fetch(FetchError::Status { status } | FetchError::RateLimited { status, .. }) => Some(*status),
+            FeedError::Fetch(
+                FetchError::Status { status }
+                | FetchError::RateLimited { status, .. }
+                | FetchError::BadRedirect { status, .. },
+            ) => Some(*status),
             FeedError::Fetch(FetchError::Gone) => Some(410),
             _ => None,
         }

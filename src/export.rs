@@ -16,9 +16,22 @@ pub struct OpmlFeed {
     pub topics: Vec<String>,
 }
 
-/// Characters XML 1.0 cannot carry at all (escaping does not help).
-fn xml_safe(s: &str) -> String {
-    s.chars().filter(|&c| matches!(c, '\t' | '\n' | '\r') || !c.is_control()).collect()
+/// Removes what XML 1.0 cannot carry at all, escaped or not: control
+/// characters other than tab and line breaks (C0, DEL and C1, which XML
+/// allows escaped but readers choke on), and the non-characters U+FFFE
+/// and U+FFFF (surrogates cannot occur in a Rust string). Every value any
+/// XML writer of syndic writes passes through it.
+///
+/// ```
+/// assert_eq!(syndic::export::xml_safe("a\u{fffe}b\u{ffff}c\u{1}d\te"), "abcd\te");
+/// ```
+pub fn xml_safe(s: &str) -> String {
+    s.chars().filter(|&c| is_xml_char(c) && (!c.is_control() || matches!(c, '\t' | '\n' | '\r'))).collect()
+}
+
+/// Returns true if and only if XML 1.0 allows `c` in a document (its `Char` production).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
 }
 
 /// The feed list as OPML 2.0: one outline per topic holding its feeds (a
@@ -147,6 +160,20 @@ pub struct CopyRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // See: issue 9: U+FFFE/U+FFFF in one feed's title made the whole export invalid XML.
+    #[test]
+    fn opml_drops_xml_non_characters() {
+        let feeds = vec![OpmlFeed {
+            title: "Bad\u{fffe}\u{ffff}\u{0}\u{1b}[31m title \u{85}".into(),
+            xml_url: "https://x.example/\u{ffff}".into(),
+            html_url: Some("https://x.example/\u{fffe}".into()),
+            topics: vec!["t\u{ffff}".into()],
+        }];
+        let doc = opml("syndic\u{fffe}", &feeds, &["t\u{ffff}".into()], DateTime::UNIX_EPOCH);
+        assert!(!doc.chars().any(|c| !is_xml_char(c)), "{doc:?}");
+        assert!(doc.contains("Bad[31m title"), "{doc}");
+    }
 
     #[test]
     fn opml_groups_by_topic_and_escapes() {

@@ -87,6 +87,8 @@ impl Fetcher {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(15)))
+            // Our own resolver, so that a failed lookup is known by its type.
+            .dns_resolver(Arc::new(SystemResolver))
             .build()
             .map_err(|e| FetchError::Other(format!("cannot build the HTTP client: {e}")))?;
         Ok(Fetcher {
@@ -110,7 +112,17 @@ impl Fetcher {
     pub async fn fetch(&self, url: &str, validators: &Validators) -> Result<FetchOutcome, FetchError> {
         let parsed = Url::parse(url).map_err(|e| FetchError::Other(format!("invalid URL: {e}")))?;
         if parsed.scheme() == "file" {
-            return fetch_file(&parsed, validators, self.max_body);
+            // Local files get the same limits: at most max_body bytes (the
+            // size a file reports proves nothing: /dev/zero says 0) and the
+            // timeout (opening a FIFO waits for a writer). A read past the
+            // deadline is left to finish on its own thread.
+            let (validators, max_body) = (validators.clone(), self.max_body);
+            let read = tokio::task::spawn_blocking(move || fetch_file(&parsed, &validators, max_body));
+            return match tokio::time::timeout(self.timeout, read).await {
+                Err(_) => Err(FetchError::Timeout(self.timeout)),
+                Ok(Err(_)) => Err(FetchError::File("reading the file crashed".into())),
+                Ok(Ok(result)) => result,
+            };
         }
         let host = parsed.host_str().unwrap_or_default().to_owned();
         let semaphore = {
@@ -173,9 +185,14 @@ impl Fetcher {
             };
             let status = resp.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
-                let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
-                let Some(next) = location.and_then(|l| current.join(l).ok()) else {
-                    return Err(FetchError::Status { status: status.as_u16() });
+                // Raw UTF-8 in Location is common enough: read it as UTF-8
+                // (the URL parser percent-encodes it), not only as ASCII.
+                let Some(raw) = resp.headers().get(header::LOCATION) else {
+                    return Err(FetchError::BadRedirect { status: status.as_u16(), location: None });
+                };
+                let location = String::from_utf8_lossy(raw.as_bytes()).trim().to_owned();
+                let Ok(next) = current.join(&location) else {
+                    return Err(FetchError::BadRedirect { status: status.as_u16(), location: Some(location) });
                 };
                 permanent &= matches!(status.as_u16(), 301 | 308);
                 if !visited.insert(next.clone()) {
@@ -192,10 +209,14 @@ impl Fetcher {
             match status.as_u16() {
                 410 => return Err(FetchError::Gone),
                 429 | 503 => {
-                    return Err(FetchError::RateLimited {
-                        status: status.as_u16(),
-                        retry_after: retry_after(resp.headers(), self.now),
-                    })
+                    let retry_after = retry_after(resp.headers(), self.now);
+                    // Kept to say what was wrong with it, if it was not a time.
+                    let unreadable = resp
+                        .headers()
+                        .get(header::RETRY_AFTER)
+                        .filter(|_| retry_after.is_none())
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).chars().take(40).collect());
+                    return Err(FetchError::RateLimited { status: status.as_u16(), retry_after, unreadable });
                 }
                 _ if !status.is_success() => return Err(FetchError::Status { status: status.as_u16() }),
                 _ => {}
@@ -243,17 +264,37 @@ impl Fetcher {
         if e.is_redirect() {
             return FetchError::Redirects;
         }
-        let chain = error_chain(&e);
-        let lower = chain.to_lowercase();
-        if lower.contains("dns error") || lower.contains("failed to lookup address") {
-            let host = e.url().and_then(|u| u.host_str()).unwrap_or("?").to_owned();
-            return FetchError::Dns(host);
+        if let Some(dns) = find_source::<DnsFailure>(&e) {
+            return FetchError::Dns(dns.host.clone());
         }
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        if let Some(tls) = find_source::<rustls::Error>(&e) {
+            return FetchError::Tls(tls.to_string());
+        }
+        // Connected over TCP (else the kind would be "refused" or the
+        // like), then the peer hung up or spoke nonsense during the TLS
+        // handshake: often a plain-HTTP server on an https:// URL.
+        let https = e.url().is_some_and(|u| u.scheme() == "https");
+        if https
+            && e.is_connect()
+            && matches!(io_kind(&e), Some(std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData))
+        {
             return FetchError::Tls(root_cause(&e));
         }
         if e.is_connect() {
             return FetchError::Connect(root_cause(&e));
+        }
+        // A connection the server reset or dropped mid-answer: decided by the
+        // I/O error's kind, anywhere in the chain.
+        if io_kind(&e).is_some_and(|k| {
+            matches!(
+                k,
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        }) {
+            return FetchError::Reset(root_cause(&e));
         }
         FetchError::Other(root_cause(&e))
     }
@@ -267,10 +308,12 @@ fn retry_wait(e: &FetchError, attempt: u32) -> Option<Duration> {
         base + jitter(base / 2)
     };
     match e {
-        FetchError::Connect(_) | FetchError::Status { status: 500 | 502 | 504 } => Some(backoff()),
+        FetchError::Connect(_) | FetchError::Reset(_) | FetchError::Status { status: 500 | 502 | 504 } => {
+            Some(backoff())
+        }
         FetchError::NoAnswer(_) if attempt == 1 => Some(backoff()),
         FetchError::RateLimited { retry_after: Some(d), .. } if *d <= MAX_INLINE_RETRY_AFTER => Some(*d),
-        FetchError::RateLimited { status: 503, retry_after: None } => Some(backoff()),
+        FetchError::RateLimited { status: 503, retry_after: None, .. } => Some(backoff()),
         _ => None,
     }
 }
@@ -303,14 +346,59 @@ fn max_age(headers: &HeaderMap) -> Option<Duration> {
     cc.split(',').find_map(|d| d.trim().strip_prefix("max-age=")?.trim().parse().ok()).map(Duration::from_secs)
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
+/// A host name that did not resolve (the system resolver's answer kept as the source).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot resolve host {host}")]
+struct DnsFailure {
+    host: String,
+    #[source]
+    source: std::io::Error,
+}
+
+/// Name resolution by the system (getaddrinfo, as reqwest's default), but
+/// failing with a [`DnsFailure`], so that a DNS failure is recognised by its
+/// type and not by the words of a message.
+struct SystemResolver;
+
+impl reqwest::dns::Resolve for SystemResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await.map(|a| a.collect::<Vec<_>>());
+            match found {
+                Ok(addrs) => Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs),
+                Err(source) => Err(Box::new(DnsFailure { host, source }) as Box<dyn std::error::Error + Send + Sync>),
+            }
+        })
+    }
+}
+
+/// The first error of type `T` in `e`'s chain of sources, looking inside
+/// I/O errors too (an `io::Error`'s `source()` skips the error it wraps).
+fn find_source<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
+    let mut source = Some(e);
     while let Some(s) = source {
-        parts.push(s.to_string());
+        if let Some(t) = s.downcast_ref::<T>() {
+            return Some(t);
+        }
+        let inner = s.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if let Some(t) = inner.and_then(|i| find_source::<T>(i)) {
+            return Some(t);
+        }
         source = s.source();
     }
-    parts.join(": ")
+    None
+}
+
+/// The kind of the first I/O error in `e`'s chain of sources, looking
+/// through I/O errors that only wrap another (hyper wraps the socket's
+/// `ConnectionReset` in an `Other`).
+fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut io = find_source::<std::io::Error>(e)?;
+    while let Some(inner) = io.get_ref().and_then(|i| i.downcast_ref::<std::io::Error>()) {
+        io = inner;
+    }
+    Some(io.kind())
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
@@ -332,14 +420,18 @@ fn fetch_file(url: &Url, validators: &Validators, max_body: u64) -> Result<Fetch
     }
     let mtime =
         meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
-    let etag = format!("file:{mtime}:{}", meta.len());
-    if validators.etag.as_deref() == Some(etag.as_str()) {
+    // A FIFO or device has no meaningful date and size: it is always read.
+    let etag = meta.is_file().then(|| format!("file:{mtime}:{}", meta.len()));
+    if etag.is_some() && validators.etag == etag {
         return Ok(FetchOutcome::NotModified { status: 304, moved_to: None, fresh_for: None });
     }
     if meta.len() > max_body {
         return Err(FetchError::TooLarge(max_body));
     }
-    let body = std::fs::read(&path).map_err(|e| FetchError::File(format!("{}: {e}", path.display())))?;
+    let mut body = Vec::new();
+    std::fs::File::open(&path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, max_body.saturating_add(1)), &mut body))
+        .map_err(|e| FetchError::File(format!("{}: {e}", path.display())))?;
     if body.len() as u64 > max_body {
         return Err(FetchError::TooLarge(max_body));
     }
@@ -350,7 +442,7 @@ fn fetch_file(url: &Url, validators: &Validators, max_body: u64) -> Result<Fetch
         status: 200,
         body,
         content_type: None,
-        validators: Validators { etag: Some(etag), last_modified: None },
+        validators: Validators { etag, last_modified: None },
         moved_to: None,
         fresh_for: None,
     }))
@@ -388,15 +480,19 @@ mod tests {
     #[test]
     fn only_transient_failures_are_retried() {
         assert!(retry_wait(&FetchError::Connect("refused".into()), 1).is_some());
+        // See: issue 9: the README promised it, the code did not.
+        assert!(retry_wait(&FetchError::Reset("connection reset by peer".into()), 1).is_some());
         assert!(retry_wait(&FetchError::Status { status: 502 }, 2).is_some());
         assert!(retry_wait(&FetchError::NoAnswer(Duration::from_secs(1)), 1).is_some());
         assert!(retry_wait(&FetchError::NoAnswer(Duration::from_secs(1)), 2).is_none());
         assert!(retry_wait(&FetchError::Timeout(Duration::from_secs(1)), 1).is_none());
         assert!(retry_wait(&FetchError::Status { status: 404 }, 1).is_none());
         assert!(retry_wait(&FetchError::Gone, 1).is_none());
-        let long = FetchError::RateLimited { status: 429, retry_after: Some(Duration::from_secs(60)) };
+        let long =
+            FetchError::RateLimited { status: 429, retry_after: Some(Duration::from_secs(60)), unreadable: None };
         assert!(retry_wait(&long, 1).is_none());
-        let short = FetchError::RateLimited { status: 429, retry_after: Some(Duration::from_secs(2)) };
+        let short =
+            FetchError::RateLimited { status: 429, retry_after: Some(Duration::from_secs(2)), unreadable: None };
         assert_eq!(retry_wait(&short, 1), Some(Duration::from_secs(2)));
         let backoff = retry_wait(&FetchError::Status { status: 500 }, 2).unwrap();
         assert!(backoff >= Duration::from_millis(1000) && backoff < Duration::from_millis(1500), "{backoff:?}");

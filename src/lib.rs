@@ -16,6 +16,7 @@ pub mod feeds_file;
 pub mod fetch;
 pub mod import;
 pub mod logging;
+pub mod lookup;
 pub mod model;
 pub mod output;
 pub mod parse;

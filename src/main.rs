@@ -7,6 +7,14 @@ use syndic::cli::Cli;
 use syndic::commands::{UserError, EXIT_USAGE};
 
 fn main() -> ExitCode {
+    // An empty `SYNDIC_DB=` or `SYNDIC_CONFIG=` means unset (clap would take
+    // it as an empty value and refuse it). Nothing else runs yet.
+    for var in ["SYNDIC_DB", "SYNDIC_CONFIG"] {
+        if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
+            // SAFETY (edition 2021: safe fn): no other thread exists yet.
+            std::env::remove_var(var);
+        }
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_exit(&e),
@@ -21,10 +29,14 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            let message = syndic::output::safe_text(&format!("{e:#}"));
+            let message = syndic::output::safe_text(&error_chain(&e));
             eprintln!("error: {message}");
+            // A user error's own hint, else that of a database error in the chain.
             let user = e.downcast_ref::<UserError>();
-            if let Some(hint) = user.and_then(|u| u.hint.as_deref()) {
+            let hint = user.and_then(|u| u.hint.clone()).or_else(|| {
+                e.chain().find_map(|c| c.downcast_ref::<syndic::error::StoreError>()).and_then(|s| s.hint())
+            });
+            if let Some(hint) = hint {
                 eprintln!("hint: {hint}");
             }
             if user.is_some_and(|u| u.usage) {
@@ -46,4 +58,24 @@ fn clap_exit(e: &clap::Error) -> ExitCode {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
         _ => ExitCode::from(EXIT_USAGE),
     }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause whose
+/// words are already there, and what lies below a database error (whose
+/// message already says what SQLite said; below it are SQLite's codes).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        if cause.is::<syndic::error::StoreError>() {
+            break;
+        }
+    }
+    out
 }

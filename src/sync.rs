@@ -5,6 +5,7 @@
 //! `per_host` per host); the results are written by this task, one feed per
 //! transaction, as they arrive.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::config::{Config, FeedConfig};
 use crate::error::{FeedError, FetchError, StoreError};
 use crate::fetch::{FetchOutcome, Fetcher, Validators};
+use crate::lookup::FeedKey;
 use crate::model::ParsedFeed;
 use crate::parse;
 use crate::store::{Failure, FeedRow, FetchState, Store, TaggedEntry};
@@ -149,42 +151,36 @@ pub fn backoff_until(failures: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>>
 /// Errors that stop the whole sync.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("no feed is named or has the URL \"{wanted}\"; known feeds: {known}")]
-    UnknownFeed { wanted: String, known: String },
+    #[error(transparent)]
+    UnknownFeed(#[from] crate::lookup::UnknownFeed),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Client(#[from] FetchError),
 }
 
-/// Selects the configured feeds named by `only` (by name, case-insensitively,
-/// or by URL); all feeds when `only` is empty.
-pub fn select_feeds<'a>(config: &'a Config, only: &[String]) -> Result<Vec<&'a FeedConfig>, SyncError> {
+/// Selects the configured feeds named by `only` (see [`crate::lookup`]:
+/// URL, local path, name, or the feed's own title as stored in `rows`); all
+/// feeds when `only` is empty.
+pub fn select_feeds<'a>(
+    config: &'a Config,
+    rows: &[FeedRow],
+    only: &[String],
+) -> Result<Vec<&'a FeedConfig>, SyncError> {
     if only.is_empty() {
         return Ok(config.feeds.iter().collect());
     }
-    let mut selected: Vec<&FeedConfig> = Vec::new();
-    for wanted in only {
-        let found = config.feeds.iter().find(|f| {
-            f.url == *wanted
-                || f.url.trim_end_matches('/') == wanted.trim_end_matches('/')
-                || f.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(wanted))
-        });
-        match found {
-            Some(f) if !selected.iter().any(|s| s.url == f.url) => selected.push(f),
-            Some(_) => {}
-            None => {
-                let known = config
-                    .feeds
-                    .iter()
-                    .map(|f| f.name.clone().unwrap_or_else(|| f.url.clone()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(SyncError::UnknownFeed { wanted: wanted.clone(), known });
-            }
-        }
-    }
-    Ok(selected)
+    let keys: Vec<FeedKey<'_>> = config
+        .feeds
+        .iter()
+        .map(|f| FeedKey {
+            url: &f.url,
+            name: f.name.as_deref(),
+            title: rows.iter().find(|r| r.url == f.url).and_then(|r| r.title.as_deref()),
+        })
+        .collect();
+    let config_dir = config.path.parent().unwrap_or(std::path::Path::new(""));
+    Ok(crate::lookup::find_feeds(&keys, only, config_dir)?.into_iter().map(|i| &config.feeds[i]).collect())
 }
 
 /// A fingerprint of everything that decides topics: the rules and which
@@ -222,9 +218,9 @@ pub async fn run(
     mut on_progress: impl FnMut(&FeedOutcome),
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
-    let selected = select_feeds(config, &options.only)?;
     let all: Vec<(String, Option<String>)> = config.feeds.iter().map(|f| (f.url.clone(), f.name.clone())).collect();
     let rows = store.upsert_feeds(&all)?;
+    let selected = select_feeds(config, &rows, &options.only)?;
     let topics = Topics::new(&config.topics);
     let retagged = retag_if_changed(config, &topics, store)?;
     store.set_dedup_settings(config.dedup_settings());
@@ -236,6 +232,7 @@ pub async fn run(
     let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));
     let limit = Arc::new(Semaphore::new(config.settings.concurrency));
     let mut tasks = JoinSet::new();
+    let mut rows_by_task: HashMap<tokio::task::Id, FeedRow> = HashMap::new();
     let mut report = SyncReport { retagged, ..SyncReport::default() };
     for feed in &selected {
         let row = rows.iter().find(|r| r.url == feed.url).expect("every configured feed has a row").clone();
@@ -253,23 +250,22 @@ pub async fn run(
         }
         let fetcher = Arc::clone(&fetcher);
         let limit = Arc::clone(&limit);
-        tasks.spawn(async move {
+        let task_row = row.clone();
+        let parse_deadline = config.settings.timeout;
+        let handle = tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("semaphore is never closed");
-            let result = fetch_and_parse(&fetcher, &row, now).await;
-            (row, result)
+            fetch_and_parse(&fetcher, &task_row, now, parse_deadline).await
         });
+        rows_by_task.insert(handle.id(), row);
     }
 
-    while let Some(joined) = tasks.join_next().await {
-        let (row, result) = match joined {
-            Ok(done) => done,
-            // A panic in one feed's task is that feed's problem, but we no
-            // longer know which feed it was: it is logged and the run goes on.
-            Err(e) => {
-                tracing::error!(error = %e, "a feed task failed");
-                continue;
-            }
-        };
+    while let Some((row, joined)) = join_next_keyed(&mut tasks, &mut rows_by_task).await {
+        // A panic in one feed's task is that feed's failure: it is reported
+        // and recorded like any other, and the exit status says so.
+        let result = joined.unwrap_or_else(|e| {
+            tracing::error!(feed_url = %row.url, error = %e, "a feed task panicked");
+            Err(FeedError::Crashed)
+        });
         let feed_cfg = selected.iter().find(|f| f.url == row.url).expect("task rows come from the selection");
         let outcome = record(store, &topics, feed_cfg, &row, result, now)?;
         on_progress(&outcome);
@@ -290,6 +286,25 @@ pub async fn run(
     Ok(report)
 }
 
+/// The next finished task of `tasks` with the key it was spawned under
+/// (removed from `keys`), whether it returned or panicked.
+async fn join_next_keyed<K, T: 'static>(
+    tasks: &mut JoinSet<T>,
+    keys: &mut HashMap<tokio::task::Id, K>,
+) -> Option<(K, Result<T, tokio::task::JoinError>)> {
+    loop {
+        let (id, result) = match tasks.join_next_with_id().await? {
+            Ok((id, value)) => (id, Ok(value)),
+            Err(e) => (e.id(), Err(e)),
+        };
+        // Every task is spawned with a key; one without is skipped, never lost silently.
+        match keys.remove(&id) {
+            Some(key) => return Some((key, result)),
+            None => tracing::error!(task = %id, "a task finished that was not spawned with a key"),
+        }
+    }
+}
+
 enum Fetched {
     NotModified {
         status: u16,
@@ -305,7 +320,12 @@ enum Fetched {
     },
 }
 
-async fn fetch_and_parse(fetcher: &Fetcher, row: &FeedRow, now: DateTime<Utc>) -> Result<Fetched, FeedError> {
+async fn fetch_and_parse(
+    fetcher: &Fetcher,
+    row: &FeedRow,
+    now: DateTime<Utc>,
+    parse_deadline: Duration,
+) -> Result<Fetched, FeedError> {
     let validators = Validators { etag: row.etag.clone(), last_modified: row.last_modified.clone() };
     // A feed a permanent redirect moved is fetched where it now is.
     let url = row.moved_to.clone().unwrap_or_else(|| row.url.clone());
@@ -317,10 +337,15 @@ async fn fetch_and_parse(fetcher: &Fetcher, row: &FeedRow, now: DateTime<Utc>) -
             let (status, validators, content_type) = (doc.status, doc.validators, doc.content_type);
             let (moved_to, fresh_for) = (doc.moved_to, doc.fresh_for);
             let body = doc.body;
-            let feed =
-                tokio::task::spawn_blocking(move || parse::parse_feed(&body, &url, content_type.as_deref(), now))
-                    .await
-                    .map_err(|_| crate::error::ParseError::Panicked)??;
+            // Parsing has a deadline too (the feed's timeout): a hostile
+            // document is that feed's error, not a hung run holding the lock.
+            // The blocking thread cannot be stopped; the run goes on without it.
+            let parsing =
+                tokio::task::spawn_blocking(move || parse::parse_feed(&body, &url, content_type.as_deref(), now));
+            let feed = tokio::time::timeout(parse_deadline, parsing)
+                .await
+                .map_err(|_| crate::error::ParseError::Deadline(parse_deadline))?
+                .map_err(|_| crate::error::ParseError::Panicked)??;
             Ok(Fetched::Parsed { status, validators, feed, moved_to, fresh_for })
         }
     }
@@ -461,5 +486,58 @@ mod tests {
             let report = SyncReport { outcomes, ..SyncReport::default() };
             assert_eq!(report.is_offline(), want, "{:?}", report.outcomes);
         }
+    }
+
+    // See: issue 9: a panicking feed task vanished from the report.
+    #[tokio::test]
+    async fn a_panicking_task_is_reported_under_its_key() {
+        let mut tasks: JoinSet<u32> = JoinSet::new();
+        let mut keys = HashMap::new();
+        keys.insert(tasks.spawn(async { 7 }).id(), "calm");
+        keys.insert(tasks.spawn(async { panic!("hostile input") }).id(), "hostile");
+        let mut seen = Vec::new();
+        while let Some((key, result)) = join_next_keyed(&mut tasks, &mut keys).await {
+            seen.push((key, result.ok()));
+        }
+        seen.sort();
+        assert_eq!(seen, [("calm", Some(7)), ("hostile", None)]);
+    }
+
+    // See: issue 9: parsing ran outside the deadline, so a hostile document
+    // held the run (and the sync lock) for as long as it took.
+    #[tokio::test]
+    async fn parsing_past_the_deadline_is_the_feeds_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deep.xml");
+        let description = format!("<p>x</p>{}", "<div>".repeat(200_000));
+        std::fs::write(
+            &path,
+            format!("<rss version=\"2.0\"><channel><title>D</title><item><title>D</title><guid>1</guid><description><![CDATA[{description}]]></description></item></channel></rss>"),
+        )
+        .unwrap();
+        let url = url::Url::from_file_path(&path).unwrap().to_string();
+        let row = FeedRow {
+            id: crate::model::FeedId(1),
+            url,
+            name: None,
+            title: None,
+            site_url: None,
+            etag: None,
+            last_modified: None,
+            last_attempt: None,
+            last_success: None,
+            http_status: None,
+            last_error: None,
+            consecutive_failures: 0,
+            next_attempt: None,
+            entry_count: 0,
+            moved_to: None,
+            gone: false,
+            discovered: None,
+            feed_updated: None,
+        };
+        let fetcher = Fetcher::new(&crate::config::Settings::default()).unwrap();
+        let result = fetch_and_parse(&fetcher, &row, Utc::now(), Duration::from_millis(1)).await;
+        assert!(matches!(result, Err(FeedError::Parse(crate::error::ParseError::Deadline(_)))), "{:?}", result.err());
     }
 }

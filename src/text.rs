@@ -3,88 +3,275 @@
 
 use std::sync::LazyLock;
 
-use ego_tree::iter::Edge;
-use scraper::{Html, Node};
 use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
-/// Elements whose text is never content.
-const SKIPPED: &[&str] = &["script", "style", "noscript", "template", "iframe", "object", "svg", "head"];
+use html5ever::{local_name, LocalName};
 
-/// Elements that start a new paragraph in the plain text.
-const BLOCKS: &[&str] = &[
-    "p",
-    "div",
-    "li",
-    "ul",
-    "ol",
-    "dl",
-    "dt",
-    "dd",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "pre",
-    "table",
-    "tr",
-    "section",
-    "article",
-    "aside",
-    "header",
-    "footer",
-    "figure",
-    "figcaption",
-    "hr",
-    "address",
-    "main",
-    "nav",
-    "details",
-    "summary",
-];
+// Element names are html5ever's interned atoms: comparing them is comparing
+// two integers, which keeps the per-tag work small even in a debug build.
+
+/// Returns true if and only if the text of `name` elements is never content.
+fn is_skipped(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("script")
+            | local_name!("style")
+            | local_name!("noscript")
+            | local_name!("template")
+            | local_name!("iframe")
+            | local_name!("object")
+            | local_name!("svg")
+            | local_name!("head")
+    )
+}
+
+/// Returns true if and only if a `name` element starts a new paragraph in the plain text.
+fn is_block(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("p")
+            | local_name!("div")
+            | local_name!("li")
+            | local_name!("ul")
+            | local_name!("ol")
+            | local_name!("dl")
+            | local_name!("dt")
+            | local_name!("dd")
+            | local_name!("h1")
+            | local_name!("h2")
+            | local_name!("h3")
+            | local_name!("h4")
+            | local_name!("h5")
+            | local_name!("h6")
+            | local_name!("blockquote")
+            | local_name!("pre")
+            | local_name!("table")
+            | local_name!("tr")
+            | local_name!("section")
+            | local_name!("article")
+            | local_name!("aside")
+            | local_name!("header")
+            | local_name!("footer")
+            | local_name!("figure")
+            | local_name!("figcaption")
+            | local_name!("hr")
+            | local_name!("address")
+            | local_name!("main")
+            | local_name!("nav")
+            | local_name!("details")
+            | local_name!("summary")
+    )
+}
+
+/// Returns true if and only if a `name` element adds no nesting depth: void
+/// elements (no content) and those the tree builder closes by itself when
+/// the next of their kind starts (`<p>a<p>b`).
+fn adds_no_depth(name: &LocalName) -> bool {
+    matches!(
+        *name,
+        local_name!("area")
+            | local_name!("base")
+            | local_name!("br")
+            | local_name!("col")
+            | local_name!("embed")
+            | local_name!("hr")
+            | local_name!("img")
+            | local_name!("input")
+            | local_name!("link")
+            | local_name!("meta")
+            | local_name!("param")
+            | local_name!("source")
+            | local_name!("track")
+            | local_name!("wbr")
+            | local_name!("p")
+            | local_name!("li")
+            | local_name!("dt")
+            | local_name!("dd")
+            | local_name!("option")
+            | local_name!("optgroup")
+            | local_name!("tr")
+            | local_name!("td")
+            | local_name!("th")
+            | local_name!("rt")
+            | local_name!("rp")
+    )
+}
 
 /// Converts an HTML fragment to plain text: entities decoded, tags removed,
 /// scripts and styles dropped, one paragraph per block element separated by
 /// a blank line, whitespace inside a paragraph collapsed.
 ///
+/// It reads the HTML with the tokenizer only, never building a tree: its
+/// work is linear in the input, however deep or unclosed the nesting
+/// (html5ever's tree builder is quadratic in the depth, and 200,000
+/// unclosed `<div>`s would hold a sync for many minutes).
+///
 /// ```
 /// assert_eq!(syndic::text::html_to_text("<p>A &amp; B</p><p>C<br>D</p>"), "A & B\n\nC\nD");
 /// ```
 pub fn html_to_text(html: &str) -> String {
-    let doc = Html::parse_fragment(html);
+    html_text_and_depth(html).0
+}
+
+/// [`html_to_text`] and [`html_depth`] in one pass of the tokenizer.
+fn html_text_and_depth(html: &str) -> (String, usize) {
     let mut out = TextBuilder::default();
+    let mut depth = DepthCounter::default();
     let mut skip_depth = 0usize;
-    for edge in doc.root_element().traverse() {
-        match edge {
-            Edge::Open(node) => match node.value() {
-                Node::Element(e) => {
-                    let name = e.name();
-                    if skip_depth > 0 || SKIPPED.contains(&name) {
+    tokenize(html, |token| {
+        depth.see(&token);
+        match token {
+            HtmlToken::Start { name, self_closing, .. } => {
+                if is_skipped(name) {
+                    if !self_closing {
                         skip_depth += 1;
-                    } else if name == "br" {
-                        out.line_break();
-                    } else if BLOCKS.contains(&name) {
-                        out.paragraph_break();
                     }
-                }
-                Node::Text(t) if skip_depth == 0 => out.push_text(t),
-                _ => {}
-            },
-            Edge::Close(node) => {
-                if let Node::Element(e) = node.value() {
-                    if skip_depth > 0 {
-                        skip_depth -= 1;
-                    } else if BLOCKS.contains(&e.name()) {
-                        out.paragraph_break();
-                    }
+                } else if skip_depth > 0 {
+                } else if *name == local_name!("br") {
+                    out.line_break();
+                } else if is_block(name) {
+                    out.paragraph_break();
                 }
             }
+            HtmlToken::End { name } => {
+                if is_skipped(name) {
+                    skip_depth = skip_depth.saturating_sub(1);
+                } else if skip_depth == 0 && is_block(name) {
+                    out.paragraph_break();
+                }
+            }
+            HtmlToken::Text(t) if skip_depth == 0 => out.push_text(t),
+            HtmlToken::Text(_) => {}
+        }
+    });
+    (out.finish(), depth.deepest)
+}
+
+/// Sanitised HTML ([`sanitize_html`]) and plain text ([`html_to_text`]) of
+/// one fragment, reading it with the tokenizer once for both.
+pub fn sanitize_and_text(html: &str) -> (String, String) {
+    let (text, depth) = html_text_and_depth(html);
+    let safe = if depth > MAX_HTML_DEPTH { text_to_html(&text) } else { SANITIZER.clean(html).to_string() };
+    (safe, text)
+}
+
+/// How deep HTML may nest before [`sanitize_html`] stops building a tree
+/// for it. Real articles stay far below (a few dozen levels); each level
+/// beyond costs the tree builder more than the one before.
+pub const MAX_HTML_DEPTH: usize = 512;
+
+/// The deepest element nesting of `html`, counted with the tokenizer
+/// (linear time), the way the tree builder would open elements: void
+/// elements and those that end themselves do not count, and an end tag
+/// closes its element only if that is open near the top (a stray `</span>`
+/// after each `<div>` does not hide 200,000 open `<div>`s).
+pub fn html_depth(html: &str) -> usize {
+    let mut depth = DepthCounter::default();
+    tokenize(html, |token| depth.see(&token));
+    depth.deepest
+}
+
+/// How far below the top of the open elements an end tag looks for its
+/// element (the tree builder looks further, but at a cost per level).
+const END_TAG_REACH: usize = 64;
+
+#[derive(Default)]
+struct DepthCounter {
+    open: Vec<LocalName>,
+    deepest: usize,
+}
+
+impl DepthCounter {
+    fn see(&mut self, token: &HtmlToken<'_>) {
+        match *token {
+            HtmlToken::Start { name, self_closing: false, .. } if !adds_no_depth(name) => {
+                self.open.push(name.clone());
+                self.deepest = self.deepest.max(self.open.len());
+            }
+            HtmlToken::End { name } => {
+                let reach = self.open.len().saturating_sub(END_TAG_REACH);
+                if let Some(i) = self.open[reach..].iter().rposition(|n| n == name) {
+                    self.open.truncate(reach + i);
+                }
+            }
+            _ => {}
         }
     }
-    out.finish()
+}
+
+/// The attributes of every `<link>` tag of an HTML page, in page order
+/// (for feed discovery), found with the tokenizer: linear time, whatever
+/// the page's nesting.
+pub fn link_tags(html: &str) -> Vec<Vec<(String, String)>> {
+    let mut links = Vec::new();
+    tokenize(html, |token| {
+        if let HtmlToken::Start { name: &local_name!("link"), attrs, .. } = token {
+            links.push(attrs.iter().map(|a| (a.name.local.to_string(), a.value.to_string())).collect());
+        }
+    });
+    links
+}
+
+/// One token of HTML, as [`tokenize`] hands it over.
+enum HtmlToken<'a> {
+    Start { name: &'a LocalName, self_closing: bool, attrs: &'a [html5ever::Attribute] },
+    End { name: &'a LocalName },
+    Text(&'a str),
+}
+
+/// Runs html5ever's tokenizer over `html`, switching it into raw-text
+/// states after `<script>`, `<style>`, `<textarea>`… as the tree builder
+/// would, so their content is text and not tags.
+fn tokenize(html: &str, on_token: impl FnMut(HtmlToken<'_>)) {
+    use html5ever::tokenizer::states::RawKind;
+    use html5ever::tokenizer::{BufferQueue, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts};
+    use std::cell::RefCell;
+
+    struct Sink<F>(RefCell<F>);
+    impl<F: FnMut(HtmlToken<'_>)> TokenSink for Sink<F> {
+        type Handle = ();
+        fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+            let mut on_token = self.0.borrow_mut();
+            match token {
+                Token::TagToken(tag) => {
+                    let name = &tag.name;
+                    match tag.kind {
+                        html5ever::tokenizer::StartTag => {
+                            on_token(HtmlToken::Start { name, self_closing: tag.self_closing, attrs: &tag.attrs });
+                            if tag.self_closing {
+                                return TokenSinkResult::Continue;
+                            }
+                            match *name {
+                                local_name!("script") => return TokenSinkResult::RawData(RawKind::ScriptData),
+                                local_name!("style")
+                                | local_name!("xmp")
+                                | local_name!("iframe")
+                                | local_name!("noembed")
+                                | local_name!("noframes")
+                                | local_name!("noscript") => return TokenSinkResult::RawData(RawKind::Rawtext),
+                                local_name!("textarea") | local_name!("title") => {
+                                    return TokenSinkResult::RawData(RawKind::Rcdata)
+                                }
+                                local_name!("plaintext") => return TokenSinkResult::Plaintext,
+                                _ => {}
+                            }
+                        }
+                        html5ever::tokenizer::EndTag => on_token(HtmlToken::End { name }),
+                    }
+                }
+                Token::CharacterTokens(t) => on_token(HtmlToken::Text(&t)),
+                _ => {}
+            }
+            TokenSinkResult::Continue
+        }
+    }
+
+    let tokenizer = Tokenizer::new(Sink(RefCell::new(on_token)), TokenizerOpts::default());
+    let input = BufferQueue::default();
+    input.push_back(html.into());
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
 }
 
 #[derive(Default)]
@@ -139,7 +326,16 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
 
 /// Cleans feed HTML down to an allow-list of harmless tags and attributes
 /// (no scripts, styles, event handlers or `javascript:` links).
+///
+/// HTML nested deeper than [`MAX_HTML_DEPTH`] is not given to the tree
+/// builder (whose work grows with the square of the depth): it is kept as
+/// its text, one paragraph per block.
 pub fn sanitize_html(html: &str) -> String {
+    // Fewer tags than the limit cannot nest deeper than it: skip the count.
+    let tags = html.bytes().filter(|&b| b == b'<').count();
+    if tags > MAX_HTML_DEPTH && html_depth(html) > MAX_HTML_DEPTH {
+        return text_to_html(&html_to_text(html));
+    }
     SANITIZER.clean(html).to_string()
 }
 
@@ -317,17 +513,37 @@ fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// How far a control string (OSC, DCS…) may run before its terminator. A
+/// starter with no terminator within this many characters is a lone control
+/// character (mojibake: windows-1252 maps undefined bytes to U+0090, U+009D):
+/// only it is dropped, never the text after it.
+const MAX_CONTROL_STRING: usize = 4096;
+
 fn skip_control_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    while let Some(c) = chars.next() {
-        match c {
-            '\x07' | '\u{9c}' => break,
-            '\x1b' if chars.peek() == Some(&'\\') => {
-                chars.next();
-                break;
+    let mut ahead = chars.clone();
+    let mut taken = 0;
+    while let Some(c) = ahead.next() {
+        taken += 1;
+        let end = match c {
+            '\x07' | '\u{9c}' => true,
+            '\x1b' if ahead.peek() == Some(&'\\') => {
+                ahead.next();
+                taken += 1;
+                true
             }
-            _ => {}
+            _ => false,
+        };
+        if end {
+            for _ in 0..taken {
+                chars.next();
+            }
+            return;
+        }
+        if taken >= MAX_CONTROL_STRING {
+            break;
         }
     }
+    // Unterminated: not a sequence a terminal would act on as a whole.
 }
 
 #[cfg(test)]
@@ -338,6 +554,34 @@ mod tests {
     fn html_to_text_keeps_paragraphs_and_decodes_entities() {
         let html = "<div><h2>Title</h2><p>One&nbsp;two &lt;three&gt;</p>\n<p>  Four\n five </p><ul><li>a</li><li>b</li></ul></div>";
         assert_eq!(html_to_text(html), "Title\n\nOne two <three>\n\nFour five\n\na\n\nb");
+    }
+
+    // See: issue 9: 200,000 unclosed <div>s froze `sync` in the tree builder.
+    #[test]
+    fn deep_or_unclosed_html_takes_linear_time() {
+        let deep = format!("<p>start</p>{}deep text{}", "<div>".repeat(200_000), "</div>".repeat(1000));
+        let started = std::time::Instant::now();
+        assert_eq!(html_depth(&deep), 200_000);
+        assert!(html_to_text(&deep).ends_with("deep text"));
+        let clean = sanitize_html(&deep);
+        assert!(clean.contains("deep text") && !clean.contains("<div>"), "{}", &clean[..200.min(clean.len())]);
+        // Linear: a few seconds in a debug build (the tree builder took minutes).
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+        // A stray end tag after each open one does not hide the depth.
+        assert_eq!(html_depth(&"<div></span>".repeat(10_000)), 10_000);
+        let (safe, text) = sanitize_and_text(&deep);
+        assert!(text.ends_with("deep text") && !safe.contains("<div>"));
+        // Ordinary HTML still goes through the sanitiser's allow-list.
+        assert_eq!(html_depth("<p>a<p>b<ul><li>c<li>d</ul><br><img src=x>"), 1);
+        assert_eq!(sanitize_html("<div><b>x</b></div>"), "<div><b>x</b></div>");
+    }
+
+    #[test]
+    fn link_tags_are_found_without_a_tree() {
+        let page = "<html><head><script>var s = '<link rel=x href=no>';</script><link rel=alternate type=application/rss+xml href=/feed></head>";
+        let links = link_tags(page);
+        assert_eq!(links.len(), 1, "{links:?}");
+        assert!(links[0].contains(&("href".to_owned(), "/feed".to_owned())));
     }
 
     #[test]
@@ -387,6 +631,18 @@ mod tests {
         assert_eq!(strip_controls("中文 اردو"), "中文 اردو");
         let nasty: String = (0u32..0x200).filter_map(char::from_u32).collect();
         assert!(!strip_controls(&nasty).chars().any(|c| c.is_control() && c != '\n'));
+    }
+
+    // See: issue 9: a lone C1 character (windows-1252 mojibake, `&#x9d;`) cut
+    // off all the text after it.
+    #[test]
+    fn strip_controls_drops_a_lone_c1_character_only() {
+        assert_eq!(strip_controls("Caf\u{9d} au lait, tout le reste"), "Caf au lait, tout le reste");
+        assert_eq!(strip_controls("a\u{90}b\u{98}c\u{9e}d\u{9f}e"), "abcde");
+        assert_eq!(strip_controls("x\x1b]unterminated osc and more"), "xunterminated osc and more");
+        // A terminated control string still goes as a whole.
+        assert_eq!(strip_controls("a\u{9d}8;;http://evil\u{9c}b"), "ab");
+        assert_eq!(strip_controls(&clean_title("Caf&#x9d; au lait")), "Caf au lait");
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub(crate) fn run(ctx: &Context, args: &DedupArgs) -> anyhow::Result<ExitCode> {
     if args.rebuild {
         // Rebuilding rewrites every story: not while a sync writes.
         let wait = config.as_ref().map_or(crate::config::DEFAULT_LOCK_WAIT, |c| c.settings.lock_wait);
-        let _lock = store.lock_for_sync(wait).map_err(|e| user_error(e.to_string(), None))?;
+        let _lock = store.lock_for_sync(wait).map_err(super::store_error)?;
         let started = Instant::now();
         let copies = store.rebuild_dedup()?;
         let entries = store.feeds()?.iter().map(|f| f.entry_count).sum::<u64>();

@@ -25,11 +25,28 @@ pub(crate) fn run(ctx: &Context, args: &DiscoverArgs) -> anyhow::Result<ExitCode
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let doc = match runtime.block_on(fetcher.fetch(&url, &Validators::default())) {
         Ok(FetchOutcome::Fetched(doc)) => doc,
-        Ok(FetchOutcome::NotModified { .. }) => unreachable!("no validators were sent"),
+        // No validators were sent, so a 304 makes no sense: the server is broken.
+        Ok(FetchOutcome::NotModified { status, .. }) => {
+            return Err(user_error(
+                format!("cannot fetch {url}: HTTP {status} (not modified) to a request that asked for no comparison"),
+                Some("the server answers wrongly; try the site's page or feed URL in a browser".into()),
+            ))
+        }
         Err(e) => return Err(user_error(format!("cannot fetch {url}: {e}"), None)),
     };
+    // Parsing has the same deadline as fetching: a hostile page is an error, not a hang.
+    let (body, content_type, page, now) = (doc.body, doc.content_type, url.clone(), ctx.now);
+    let parsing = runtime.spawn_blocking(move || crate::parse::parse_feed(&body, &page, content_type.as_deref(), now));
+    let parsed = runtime.block_on(async { tokio::time::timeout(settings.timeout, parsing).await });
+    // A parse past its deadline may still run: do not wait for it.
+    runtime.shutdown_background();
+    let parsed = match parsed {
+        Ok(Ok(parsed)) => parsed,
+        Ok(Err(_)) => Err(ParseError::Panicked),
+        Err(_) => Err(ParseError::Deadline(settings.timeout)),
+    };
     let mut out = std::io::stdout().lock();
-    match crate::parse::parse_feed(&doc.body, &url, doc.content_type.as_deref(), ctx.now) {
+    match parsed {
         Ok(feed) => {
             let title = feed.meta.title.as_deref().unwrap_or("(untitled)");
             writeln!(out, "{url} is a feed: {} ({} entries)", safe_text(title), feed.entries.len())?;

@@ -26,17 +26,22 @@ pub(crate) fn run(ctx: &Context, args: &DoctorArgs) -> anyhow::Result<ExitCode> 
     };
     let db = ctx.db_path(config.as_ref())?;
     if db.exists() {
-        let mut store = ctx.open_store(&db)?;
-        if args.repair {
-            if let Some(c) = &config {
-                store.set_dedup_settings(c.dedup_settings());
+        // A database that cannot even be opened is a finding, not the end of the report.
+        match ctx.open_store(&db) {
+            Ok(mut store) => {
+                if args.repair {
+                    if let Some(c) = &config {
+                        store.set_dedup_settings(c.dedup_settings());
+                    }
+                    let wait = config.as_ref().map_or(crate::config::DEFAULT_LOCK_WAIT, |c| c.settings.lock_wait);
+                    let _lock = store.lock_for_sync(wait).map_err(super::store_error)?;
+                    store.repair().map_err(super::store_error)?;
+                }
+                checks.push(Check { name: "database", ok: true, detail: db.display().to_string() });
+                checks.extend(store.doctor().map_err(super::store_error)?);
             }
-            let wait = config.as_ref().map_or(crate::config::DEFAULT_LOCK_WAIT, |c| c.settings.lock_wait);
-            let _lock = store.lock_for_sync(wait).map_err(|e| super::user_error(e.to_string(), None))?;
-            store.repair()?;
+            Err(e) => checks.push(Check { name: "database", ok: false, detail: format!("{e:#}") }),
         }
-        checks.push(Check { name: "database", ok: true, detail: db.display().to_string() });
-        checks.extend(store.doctor()?);
     } else {
         checks.push(Check {
             name: "database",

@@ -93,8 +93,7 @@ fn digest_items(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<JsonFeed
     Ok(items)
 }
 
-/// Writes to stdout, or to `path` atomically (a temporary file in the same
-/// directory, renamed over it), so a reader never sees half a document.
+/// Writes to stdout, or to `path`: see [`write_output_file`].
 fn emit(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<ExitCode> {
     match path {
         None => {
@@ -102,19 +101,75 @@ fn emit(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<ExitCode> {
             out.write_all(bytes)?;
             out.flush()?;
         }
-        Some(path) => {
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let fail = |e: std::io::Error| {
-                user_error(
-                    format!("cannot write {}: {e}", path.display()),
-                    Some("check that the directory exists and is writable".into()),
-                )
-            };
-            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-            tmp.write_all(bytes).map_err(fail)?;
-            tmp.as_file().sync_all().map_err(fail)?;
-            tmp.persist(path).map_err(|e| fail(e.error))?;
-        }
+        Some(path) => write_output_file(path, bytes).map_err(|e| {
+            user_error(
+                format!("cannot write {}: {e}", path.display()),
+                Some("check that the directory exists and is writable".into()),
+            )
+        })?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `path` the way a user expects of `-o FILE`:
+/// - a regular file (or a new one) is replaced atomically (a temporary file
+///   in the same directory, renamed over it), so a reader never sees half a
+///   document, keeping the old file's permissions, or for a new file
+///   0666 less the umask (as any program creating a file);
+/// - a symlink is written through: its target is replaced, the link stays;
+/// - anything else (a FIFO, a device, `/dev/stdout`) is written straight,
+///   as renaming over it would replace it with a regular file.
+pub(crate) fn write_output_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let target = resolve_symlinks(path)?;
+    let existing = match std::fs::metadata(&target) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(meta) = existing.as_ref().filter(|m| !m.is_file()) {
+        if meta.is_dir() {
+            return Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory"));
+        }
+        let mut f = std::fs::OpenOptions::new().write(true).open(&target)?;
+        f.write_all(bytes)?;
+        return f.flush();
+    }
+    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    // Created with 0666 less the umask, like any new file (tempfile's default is 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
+    if let Some(meta) = &existing {
+        tmp.as_file().set_permissions(meta.permissions())?;
+    }
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(&target).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Follows `path` through symlinks (relative ones against their link's
+/// directory) to the file they name, which need not exist yet.
+fn resolve_symlinks(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = std::fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
 }

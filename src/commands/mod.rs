@@ -56,6 +56,13 @@ pub fn usage_error(message: impl Into<String>, hint: Option<String>) -> anyhow::
     anyhow::Error::new(UserError { message: message.into(), hint, usage: true })
 }
 
+/// A database error as a [`UserError`], with the hint for its kind (full,
+/// locked, damaged, foreign…).
+pub(crate) fn store_error(e: crate::error::StoreError) -> anyhow::Error {
+    let hint = e.hint();
+    user_error(e.to_string(), hint)
+}
+
 /// Exit status of a sync in which some feeds failed.
 pub const EXIT_SOME_FAILED: u8 = 2;
 
@@ -108,8 +115,8 @@ impl Context<'_> {
     /// The database path: --db / SYNDIC_DB, else settings.database, else
     /// the platform data directory.
     pub fn db_path(&self, config: Option<&Config>) -> anyhow::Result<PathBuf> {
-        if let Some(p) = &self.cli.db {
-            return Ok(p.clone());
+        if let Some(p) = self.cli_db() {
+            return Ok(p.to_owned());
         }
         if let Some(p) = config.and_then(|c| c.settings.database.clone()) {
             return Ok(p);
@@ -123,16 +130,19 @@ impl Context<'_> {
         }
     }
 
+    /// `--db` / `SYNDIC_DB`, unless empty (an empty `SYNDIC_DB=` is unset).
+    fn cli_db(&self) -> Option<&Path> {
+        self.cli.db.as_deref().filter(|p| !p.as_os_str().is_empty())
+    }
+
     pub fn open_store(&self, path: &Path) -> anyhow::Result<Store> {
-        Store::open_at(path).map_err(|e| {
-            user_error(e.to_string(), Some("check that the directory exists and is writable, or pass --db PATH".into()))
-        })
+        Store::open_at(path).map_err(store_error)
     }
 
     /// For read commands: the config if its file exists (a missing file is
     /// fine when --db names the database), and the existing database.
     pub fn read_store(&self) -> anyhow::Result<(Option<Config>, Store)> {
-        let config = if self.cli.config.exists() || self.cli.db.is_none() { Some(self.config()?) } else { None };
+        let config = if self.cli.config.exists() || self.cli_db().is_none() { Some(self.config()?) } else { None };
         let db = self.db_path(config.as_ref())?;
         if !db.exists() {
             return Err(user_error(
@@ -194,25 +204,22 @@ pub(crate) fn check_topics(wanted: &[String], config: Option<&Config>, store: &S
     Ok(())
 }
 
-/// Resolves `--feed` values (names, case-insensitive, or URLs) to feed URLs.
-pub(crate) fn resolve_feeds(wanted: &[String], store: &Store) -> anyhow::Result<Vec<String>> {
+/// Resolves `--feed` values to feed URLs with the lookup every command
+/// shares ([`crate::lookup`]): URL, local path, name or the feed's own title.
+pub(crate) fn resolve_feeds(wanted: &[String], config: Option<&Config>, store: &Store) -> anyhow::Result<Vec<String>> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
     let feeds = store.feeds()?;
-    wanted
+    let keys: Vec<crate::lookup::FeedKey<'_>> = feeds
         .iter()
-        .map(|w| {
-            feeds
-                .iter()
-                .find(|f| f.url == *w || f.display_name().eq_ignore_ascii_case(w))
-                .map(|f| f.url.clone())
-                .ok_or_else(|| {
-                    let known = feeds.iter().map(|f| f.display_name().to_owned()).collect::<Vec<_>>().join(", ");
-                    usage_error(
-                        format!("unknown feed \"{w}\"; known feeds: {known}"),
-                        Some("--feed takes a feed's name (as `syndic feeds` shows it) or its URL".into()),
-                    )
-                })
-        })
-        .collect()
+        .map(|f| crate::lookup::FeedKey { url: &f.url, name: f.name.as_deref(), title: f.title.as_deref() })
+        .collect();
+    let config_dir = config.and_then(|c| c.path.parent()).unwrap_or(Path::new(""));
+    let found = crate::lookup::find_feeds(&keys, wanted, config_dir).map_err(|e| {
+        usage_error(e.to_string(), Some("name a feed as `syndic feeds` shows it, or by its URL".into()))
+    })?;
+    Ok(found.into_iter().map(|i| feeds[i].url.clone()).collect())
 }
 
 /// Builds the store query for the shared `list`/`search` filters.
@@ -228,7 +235,7 @@ pub(crate) fn list_query(
     let (until, seen_until) = ctx.since(filters.until, store)?;
     Ok(crate::store::ListQuery {
         topics: filters.topics.clone(),
-        feed_urls: resolve_feeds(&filters.feeds, store)?,
+        feed_urls: resolve_feeds(&filters.feeds, config, store)?,
         since,
         until,
         limit,

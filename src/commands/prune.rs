@@ -9,7 +9,7 @@ use crate::cli::PruneArgs;
 pub(crate) fn run(ctx: &Context, args: &PruneArgs) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.read_store()?;
     let keep = match (&args.older_than, config.as_ref().and_then(|c| c.settings.keep)) {
-        (Some(d), _) => (*d).into(),
+        (Some(d), _) => *d,
         (None, Some(k)) => k,
         (None, None) => {
             return Err(user_error(
@@ -18,9 +18,9 @@ pub(crate) fn run(ctx: &Context, args: &PruneArgs) -> anyhow::Result<ExitCode> {
             ))
         }
     };
-    let cutoff = ctx.now - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+    let cutoff = crate::config::time_ago(ctx.now, keep);
     let wait = config.as_ref().map_or(crate::config::DEFAULT_LOCK_WAIT, |c| c.settings.lock_wait);
-    let _lock = store.lock_for_sync(wait).map_err(|e| user_error(e.to_string(), None))?;
+    let _lock = store.lock_for_sync(wait).map_err(super::store_error)?;
     let n = store.prune(cutoff, ctx.now, args.dry_run)?;
     let mut out = std::io::stdout().lock();
     let when = crate::output::human_time(cutoff);

@@ -18,7 +18,7 @@ pub(crate) fn read(ctx: &Context, args: &ReadArgs) -> anyhow::Result<ExitCode> {
         let (until, seen_until) = ctx.since(args.before, &store)?;
         let query = ListQuery {
             topics: args.topics.clone(),
-            feed_urls: resolve_feeds(&args.feeds, &store)?,
+            feed_urls: resolve_feeds(&args.feeds, config.as_ref(), &store)?,
             until,
             seen_until,
             limit: usize::MAX,

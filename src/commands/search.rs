@@ -28,7 +28,7 @@ pub(crate) fn run(ctx: &Context, args: &SearchArgs) -> anyhow::Result<ExitCode> 
     let query = list_query(ctx, &args.filters, args.limit, config.as_ref(), &store)?;
     let hits = store.search(&fts, &user_query, &query).map_err(|e| match e {
         SearchError::BadQuery(b) => user_error(b.to_string(), None),
-        SearchError::Store(s) => user_error(s.to_string(), None),
+        SearchError::Store(s) => super::store_error(s),
     })?;
     let mut out = std::io::stdout().lock();
     match args.filters.output_format() {

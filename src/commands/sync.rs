@@ -7,31 +7,26 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{usage_error, user_error, Context, EXIT_SOME_FAILED};
 use crate::cli::SyncArgs;
-use crate::error::StoreError;
 use crate::output::safe_text;
 use crate::sync::{self, FeedResult, SyncError, SyncOptions, SyncReport};
 
 pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
-    // Unknown --feed names are a mistake in the command: say so before touching anything.
-    sync::select_feeds(&config, &args.feeds).map_err(|e| {
-        usage_error(e.to_string(), Some("--feed takes a feed's name or URL as feeds.toml gives it".into()))
-    })?;
+    // Unknown --feed names are a mistake in the command: say so before
+    // writing anything (feeds' own titles come from an existing database).
     if let Some(t) = args.topics.iter().find(|t| !config.has_topic(t)) {
         let known = config.topics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
         return Err(usage_error(format!("unknown topic \"{t}\"; known topics: {known}"), None));
     }
     let db = ctx.db_path(Some(&config))?;
+    if !args.feeds.is_empty() {
+        let rows = if db.exists() { ctx.open_store(&db)?.feeds()? } else { Vec::new() };
+        sync::select_feeds(&config, &rows, &args.feeds).map_err(|e| {
+            usage_error(e.to_string(), Some("name a feed as `syndic feeds` shows it, or by its URL".into()))
+        })?;
+    }
     let mut store = ctx.open_store(&db)?;
-    let _lock = store.lock_for_sync(config.settings.lock_wait).map_err(|e| {
-        let hint = match e {
-            StoreError::Locked { .. } => {
-                Some("wait for the other sync to finish, or raise settings.lock_wait in feeds.toml".into())
-            }
-            _ => None,
-        };
-        user_error(e.to_string(), hint)
-    })?;
+    let _lock = store.lock_for_sync(config.settings.lock_wait).map_err(super::store_error)?;
     // `--since last-sync` and --print-new: what this sync brings is first seen from now.
     store.record_sync_start(ctx.now).map_err(|e| user_error(e.to_string(), None))?;
 
@@ -61,25 +56,17 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             progress.inc(1);
         }))
         .map_err(|e| match e {
-            SyncError::Store(e) => {
-                let full = e.to_string().contains("full");
-                let hint = if full {
-                    format!(
-                        "free space on the disk holding {}, then sync again; feeds saved so far are kept",
-                        db.display()
-                    )
-                } else {
-                    format!("the database {} must be writable; feeds saved so far are kept", db.display())
-                };
-                user_error(e.to_string(), Some(hint))
-            }
+            // Full, locked, damaged: the hint says which, and that feeds saved so far are kept.
+            SyncError::Store(e) => super::store_error(e),
             e => user_error(e.to_string(), None),
         })?;
+    // A parse over its deadline may still run on a blocking thread: do not wait for it.
+    runtime.shutdown_background();
     progress.finish_and_clear();
     // Retention: entries older than settings.keep go (with tombstones).
     if let Some(keep) = config.settings.keep {
-        let cutoff = ctx.now - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
-        let pruned = store.prune(cutoff, ctx.now, false).map_err(|e| user_error(e.to_string(), None))?;
+        let cutoff = crate::config::time_ago(ctx.now, keep);
+        let pruned = store.prune(cutoff, ctx.now, false).map_err(super::store_error)?;
         if pruned > 0 {
             tracing::info!(pruned, "old entries pruned");
         }

@@ -452,6 +452,9 @@ mod tests {
             ("\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\", "click"),
             ("\x1b]52;c;ZXZpbA==\x07copied", "copied"),
             ("c1\u{9b}2Jcsi", "c1csi"),
+            // See: issue 9: a lone C1 character must not eat the rest.
+            ("lone\u{9d} osc keeps the rest", "lone osc keeps the rest"),
+            ("lone\u{90} dcs too", "lone dcs too"),
             ("bidi\u{202e}txt\u{2066}", "biditxt"),
             ("del\x7f nul\0", "del nul"),
             ("multi\nline\r\n\ttext", "multi line  text"),

@@ -25,7 +25,7 @@ use url::Url;
 use crate::dedup;
 use crate::error::ParseError;
 use crate::model::{DateSource, FeedMeta, NewEntry, ParsedFeed};
-use crate::text::{clean_title, html_to_text, sanitize_html, strip_controls, text_to_html};
+use crate::text::{clean_title, html_to_text, sanitize_and_text, strip_controls, text_to_html};
 use crate::urls::canonical_link;
 
 /// Entries dated further than this in the future are taken as seen now: a
@@ -300,11 +300,12 @@ fn html_and_text(content: &str, media_type: &str) -> (Option<String>, Option<Str
     // Terminal escape sequences mean nothing in feed text: they go first.
     let content = strip_controls(content);
     let (html, text) = if media_type.contains("html") {
-        let mut text = html_to_text(&content);
+        // One tokenizer pass for the text and the nesting depth.
+        let (html, mut text) = sanitize_and_text(&content);
         if text.is_empty() {
             text = markup_fallback(&content);
         }
-        (sanitize_html(&content), text)
+        (html, text)
     } else {
         let text = plain_paragraphs(&content);
         (text_to_html(&text), text)
@@ -449,20 +450,22 @@ fn rss_item_sources(doc: &str, entries: usize) -> Vec<Option<String>> {
 /// The feeds an HTML page links to (`<link rel="alternate">` of a feed
 /// type), absolute, in page order.
 pub fn discover_feeds(html: &str, page_url: &str) -> Vec<String> {
-    let doc = scraper::Html::parse_document(html);
-    let selector = scraper::Selector::parse("link[rel][href]").expect("a valid selector");
+    // The tokenizer, not a tree: a deeply nested page must not hold `discover`.
     let base = Url::parse(page_url).ok();
     let mut out = Vec::new();
-    for link in doc.select(&selector) {
-        let el = link.value();
-        let rel = el.attr("rel").unwrap_or("").to_ascii_lowercase();
-        let kind = el.attr("type").unwrap_or("").to_ascii_lowercase();
+    for attrs in crate::text::link_tags(html) {
+        let attr = |name: &str| attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        if attr("rel").is_none() || attr("href").is_none() {
+            continue;
+        }
+        let rel = attr("rel").unwrap_or("").to_ascii_lowercase();
+        let kind = attr("type").unwrap_or("").to_ascii_lowercase();
         let is_feed = ["rss+xml", "atom+xml", "feed+json", "rdf+xml"].iter().any(|t| kind.contains(t))
             || (kind == "application/json" && rel.contains("feed"));
         if !rel.split_whitespace().any(|r| r == "alternate" || r == "feed") || !is_feed {
             continue;
         }
-        let href = el.attr("href").unwrap_or("");
+        let href = attr("href").unwrap_or("");
         let abs = match &base {
             Some(b) => b.join(href).ok().map(|u| u.to_string()),
             None => Url::parse(href).ok().map(|u| u.to_string()),

@@ -10,20 +10,26 @@ use crate::text::spaced_cjk;
 impl Store {
     /// Checks the database beyond SQLite's integrity check: schema version,
     /// rows that lost what they belong to, stories pointing nowhere.
+    ///
+    /// A damaged database does not stop the report: a check that SQLite
+    /// cannot run is itself reported as a problem, with SQLite's error.
     pub fn doctor(&self) -> Result<Vec<Check>> {
         let mut checks = Vec::new();
-        let problems = self.integrity_check()?;
-        checks.push(Check::new(
-            "integrity",
-            problems.is_empty(),
-            if problems.is_empty() { "SQLite integrity check passed".into() } else { problems.join("; ") },
-        ));
-        let version = self.schema_version()?;
-        checks.push(Check::new(
-            "schema",
-            version == MIGRATIONS.len() as i64,
-            format!("schema version {version} (this syndic writes {})", MIGRATIONS.len()),
-        ));
+        checks.push(match self.integrity_check() {
+            Ok(problems) if problems.is_empty() => {
+                Check::new("integrity", true, "SQLite integrity check passed".into())
+            }
+            Ok(problems) => Check::new("integrity", false, problems.join("; ")),
+            Err(e) => Check::new("integrity", false, format!("the integrity check itself failed: {e}")),
+        });
+        checks.push(match self.schema_version() {
+            Ok(version) => Check::new(
+                "schema",
+                version == MIGRATIONS.len() as i64,
+                format!("schema version {version} (this syndic writes {})", MIGRATIONS.len()),
+            ),
+            Err(e) => Check::new("schema", false, format!("cannot read the schema version: {e}")),
+        });
         let count = |sql: &str| -> Result<i64> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
         for (name, sql, what) in [
             ("orphan entries", "SELECT COUNT(*) FROM entries WHERE feed_id NOT IN (SELECT id FROM feeds)", "entries without a feed"),
@@ -33,8 +39,11 @@ impl Store {
             ("fingerprints", "SELECT COUNT(*) FROM entries WHERE id NOT IN (SELECT entry_id FROM fingerprints)", "entries without a fingerprint"),
             ("stories", "SELECT COUNT(*) FROM entries e WHERE duplicate_of IS NOT NULL AND NOT EXISTS (SELECT 1 FROM entries o WHERE o.id = e.duplicate_of AND o.duplicate_of IS NULL)", "copies whose original is missing or itself a copy"),
         ] {
-            let n = count(sql)?;
-            checks.push(Check::new(name, n == 0, if n == 0 { format!("no {what}") } else { format!("{n} {what}") }));
+            checks.push(match count(sql) {
+                Ok(0) => Check::new(name, true, format!("no {what}")),
+                Ok(n) => Check::new(name, false, format!("{n} {what}")),
+                Err(e) => Check::new(name, false, format!("cannot count {what}: {e}")),
+            });
         }
         Ok(checks)
     }

@@ -36,12 +36,6 @@ pub use read::{
 use crate::error::StoreError;
 use crate::model::{EntryId, FeedId, NewEntry};
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Sqlite(e.to_string())
-    }
-}
-
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// An open database.

@@ -239,9 +239,12 @@ impl Store {
         sql.push_str(" ORDER BY b.rank, e.published DESC LIMIT ?");
         params.push(Value::Integer(q.limit.min(i64::MAX as usize) as i64));
 
+        // The SQL is ours and fixed: a plain SQLITE_ERROR from it can only
+        // come from the MATCH expression the user wrote (busy, full, corrupt
+        // and the like have codes of their own).
         let bad = |e: rusqlite::Error| -> SearchError {
-            let msg = e.to_string();
-            if msg.contains("fts5") || msg.contains("syntax error") || msg.contains("no such column") {
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::Unknown) {
+                let msg = e.to_string();
                 SearchError::BadQuery(BadQuery { query: user_query.to_owned(), reason: explain_fts_error(&msg) })
             } else {
                 SearchError::Store(e.into())

@@ -21,18 +21,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
 /// How long a reader or writer waits for SQLite's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// `PRAGMA application_id` of a syndic database ("SYNd"), so that another
+/// program's SQLite file is recognised and left alone.
+pub const APPLICATION_ID: i32 = 0x5359_4e64;
+
 impl Store {
     /// Opens (creating it and its directory if needed) and migrates the
-    /// database at `path`.
+    /// database at `path`. Another program's database is refused untouched;
+    /// several processes opening a new database at once all succeed (the
+    /// schema is created in one immediate transaction, checked again inside it).
     pub fn open_at(path: &Path) -> Result<Store> {
-        let open_err = |message: String| StoreError::Open { path: path.display().to_string(), message };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
-                .map_err(|e| open_err(format!("cannot create directory {}: {e}", dir.display())))?;
+                .map_err(|e| StoreError::open(path, format!("cannot create directory {}: {e}", dir.display()), e))?;
         }
-        let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        let conn = Connection::open(path).map_err(|e| StoreError::open(path, e.to_string(), e))?;
         let mut store = Store { conn, path: Some(path.to_owned()), dedup: DedupSettings::default() };
-        store.configure().map_err(|e| open_err(e.to_string()))?;
+        store.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Before anything writes (WAL mode included): is it ours?
+        store.check_ownership()?;
+        store.configure()?;
         store.migrate()?;
         Ok(store)
     }
@@ -41,18 +49,69 @@ impl Store {
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
         let mut store = Store { conn, path: None, dedup: DedupSettings::default() };
+        store.conn.busy_timeout(BUSY_TIMEOUT)?;
         store.configure()?;
         store.migrate()?;
         Ok(store)
     }
 
+    /// Refuses a database that belongs to another program: one with another
+    /// application id, or without syndic's id and with tables that are not
+    /// syndic's (a syndic database from before the id has `feeds`, `entries`
+    /// and a schema version).
+    fn check_ownership(&self) -> Result<()> {
+        let foreign = |what: String| StoreError::Foreign { path: self.path_display(), what };
+        let app_id: i32 = match self.conn.query_row("PRAGMA application_id", [], |r| r.get(0)) {
+            Ok(id) => id,
+            // Not SQLite at all (a feeds.toml given as --db, say): not ours to touch.
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+                return Err(foreign("it is not an SQLite database".into()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if app_id == APPLICATION_ID {
+            return Ok(());
+        }
+        if app_id != 0 {
+            return Err(foreign(format!("its application id is {app_id:#x}")));
+        }
+        let tables: Vec<String> = self
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let has = |t: &str| tables.iter().any(|n| n == t);
+        if tables.is_empty() || (version >= 1 && has("feeds") && has("entries")) {
+            return Ok(());
+        }
+        let mut shown: Vec<&str> = tables.iter().map(String::as_str).take(3).collect();
+        if tables.len() > 3 {
+            shown.push("…");
+        }
+        Err(foreign(format!("it holds other tables: {}", shown.join(", "))))
+    }
+
     fn configure(&mut self) -> Result<()> {
-        self.conn.busy_timeout(BUSY_TIMEOUT)?;
         // Saving an entry uses a few dozen statements; the default cache of 16
         // would re-prepare them all the time.
         self.conn.set_prepared_statement_cache_capacity(128);
-        // journal_mode answers with a row, so it is queried, not executed.
-        let _mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        // journal_mode answers with a row, so it is queried, not executed. A
+        // new database being switched by another process at the same moment
+        // answers "busy" without waiting for the busy timeout: try again.
+        let started = Instant::now();
+        loop {
+            match self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         // A 64 MiB page cache: the dedup indexes are read and written on every new entry.
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;")?;
@@ -60,23 +119,52 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let version: usize = self.conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
-        if version > MIGRATIONS.len() {
-            return Err(StoreError::Open {
-                path: self.path_display(),
-                message: format!(
-                    "schema version {version} is newer than this syndic knows ({}): upgrade syndic",
-                    MIGRATIONS.len()
-                ),
-            });
+        let version = |conn: &Connection| -> Result<usize> {
+            Ok(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.max(0) as usize)
+        };
+        let path = self.path_display();
+        let too_new = |v: usize| StoreError::Open {
+            path: path.clone(),
+            message: format!(
+                "schema version {v} is newer than this syndic knows ({}): upgrade syndic",
+                MIGRATIONS.len()
+            ),
+            source: None,
+        };
+        let current = version(&self.conn)?;
+        if current > MIGRATIONS.len() {
+            return Err(too_new(current));
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        let app_id: i32 = self.conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        if current == MIGRATIONS.len() {
+            if app_id != APPLICATION_ID {
+                // A syndic database from before the mark: mark it if we may
+                // write (a read-only copy is still read).
+                if let Err(e) = self.conn.pragma_update(None, "application_id", APPLICATION_ID) {
+                    tracing::debug!(error = %e, "cannot mark the database as syndic's");
+                }
+            }
+            return Ok(());
+        }
+        // Each migration in an immediate transaction of its own: it waits for
+        // any other process creating or upgrading the schema, then reads the
+        // version again and sees what that one did.
+        loop {
+            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let current = version(&tx)?;
+            if current > MIGRATIONS.len() {
+                return Err(too_new(current));
+            }
+            if let Some(sql) = MIGRATIONS.get(current) {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", (current + 1) as i64)?;
+            }
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
             tx.commit()?;
+            if current >= MIGRATIONS.len() {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// The schema version of the open database.
@@ -96,7 +184,7 @@ impl Store {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| StoreError::Open { path: lock_path.display().to_string(), message: e.to_string() })?;
+            .map_err(|e| StoreError::open(&lock_path, e.to_string(), e))?;
         let start = Instant::now();
         loop {
             match file.try_lock() {
@@ -108,7 +196,7 @@ impl Store {
                     return Err(StoreError::Locked { path: path.display().to_string(), waited: wait });
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(StoreError::Open { path: lock_path.display().to_string(), message: e.to_string() });
+                    return Err(StoreError::open(&lock_path, e.to_string(), e));
                 }
             }
         }

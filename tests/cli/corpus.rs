@@ -8,7 +8,6 @@
 //! file:// URLs of the whole corpus, the way a user would count.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -48,8 +47,9 @@ fn corpus_dir() -> Option<PathBuf> {
 /// failure; elsewhere a note that `cargo test` shows (written past the test
 /// harness's capture).
 fn skip_without_corpus() {
-    assert!(std::env::var_os("CI").is_none(), "../shared/corpus is missing in CI: the corpus tests cannot run");
-    let _ = writeln!(std::io::stderr(), "note: corpus test skipped: ../shared/corpus not found");
+    // CI lays ../shared beside the clone; a checkout elsewhere may not have
+    // it. Under CI that fails; elsewhere the skip is shown.
+    crate::common::skip("../shared/corpus not found");
 }
 
 fn manifest_paths(dir: &Path) -> Vec<String> {

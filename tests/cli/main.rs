@@ -13,6 +13,7 @@ mod read;
 mod reading;
 mod readme;
 mod reliability;
+mod robust;
 mod server;
 mod stories;
 mod sync;

@@ -162,7 +162,10 @@ fn unknown_topic_or_feed_lists_the_known_ones_and_empty_results_are_fine() {
     assert!(stderr.contains("\nhint: "), "{stderr}");
     let (code, _, stderr) = s.env.run(&["list", "--feed", "Dawnn"]);
     assert_eq!(code, 64);
-    assert!(stderr.contains("unknown feed \"Dawnn\"; known feeds: Bol News, Tech Frontier, CEN, Dawn,"), "{stderr}");
+    assert!(
+        stderr.contains("no feed is named or has the URL \"Dawnn\"; known feeds: Bol News, Tech Frontier, CEN, Dawn,"),
+        "{stderr}"
+    );
     let (code, _, stderr) = s.env.run(&["list", "--since", "yesterday"]);
     assert_eq!(code, 64, "clap usage error");
     assert!(stderr.contains("write a duration ago like 24h or 7d"), "{stderr}");

@@ -25,6 +25,8 @@ pub enum Reply {
     Sequence(Vec<Reply>),
     /// Headers, then body bytes without end (until the client hangs up).
     Endless,
+    /// Reads the request, then resets the connection (TCP RST, no answer).
+    Reset,
 }
 
 impl Reply {
@@ -185,6 +187,13 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
             write_response(&mut stream, status, "text/plain", &[("Location".into(), location)], b"moved")
         }
         Some(Reply::Sequence(_)) => unreachable!("sequences are resolved above"),
+        Some(Reply::Reset) => {
+            // Linger 0: closing sends RST instead of FIN.
+            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+            drop(reader);
+            drop(stream);
+            return;
+        }
         Some(Reply::Endless) => {
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n\r\n<rss version=\"2.0\"><channel>");
             let chunk = vec![b' '; 64 * 1024];

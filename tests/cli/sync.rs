@@ -308,8 +308,8 @@ fn a_second_sync_waits_for_the_first_then_gives_up_with_a_clear_message() {
     }
     let (code, _, stderr) = env.run(&["sync"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("another `syndic sync` is running on"), "{stderr}");
-    assert!(stderr.contains("hint: wait for the other sync to finish"), "{stderr}");
+    assert!(stderr.contains("another syndic command is writing to"), "{stderr}");
+    assert!(stderr.contains("hint: wait for the other syndic command"), "{stderr}");
 
     // With a longer wait, the second one runs after the first.
     env.write_config(&config(&server, &[("/slow", "Slow", &[])], "lock_wait = \"20s\""));
