@@ -49,7 +49,7 @@ pub enum Command {
     Search(SearchArgs),
     /// Show one entry in full, with the other places of its story.
     Show(ShowArgs),
-    /// Write the feed list (OPML) or a digest (JSON Feed) for other tools.
+    /// Write the feed list (OPML) or a digest (JSON Feed, HTML page, Atom planet) for other tools.
     #[command(subcommand)]
     Export(ExportCommand),
     /// Inspect and correct how copies are grouped into stories.
@@ -241,6 +241,64 @@ pub enum ExportCommand {
     Opml(ExportOpmlArgs),
     /// A digest of stories as a JSON Feed 1.1 document.
     Json(ExportJsonArgs),
+    /// A digest of stories as one self-contained HTML page, grouped by topic.
+    Html(ExportHtmlArgs),
+    /// A merged, deduplicated Atom feed of stories (a "planet").
+    Atom(ExportAtomArgs),
+}
+
+/// Parses an absolute http(s) URL (`--feed-url`, `--home-page-url`).
+fn parse_web_url(s: &str) -> Result<String, String> {
+    match url::Url::parse(s.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(u.to_string()),
+        _ => Err(format!("\"{s}\" is not a web address: write an absolute URL like https://example.com/digest.xml")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportHtmlArgs {
+    /// Only stories in this topic; repeatable (sections follow this order).
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+
+    /// Only stories published since: 24h, 7d, 2026-11-01 or an RFC 3339 time.
+    #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
+    pub since: Option<TimeSpec>,
+
+    /// At most this many stories.
+    #[arg(long, default_value_t = 200, value_parser = parse_limit, value_name = "N")]
+    pub limit: usize,
+
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportAtomArgs {
+    /// Only stories in this topic; repeatable.
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+
+    /// Only stories published since: 24h, 7d, 2026-11-01 or an RFC 3339 time.
+    #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
+    pub since: Option<TimeSpec>,
+
+    /// At most this many stories.
+    #[arg(long, default_value_t = 100, value_parser = parse_limit, value_name = "N")]
+    pub limit: usize,
+
+    /// Where the feed will be published: its id and rel="self" link.
+    #[arg(long, value_parser = parse_web_url, value_name = "URL")]
+    pub feed_url: Option<String>,
+
+    /// A page for people the feed stands for: its rel="alternate" link.
+    #[arg(long, value_parser = parse_web_url, value_name = "URL")]
+    pub home_page_url: Option<String>,
+
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +321,14 @@ pub struct ExportJsonArgs {
     /// At most this many stories.
     #[arg(long, default_value_t = 100, value_parser = parse_limit, value_name = "N")]
     pub limit: usize,
+
+    /// Where the digest will be published (JSON Feed `feed_url`).
+    #[arg(long, value_parser = parse_web_url, value_name = "URL")]
+    pub feed_url: Option<String>,
+
+    /// The page the digest stands for (JSON Feed `home_page_url`).
+    #[arg(long, value_parser = parse_web_url, value_name = "URL")]
+    pub home_page_url: Option<String>,
 
     /// Write to this file (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
