@@ -172,6 +172,10 @@ pub struct Filters {
     #[arg(long)]
     pub all: bool,
 
+    /// Include entries that feeds.toml's [filters] hide.
+    #[arg(long)]
+    pub include_filtered: bool,
+
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -269,6 +273,10 @@ pub struct ExportHtmlArgs {
     #[arg(long, default_value_t = 200, value_parser = parse_limit, value_name = "N")]
     pub limit: usize,
 
+    /// Include entries that feeds.toml's [filters] hide.
+    #[arg(long)]
+    pub include_filtered: bool,
+
     /// Write to this file (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -295,6 +303,10 @@ pub struct ExportAtomArgs {
     /// A page for people the feed stands for: its rel="alternate" link.
     #[arg(long, value_parser = parse_web_url, value_name = "URL")]
     pub home_page_url: Option<String>,
+
+    /// Include entries that feeds.toml's [filters] hide.
+    #[arg(long)]
+    pub include_filtered: bool,
 
     /// Write to this file (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -329,6 +341,10 @@ pub struct ExportJsonArgs {
     /// The page the digest stands for (JSON Feed `home_page_url`).
     #[arg(long, value_parser = parse_web_url, value_name = "URL")]
     pub home_page_url: Option<String>,
+
+    /// Include entries that feeds.toml's [filters] hide.
+    #[arg(long)]
+    pub include_filtered: bool,
 
     /// Write to this file (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]

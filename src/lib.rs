@@ -13,6 +13,7 @@ pub mod dedup;
 pub mod error;
 pub mod export;
 pub mod fetch;
+pub mod filters;
 pub mod logging;
 pub mod model;
 pub mod output;

@@ -50,6 +50,7 @@ fn json(ctx: &Context, args: &ExportJsonArgs) -> anyhow::Result<ExitCode> {
         topics: args.topics.clone(),
         since: args.since.map(|s| s.resolve(ctx.now)),
         limit: args.limit,
+        include_filtered: args.include_filtered,
         ..ListQuery::default()
     };
     let title = if args.topics.is_empty() {
@@ -111,6 +112,7 @@ fn html(ctx: &Context, args: &ExportHtmlArgs) -> anyhow::Result<ExitCode> {
         topics: args.topics.clone(),
         since: args.since.map(|s| s.resolve(ctx.now)),
         limit: args.limit,
+        include_filtered: args.include_filtered,
         ..ListQuery::default()
     };
     let digest = export::html::HtmlDigest {
@@ -129,6 +131,7 @@ fn atom(ctx: &Context, args: &ExportAtomArgs) -> anyhow::Result<ExitCode> {
         topics: args.topics.clone(),
         since: args.since.map(|s| s.resolve(ctx.now)),
         limit: args.limit,
+        include_filtered: args.include_filtered,
         ..ListQuery::default()
     };
     let planet = export::atom::Planet {

@@ -111,7 +111,13 @@ impl Context<'_> {
                 Some("run `syndic sync` first, or point --db / SYNDIC_DB at an existing database".into()),
             ));
         }
-        let store = self.open_store(&db)?;
+        let mut store = self.open_store(&db)?;
+        // feeds.toml's [filters] may have changed since the last sync.
+        if let Some(c) = &config {
+            if let Err(e) = crate::filters::apply(c, &mut store) {
+                tracing::warn!(error = %e, "could not apply [filters]; entries are shown as last filtered");
+            }
+        }
         Ok((config, store))
     }
 
@@ -180,5 +186,6 @@ pub(crate) fn list_query(
         until: filters.until.map(|s| s.resolve(ctx.now)),
         limit,
         all: filters.all,
+        include_filtered: filters.include_filtered,
     })
 }

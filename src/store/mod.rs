@@ -17,6 +17,7 @@ use rusqlite::Connection;
 mod dedup;
 mod entries;
 mod feeds;
+mod filters;
 mod maintenance;
 mod read;
 mod schema;
@@ -25,6 +26,7 @@ mod stories;
 use schema::MIGRATIONS;
 
 pub use dedup::{Assessment, DedupSettings, Via};
+pub use filters::FilterReport;
 
 pub use read::{
     BadQuery, EntryDetail, EntryRow, ListQuery, Related, SearchError, SearchHit, HIGHLIGHT_END, HIGHLIGHT_START,

@@ -35,6 +35,8 @@ pub struct ListQuery {
     pub limit: usize,
     /// List copies too, each as its own row.
     pub all: bool,
+    /// Include entries that `[filters]` hide.
+    pub include_filtered: bool,
 }
 
 /// One listed entry (a story's original, or any entry with `all`).
@@ -142,6 +144,10 @@ fn short_summary(text: &str) -> String {
 fn filters(q: &ListQuery, sql: &mut String, params: &mut Vec<Value>) {
     if !q.all && q.feed_urls.is_empty() {
         sql.push_str(" AND e.duplicate_of IS NULL");
+    }
+    // [filters]: hidden unless asked for (NULL, not evaluated yet, is shown).
+    if !q.include_filtered {
+        sql.push_str(" AND e.filtered IS NOT 1");
     }
     if let Some(since) = q.since {
         sql.push_str(" AND e.published >= ?");

@@ -7,6 +7,7 @@ mod corpus;
 mod dedup;
 mod feeds;
 mod fetch;
+mod filters;
 mod outputs;
 mod read;
 mod reliability;

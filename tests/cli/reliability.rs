@@ -103,7 +103,7 @@ fn doctor_finds_and_repairs_damage() {
     env.cmd(&["sync"]).assert().success();
     let (code, out, _) = env.run(&["doctor"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("ok       integrity") && out.contains("schema version 3"), "{out}");
+    assert!(out.contains("ok       integrity") && out.contains("ok       schema         schema version"), "{out}");
 
     let conn = rusqlite::Connection::open(env.db_path()).unwrap();
     conn.execute("DELETE FROM entries_fts WHERE rowid = (SELECT MIN(id) FROM entries)", []).unwrap();
