@@ -60,6 +60,30 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Delete old entries (settings.keep, or --older-than), keeping tombstones.
     Prune(PruneArgs),
+    /// Stories per day per topic and feed, copies per feed, the most republished stories, silent feeds.
+    Stats(StatsArgs),
+}
+
+fn parse_days(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if (1..=crate::stats::MAX_DAYS).contains(&n) => Ok(n),
+        _ => Err(format!("\"{s}\" is not a number of days: write a whole number from 1 to {}", crate::stats::MAX_DAYS)),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// How many days back, today included.
+    #[arg(long, default_value_t = 30, value_parser = parse_days, value_name = "N")]
+    pub days: u32,
+
+    /// Include entries that feeds.toml's [filters] hide.
+    #[arg(long)]
+    pub include_filtered: bool,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

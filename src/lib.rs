@@ -19,6 +19,7 @@ pub mod model;
 pub mod output;
 pub mod parse;
 pub mod search;
+pub mod stats;
 pub mod store;
 pub mod sync;
 pub mod text;

@@ -10,6 +10,7 @@ mod list;
 mod prune;
 mod search;
 mod show;
+mod stats;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Discover(args) => discover::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Prune(args) => prune::run(&ctx, args),
+        Command::Stats(args) => stats::run(&ctx, args),
     }
 }
 

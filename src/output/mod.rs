@@ -5,6 +5,7 @@
 //! [`safe_text`] before it is styled or printed.
 
 pub mod entries;
+pub mod stats;
 
 use std::io::{self, IsTerminal, Write};
 

@@ -21,12 +21,14 @@ mod filters;
 mod maintenance;
 mod read;
 mod schema;
+mod stats;
 mod stories;
 
 use schema::MIGRATIONS;
 
 pub use dedup::{Assessment, DedupSettings, Via};
 pub use filters::FilterReport;
+pub use stats::{FeedActivity, FeedDay, Republished, StatsQuery, TopicDay};
 
 pub use read::{
     BadQuery, EntryDetail, EntryRow, ListQuery, Related, SearchError, SearchHit, HIGHLIGHT_END, HIGHLIGHT_START,

@@ -336,3 +336,58 @@ fn export_json_names_the_digest_and_its_sources() {
     let doc: Value = serde_json::from_str(&stdout(&s.env, &["export", "json"])).unwrap();
     assert!(doc.get("feed_url").is_none() && doc.get("home_page_url").is_none());
 }
+
+#[test]
+fn stats_counts_days_topics_feeds_copies_and_silence() {
+    let s = synced();
+    let r: Value = serde_json::from_str(&stdout(&s.env, &["stats", "--json"])).unwrap();
+    // Pinned now is 2021-10-25 12:00 UTC: 30 days from 09-26 to 10-25.
+    assert_eq!(
+        (r["days"].as_u64(), r["first_day"].as_str(), r["last_day"].as_str()),
+        (Some(30), Some("2021-09-26"), Some("2021-10-25"))
+    );
+    let per_day =
+        |v: &Value| -> Vec<u64> { v["per_day"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect() };
+    // 8 stories: 3 of Bol, 1 of Tech Frontier (its other entry is a copy), 2 of CEN, hostile, wide.
+    assert_eq!(r["stories"]["total"], 8);
+    assert_eq!(per_day(&r["stories"]).iter().sum::<u64>(), 8);
+    let topic = |name: &str| r["topics"].as_array().unwrap().iter().find(|t| t["topic"] == name).cloned().unwrap();
+    let pakistan = topic("pakistan");
+    assert_eq!(pakistan["total"], 3);
+    // The seed story (10-20 04:15 UTC) is on the 25th day of the window.
+    assert!(per_day(&pakistan)[24] >= 1, "{pakistan}");
+    assert_eq!(topic("cpec")["total"], 5, "{}", topic("cpec"));
+
+    let feed = |name: &str| r["feeds"].as_array().unwrap().iter().find(|f| f["feed"] == name).cloned().unwrap();
+    let tech = feed("Tech Frontier");
+    assert_eq!(
+        (tech["total"].as_u64(), tech["copies"].as_u64(), tech["copy_share"].as_f64()),
+        (Some(2), Some(1), Some(0.5))
+    );
+    assert_eq!((feed("Bol News")["copies"].as_u64(), feed("Bol News")["copied"].as_u64()), (Some(0), Some(1)));
+    let most = &r["most_republished"][0];
+    assert_eq!(
+        (most["title"].as_str(), most["feed"].as_str(), most["copies"].as_u64()),
+        (Some(SEED), Some("Bol News"), Some(1))
+    );
+    assert!(r["silent_feeds"].as_array().unwrap().is_empty(), "{}", r["silent_feeds"]);
+
+    // Five days (10-21 to 10-25): the feeds whose newest entry is older are silent.
+    let r: Value = serde_json::from_str(&stdout(&s.env, &["stats", "--json", "--days", "5"])).unwrap();
+    let silent: Vec<&str> = r["silent_feeds"].as_array().unwrap().iter().map(|f| f["feed"].as_str().unwrap()).collect();
+    assert_eq!(silent, ["Hostile", "Bol News", "CEN"], "longest silent first");
+    assert_eq!(r["silent_feeds"][1]["last_published"], "2021-10-20T04:15:00Z");
+
+    // For people: sparklines, sections, no control characters from feeds.
+    let text = stdout(&s.env, &["stats"]);
+    assert!(text.starts_with("Last 30 days: 2021-09-26 to 2021-10-25 (UTC)"), "{text}");
+    assert!(text.contains("Most republished") && text.contains("Silent for the last 30 days"), "{text}");
+    let row = text.lines().find(|l| l.starts_with("Tech Frontier")).unwrap();
+    assert!(row.contains("1 (50%)") && row.ends_with("·····█··█····"), "{row}");
+    assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text}");
+    assert!(text.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= 100), "{text}");
+
+    let (code, _, err) = s.env.run(&["stats", "--days", "0"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("write a whole number from 1 to 3650"), "{err}");
+}
