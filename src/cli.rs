@@ -293,6 +293,10 @@ pub struct ExportHtmlArgs {
     #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
     pub since: Option<TimeSpec>,
 
+    /// Only stories not read yet.
+    #[arg(long)]
+    pub unread: bool,
+
     /// At most this many stories.
     #[arg(long, default_value_t = 200, value_parser = parse_limit, value_name = "N")]
     pub limit: usize,

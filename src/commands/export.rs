@@ -113,6 +113,7 @@ fn html(ctx: &Context, args: &ExportHtmlArgs) -> anyhow::Result<ExitCode> {
         since: args.since.map(|s| s.resolve(ctx.now)),
         limit: args.limit,
         include_filtered: args.include_filtered,
+        unread: args.unread,
         ..ListQuery::default()
     };
     let digest = export::html::HtmlDigest {

@@ -189,5 +189,7 @@ pub(crate) fn list_query(
         limit,
         all: filters.all,
         include_filtered: filters.include_filtered,
+        // `list --unread` / `search --unread` come with the reading work.
+        unread: false,
     })
 }
