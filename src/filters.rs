@@ -172,7 +172,11 @@ impl Filters {
 /// every entry when the rules changed, else the entries not evaluated yet.
 pub fn apply(config: &Config, store: &mut crate::store::Store) -> Result<FilterReport, crate::error::StoreError> {
     let filters = Filters::new(config);
-    let report = store.apply_filters(&fingerprint(config), |feed_url, text| filters.is_excluded(feed_url, text))?;
+    let report = if filters.is_empty() {
+        store.clear_filters(&fingerprint(config))?
+    } else {
+        store.apply_filters(&fingerprint(config), |feed_url, text| filters.is_excluded(feed_url, text))?
+    };
     if report.changed > 0 || report.all {
         tracing::info!(evaluated = report.evaluated, changed = report.changed, all = report.all, "filters applied");
     }

@@ -35,6 +35,8 @@ pub struct StatsReport {
     pub most_republished: Vec<RepublishedStory>,
     /// Feeds without an entry in the window, longest silent first.
     pub silent_feeds: Vec<SilentFeed>,
+    /// Stored entries that `[filters]` hide (whatever their date).
+    pub filtered: u64,
 }
 
 /// A total and its count for each day of the window, oldest first.
@@ -105,6 +107,7 @@ pub struct Counts {
     pub republished: Vec<Republished>,
     /// The feeds to report on (the configured ones), with their newest entry.
     pub activity: Vec<FeedActivity>,
+    pub filtered: u64,
 }
 
 /// The window of `days` days ending with the day of `now` in a zone
@@ -201,6 +204,7 @@ pub fn build(days: usize, first_day: i64, zone: String, counts: Counts) -> Stats
             })
             .collect(),
         silent_feeds: silent,
+        filtered: counts.filtered,
     }
 }
 
@@ -286,6 +290,7 @@ mod tests {
                 FeedDay { feed_url: "gone".into(), day: first, entries: 7, copies: 0, copied: 0 },
             ],
             republished: vec![],
+            filtered: 0,
             activity: vec![
                 feed("a", Some("2021-10-23T01:00:00Z")),
                 feed("b", Some("2021-10-25T01:00:00Z")),

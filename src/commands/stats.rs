@@ -28,6 +28,7 @@ pub(crate) fn run(ctx: &Context, args: &StatsArgs) -> anyhow::Result<ExitCode> {
         feeds: store.entries_per_feed_day(&q)?,
         republished: store.most_republished(&q, MOST_REPUBLISHED)?,
         activity,
+        filtered: store.filtered_count()?,
     };
     let zone_name = if offset_secs == 0 { "UTC".to_owned() } else { format!("UTC{zone}") };
     let report = build(args.days as usize, first_day, zone_name, counts);

@@ -93,5 +93,10 @@ pub fn write_stats(r: &StatsReport, width: usize, style: Style, out: &mut dyn Wr
         let name = truncate_width(&safe_text(&f.feed), width.saturating_sub(30).max(20));
         writeln!(out, "  {name}  {}", style.dim(&last))?;
     }
+    if r.filtered > 0 {
+        writeln!(out)?;
+        let n = if r.filtered == 1 { "1 stored entry".to_owned() } else { format!("{} stored entries", r.filtered) };
+        writeln!(out, "{}", style.dim(&format!("[filters] hide {n}; --include-filtered counts them.")))?;
+    }
     Ok(())
 }

@@ -72,6 +72,23 @@ impl Store {
         Ok(report)
     }
 
+    /// Marks every entry shown, as no rule is configured (`fingerprint`
+    /// records that): two statements, no entry read into memory.
+    pub fn clear_filters(&mut self, fingerprint: &str) -> Result<FilterReport> {
+        let all = self.meta(FINGERPRINT_KEY)?.as_deref() != Some(fingerprint);
+        let tx = self.conn.transaction()?;
+        let which = if all { "filtered IS NOT 0" } else { "filtered IS NULL" };
+        let changed = tx.execute(&format!("UPDATE entries SET filtered = 0 WHERE {which}"), [])?;
+        if all {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![FINGERPRINT_KEY, fingerprint],
+            )?;
+        }
+        tx.commit()?;
+        Ok(FilterReport { evaluated: changed, changed, all })
+    }
+
     /// How many stored entries the filters hide.
     pub fn filtered_count(&self) -> Result<u64> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM entries WHERE filtered = 1", [], |r| r.get::<_, i64>(0))? as u64)

@@ -63,6 +63,13 @@ fn filtered_entries_are_stored_but_hidden_unless_asked_for() {
     assert_eq!(s.titles(&["search", "banking", "--json", "--include-filtered"]), [PSX]);
     assert!(s.titles(&["search", "rupee", "--json"]).is_empty());
 
+    let stats: Value = serde_json::from_str(&s.env.run(&["stats", "--json"]).1).unwrap();
+    assert_eq!(stats["filtered"], 2);
+    assert_eq!(stats["stories"]["total"], 3, "stats leave hidden entries out");
+    let stats: Value = serde_json::from_str(&s.env.run(&["stats", "--json", "--include-filtered"]).1).unwrap();
+    assert_eq!(stats["stories"]["total"], 5);
+    assert!(s.env.run(&["stats"]).1.contains("[filters] hide 2 stored entries; --include-filtered counts them."));
+
     for export in ["json", "html", "atom"] {
         let (_, out, _) = s.env.run(&["export", export]);
         assert!(!out.contains(PSX) && !out.contains(RUPEE) && out.contains(GWADAR), "{export}: {out}");
