@@ -414,3 +414,9 @@ fn export_html_unread_leaves_out_stories_already_read() {
     assert!(unread.contains("Gwadar port handles record cargo volume"), "{unread}");
     assert!(stdout(&s.env, &["export", "html"]).contains(SEED));
 }
+
+#[test]
+fn stats_human_output_snapshot() {
+    let s = synced();
+    insta::assert_snapshot!("stats", stdout(&s.env, &["stats", "--days", "14"]));
+}
