@@ -9,8 +9,8 @@
 //!   the summary and content.
 //!
 //! An excluded entry is still stored (so changing a rule loses nothing): the
-//! store keeps a `filtered` flag per entry, computed here when the entry
-//! arrives and recomputed for every entry when the rules change (their
+//! store keeps the ids of the hidden entries, decided here when an entry
+//! arrives or changes, and for every entry when the rules change (their
 //! [`fingerprint`] differs from the one recorded).
 
 use std::collections::HashMap;
@@ -168,8 +168,8 @@ impl Filters {
     }
 }
 
-/// Brings the store's `filtered` flags up to date with `config`'s rules:
-/// every entry when the rules changed, else the entries not evaluated yet.
+/// Brings the store's hidden entries up to date with `config`'s rules:
+/// every entry when the rules changed, else the new and changed ones.
 pub fn apply(config: &Config, store: &mut crate::store::Store) -> Result<FilterReport, crate::error::StoreError> {
     let filters = Filters::new(config);
     let report = if filters.is_empty() {

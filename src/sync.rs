@@ -241,7 +241,7 @@ pub async fn run(
         on_progress(&outcome);
         report.outcomes.push(outcome);
     }
-    // [filters]: flag the new entries (all of them if the rules changed).
+    // [filters]: decide which new entries are hidden (all of them if the rules changed).
     crate::filters::apply(config, store)?;
     // Report in the order of feeds.toml, not of completion.
     report.outcomes.sort_by_key(|o| selected.iter().position(|f| f.url == o.url));

@@ -153,9 +153,10 @@ fn filters(q: &ListQuery, sql: &mut String, params: &mut Vec<Value>) {
     if !q.all && q.feed_urls.is_empty() {
         sql.push_str(" AND e.duplicate_of IS NULL");
     }
-    // [filters]: hidden unless asked for (NULL, not evaluated yet, is shown).
+    // [filters]: hidden unless asked for.
     if !q.include_filtered {
-        sql.push_str(" AND e.filtered IS NOT 1");
+        sql.push_str(" AND ");
+        sql.push_str(super::filters::NOT_FILTERED);
     }
     if q.unread {
         sql.push_str(" AND ");

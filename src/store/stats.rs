@@ -67,7 +67,7 @@ impl Store {
              JOIN entries x ON x.id = r.id OR x.duplicate_of = r.id
              JOIN entry_topics t ON t.entry_id = x.id
              WHERE r.duplicate_of IS NULL AND r.published >= ?1 AND r.published < ?2
-               AND (?4 OR r.filtered IS NOT 1)
+               AND (?4 OR NOT EXISTS (SELECT 1 FROM filtered_entries h WHERE h.entry_id = r.id))
              GROUP BY t.topic, day ORDER BY t.topic, day",
         )?;
         let rows = stmt
@@ -81,7 +81,7 @@ impl Store {
     pub fn stories_per_day(&self, q: &StatsQuery) -> Result<Vec<(i64, u64)>> {
         let mut stmt = self.conn.prepare(
             "SELECT (published + ?3) / 86400 AS day, COUNT(*) FROM entries
-             WHERE duplicate_of IS NULL AND published >= ?1 AND published < ?2 AND (?4 OR filtered IS NOT 1)
+             WHERE duplicate_of IS NULL AND published >= ?1 AND published < ?2 AND (?4 OR NOT EXISTS (SELECT 1 FROM filtered_entries h WHERE h.entry_id = entries.id))
              GROUP BY day ORDER BY day",
         )?;
         let rows = stmt
@@ -99,7 +99,7 @@ impl Store {
                     SUM(e.duplicate_of IS NOT NULL),
                     SUM(EXISTS (SELECT 1 FROM entries c WHERE c.duplicate_of = e.id))
              FROM entries e JOIN feeds f ON f.id = e.feed_id
-             WHERE e.published >= ?1 AND e.published < ?2 AND (?4 OR e.filtered IS NOT 1)
+             WHERE e.published >= ?1 AND e.published < ?2 AND (?4 OR NOT EXISTS (SELECT 1 FROM filtered_entries h WHERE h.entry_id = e.id))
              GROUP BY f.url, day ORDER BY f.url, day",
         )?;
         let rows = stmt.query_map(
@@ -122,7 +122,7 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT e.id, e.title, COALESCE(f.name, f.title, f.url), e.published, COUNT(*) AS n
              FROM entries e JOIN entries c ON c.duplicate_of = e.id JOIN feeds f ON f.id = e.feed_id
-             WHERE e.published >= ?1 AND e.published < ?2 AND (?3 OR e.filtered IS NOT 1)
+             WHERE e.published >= ?1 AND e.published < ?2 AND (?3 OR NOT EXISTS (SELECT 1 FROM filtered_entries h WHERE h.entry_id = e.id))
              GROUP BY e.id ORDER BY n DESC, e.published DESC, e.id DESC LIMIT ?4",
         )?;
         let rows = stmt.query_map(

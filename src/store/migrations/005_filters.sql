@@ -1,15 +1,23 @@
 -- syndic schema v5: [filters] in feeds.toml.
 
--- Whether an exclude rule matches the entry: 1 hidden from list, search and
--- exports (unless --include-filtered), 0 shown, NULL not evaluated yet (new,
--- or changed at the source since). A flag rather than a check at read time,
--- so that listing stays an index walk with a million entries.
-ALTER TABLE entries ADD COLUMN filtered INTEGER;
--- The entries still to evaluate after a sync.
-CREATE INDEX entries_to_filter ON entries(id) WHERE filtered IS NULL;
--- A changed text is evaluated again.
-CREATE TRIGGER entries_refilter AFTER UPDATE OF title, author, summary_text, content_text ON entries
-WHEN new.filtered IS NOT NULL
+-- The entries an exclude rule matches: hidden from list, search, stats and
+-- exports unless --include-filtered. A table of their ids rather than a
+-- column of entries, so that evaluating the rules again writes a few small
+-- rows instead of rewriting every (large) entry row.
+CREATE TABLE filtered_entries (
+    entry_id INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE
+);
+
+-- The entries to evaluate after a sync: new ones, and those whose text
+-- changed at the source.
+CREATE TABLE filter_queue (
+    entry_id INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE
+);
+CREATE TRIGGER entries_filter_new AFTER INSERT ON entries
 BEGIN
-    UPDATE entries SET filtered = NULL WHERE id = new.id;
+    INSERT OR IGNORE INTO filter_queue (entry_id) VALUES (new.id);
+END;
+CREATE TRIGGER entries_filter_changed AFTER UPDATE OF title, author, summary_text, content_text ON entries
+BEGIN
+    INSERT OR IGNORE INTO filter_queue (entry_id) VALUES (new.id);
 END;
