@@ -77,7 +77,7 @@ pub struct StatsArgs {
     #[arg(long, default_value_t = 30, value_parser = parse_days, value_name = "N")]
     pub days: u32,
 
-    /// Include entries that feeds.toml's [filters] hide.
+    /// Include entries that the filters of feeds.toml hide.
     #[arg(long)]
     pub include_filtered: bool,
 
@@ -196,7 +196,7 @@ pub struct Filters {
     #[arg(long)]
     pub all: bool,
 
-    /// Include entries that feeds.toml's [filters] hide.
+    /// Include entries that the filters of feeds.toml hide.
     #[arg(long)]
     pub include_filtered: bool,
 
@@ -301,7 +301,7 @@ pub struct ExportHtmlArgs {
     #[arg(long, default_value_t = 200, value_parser = parse_limit, value_name = "N")]
     pub limit: usize,
 
-    /// Include entries that feeds.toml's [filters] hide.
+    /// Include entries that the filters of feeds.toml hide.
     #[arg(long)]
     pub include_filtered: bool,
 
@@ -332,7 +332,7 @@ pub struct ExportAtomArgs {
     #[arg(long, value_parser = parse_web_url, value_name = "URL")]
     pub home_page_url: Option<String>,
 
-    /// Include entries that feeds.toml's [filters] hide.
+    /// Include entries that the filters of feeds.toml hide.
     #[arg(long)]
     pub include_filtered: bool,
 
@@ -370,7 +370,7 @@ pub struct ExportJsonArgs {
     #[arg(long, value_parser = parse_web_url, value_name = "URL")]
     pub home_page_url: Option<String>,
 
-    /// Include entries that feeds.toml's [filters] hide.
+    /// Include entries that the filters of feeds.toml hide.
     #[arg(long)]
     pub include_filtered: bool,
 

@@ -59,6 +59,7 @@ impl Series {
     }
 }
 
+/// One topic's stories per day.
 #[derive(Debug, Clone, Serialize)]
 pub struct TopicStats {
     pub topic: String,
@@ -66,6 +67,7 @@ pub struct TopicStats {
     pub stories: Series,
 }
 
+/// One feed's entries per day, and how much it copies or is copied.
 #[derive(Debug, Clone, Serialize)]
 pub struct FeedStats {
     pub feed: String,
@@ -81,8 +83,10 @@ pub struct FeedStats {
     pub copied: u64,
 }
 
+/// A story carried by several feeds.
 #[derive(Debug, Clone, Serialize)]
 pub struct RepublishedStory {
+    /// The original's id (for `syndic show`).
     pub id: i64,
     pub title: String,
     pub feed: String,
@@ -90,6 +94,7 @@ pub struct RepublishedStory {
     pub copies: u64,
 }
 
+/// A configured feed that published nothing in the window.
 #[derive(Debug, Clone, Serialize)]
 pub struct SilentFeed {
     pub feed: String,
@@ -101,12 +106,15 @@ pub struct SilentFeed {
 /// The rows the store counted, for [`build`].
 #[derive(Debug, Clone, Default)]
 pub struct Counts {
+    /// Stories per day number.
     pub stories: Vec<(i64, u64)>,
     pub topics: Vec<TopicDay>,
     pub feeds: Vec<FeedDay>,
+    /// The most republished stories, most first.
     pub republished: Vec<Republished>,
     /// The feeds to report on (the configured ones), with their newest entry.
     pub activity: Vec<FeedActivity>,
+    /// Entries `[filters]` hide.
     pub filtered: u64,
 }
 
