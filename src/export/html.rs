@@ -255,6 +255,16 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_digest_says_so() {
+        let page = render(
+            &HtmlDigest { title: "d".into(), generated: DateTime::UNIX_EPOCH, sections: vec![] },
+            FixedOffset::east_opt(0).unwrap(),
+        );
+        assert!(page.contains("0 stories from 0 feeds") && page.contains("<p>No stories match.</p>"), "{page}");
+        assert!(!page.contains("<nav>") && !page.contains("<section"), "{page}");
+    }
+
+    #[test]
     fn times_are_shown_in_the_given_zone() {
         let page = render(
             &HtmlDigest {
