@@ -103,7 +103,7 @@ pub enum Command {
     /// Mark stories unread again.
     #[command(after_help = UNREAD_HELP)]
     Unread(UnreadArgs),
-    /// Write the feed list (OPML) or a digest (JSON Feed) for other tools.
+    /// Write the feed list (OPML) or a digest (JSON Feed, HTML page, Atom planet) for other tools.
     #[command(subcommand, after_help = EXPORT_HELP)]
     Export(ExportCommand),
     /// Inspect and correct how copies are grouped into stories.
@@ -124,6 +124,9 @@ pub enum Command {
     /// Print the manual page (roff), or write one page per subcommand.
     #[command(after_help = MAN_HELP)]
     Man(ManArgs),
+    /// Stories per day per topic and feed, copies per feed, the most republished stories, silent feeds.
+    #[command(after_help = STATS_HELP)]
+    Stats(StatsArgs),
 }
 
 /// `syndic completions SHELL`.
@@ -219,7 +222,9 @@ Examples:
 const EXPORT_HELP: &str = "\
 Examples:
   syndic export opml -o feeds.opml
-  syndic export json --topic cpec --since 24h -o digest.json";
+  syndic export json --topic cpec --since 24h -o digest.json
+  syndic export html --since 24h -o today.html
+  syndic export atom --topic cpec -o planet.xml";
 
 const DEDUP_HELP: &str = "\
 Examples:
@@ -258,6 +263,21 @@ const MAN_HELP: &str = "\
 Examples:
   syndic man | man -l -                              read it now
   syndic man --out-dir ~/.local/share/man/man1       install syndic(1), syndic-sync(1)...; then: man syndic";
+
+const EXPORT_HTML_HELP: &str = "\
+Examples:
+  syndic export html --since 24h -o today.html      a page to read on a phone or mail
+  syndic export html --topic cpec --unread | mail -a 'Content-Type: text/html' -s CPEC me@example.com";
+
+const EXPORT_ATOM_HELP: &str = "\
+Examples:
+  syndic export atom --topic cpec -o planet.xml     one deduplicated feed any reader can follow
+  syndic export atom --feed-url https://example.com/planet.xml -o planet.xml";
+
+const STATS_HELP: &str = "\
+Examples:
+  syndic stats                            the last 30 days
+  syndic stats --days 7 --json | jq '.feeds'";
 
 const EXPORT_JSON_HELP: &str = "\
 Examples:
@@ -337,6 +357,28 @@ pub struct UnreadArgs {
     /// The ids of entries; their whole stories become unread.
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<i64>,
+}
+
+fn parse_days(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if (1..=crate::stats::MAX_DAYS).contains(&n) => Ok(n),
+        _ => Err(format!("\"{s}\" is not a number of days: write a whole number from 1 to {}", crate::stats::MAX_DAYS)),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// How many days back, today included.
+    #[arg(long, default_value_t = 30, value_parser = parse_days, value_name = "N")]
+    pub days: u32,
+
+    /// Include entries that the filters of feeds.toml hide.
+    #[arg(long)]
+    pub include_filtered: bool,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -484,6 +526,10 @@ pub struct Filters {
     #[arg(long)]
     pub all: bool,
 
+    /// Include entries that the filters of feeds.toml hide.
+    #[arg(long)]
+    pub include_filtered: bool,
+
     /// Print JSON instead of a table (the same as --format json).
     #[arg(long)]
     pub json: bool,
@@ -570,6 +616,78 @@ pub enum ExportCommand {
     /// A digest of stories as a JSON Feed 1.1 document.
     #[command(after_help = EXPORT_JSON_HELP)]
     Json(ExportJsonArgs),
+    /// A digest of stories as one self-contained HTML page, grouped by topic.
+    #[command(after_help = EXPORT_HTML_HELP)]
+    Html(ExportHtmlArgs),
+    /// A merged, deduplicated Atom feed of stories (a "planet").
+    #[command(after_help = EXPORT_ATOM_HELP)]
+    Atom(ExportAtomArgs),
+}
+
+/// Parses an absolute http(s) URL (`--feed-url`, `--home-page-url`).
+fn parse_web_url(s: &str) -> Result<String, String> {
+    match url::Url::parse(s.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(u.to_string()),
+        _ => Err(format!("\"{s}\" is not a web address: write an absolute URL like https://example.com/digest.xml")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportHtmlArgs {
+    /// Only stories in this topic; repeatable (sections follow this order).
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+
+    /// Only stories published since: 24h, 7d, 2026-11-01 or an RFC 3339 time.
+    #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
+    pub since: Option<TimeSpec>,
+
+    /// Only stories not read yet.
+    #[arg(long)]
+    pub unread: bool,
+
+    /// At most this many stories.
+    #[arg(long, default_value_t = 200, value_parser = parse_limit, value_name = "N")]
+    pub limit: usize,
+
+    /// Include entries that the filters of feeds.toml hide.
+    #[arg(long)]
+    pub include_filtered: bool,
+
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportAtomArgs {
+    /// Only stories in this topic; repeatable.
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+
+    /// Only stories published since: 24h, 7d, 2026-11-01 or an RFC 3339 time.
+    #[arg(long, value_parser = parse_time_spec, value_name = "WHEN")]
+    pub since: Option<TimeSpec>,
+
+    /// At most this many stories.
+    #[arg(long, default_value_t = 100, value_parser = parse_limit, value_name = "N")]
+    pub limit: usize,
+
+    /// Where the feed will be published: its id and rel="self" link.
+    #[arg(long, value_parser = parse_web_url, value_name = "URL")]
+    pub feed_url: Option<String>,
+
+    /// A page for people the feed stands for: its rel="alternate" link.
+    #[arg(long, value_parser = parse_web_url, value_name = "URL")]
+    pub home_page_url: Option<String>,
+
+    /// Include entries that the filters of feeds.toml hide.
+    #[arg(long)]
+    pub include_filtered: bool,
+
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -592,6 +710,18 @@ pub struct ExportJsonArgs {
     /// At most this many stories.
     #[arg(long, default_value_t = 100, value_parser = parse_limit, value_name = "N")]
     pub limit: usize,
+
+    /// Where the digest will be published (JSON Feed `feed_url`).
+    #[arg(long, value_parser = parse_web_url, value_name = "URL")]
+    pub feed_url: Option<String>,
+
+    /// The page the digest stands for (JSON Feed `home_page_url`).
+    #[arg(long, value_parser = parse_web_url, value_name = "URL")]
+    pub home_page_url: Option<String>,
+
+    /// Include entries that the filters of feeds.toml hide.
+    #[arg(long)]
+    pub include_filtered: bool,
 
     /// Write to this file (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]

@@ -97,6 +97,8 @@ pub struct Config {
     /// Topic rules, sorted by name; includes topics only named by feeds.
     pub topics: Vec<TopicRule>,
     pub feeds: Vec<FeedConfig>,
+    /// `[filters]`: exclude rules for every feed.
+    pub filters: crate::filters::FilterRules,
 }
 
 /// `[settings]`, defaults applied.
@@ -147,6 +149,8 @@ pub struct FeedConfig {
     pub url: String,
     pub name: Option<String>,
     pub topics: Vec<String>,
+    /// `[feeds.filters]`: exclude rules for this feed, on top of the global ones.
+    pub filters: crate::filters::FilterRules,
 }
 
 #[derive(Deserialize)]
@@ -158,6 +162,8 @@ struct RawConfig {
     topics: BTreeMap<String, Spanned<RawTopic>>,
     #[serde(default)]
     feeds: Vec<RawFeed>,
+    #[serde(default)]
+    filters: crate::filters::RawFilters,
 }
 
 #[derive(Deserialize, Default)]
@@ -188,6 +194,8 @@ struct RawFeed {
     name: Option<Spanned<String>>,
     #[serde(default)]
     topics: Vec<Spanned<String>>,
+    #[serde(default)]
+    filters: crate::filters::RawFilters,
 }
 
 impl Config {
@@ -337,10 +345,12 @@ impl Config {
                     feed_topics.push(t_name);
                 }
             }
-            feeds.push(FeedConfig { url, name, topics: feed_topics });
+            let filters = crate::filters::validate(f.filters).map_err(|(span, m)| invalid(span, m))?;
+            feeds.push(FeedConfig { url, name, topics: feed_topics, filters });
         }
+        let filters = crate::filters::validate(raw.filters).map_err(|(span, m)| invalid(span, m))?;
 
-        Ok(Config { path: path.to_owned(), settings, topics: topics.into_values().collect(), feeds })
+        Ok(Config { path: path.to_owned(), settings, topics: topics.into_values().collect(), feeds, filters })
     }
 
     /// The copy-detection settings for the store.

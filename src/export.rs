@@ -7,6 +7,10 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 use serde::Serialize;
 
+pub mod atom;
+pub mod digest;
+pub mod html;
+
 /// A feed as exported to OPML.
 #[derive(Debug, Clone)]
 pub struct OpmlFeed {
@@ -106,6 +110,12 @@ fn feed_outline(f: &OpmlFeed) -> BytesStart<'static> {
 pub struct JsonFeed {
     pub version: &'static str,
     pub title: String,
+    /// The page the digest stands for (`--home-page-url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub home_page_url: Option<String>,
+    /// Where the digest itself is published (`--feed-url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub items: Vec<JsonFeedItem>,
@@ -146,6 +156,8 @@ pub struct SyndicExtension {
     pub id: i64,
     pub feed: String,
     pub feed_url: String,
+    /// The site of the feed the story came from.
+    pub home_page_url: Option<String>,
     pub copies: Vec<CopyRef>,
 }
 

@@ -271,6 +271,8 @@ pub async fn run(
         on_progress(&outcome);
         report.outcomes.push(outcome);
     }
+    // [filters]: decide which new entries are hidden (all of them if the rules changed).
+    crate::filters::apply(config, store)?;
     report.stored = Some(store.stored_since(last_before)?);
     // Report in the order of feeds.toml, not of completion.
     report.outcomes.sort_by_key(|o| selected.iter().position(|f| f.url == o.url));

@@ -55,7 +55,9 @@ fn is_unspaced_script(c: char) -> bool {
         | 0x20000..=0x3134F) // CJK extensions B..
 }
 
-fn keyword_regex(keywords: &[String]) -> Option<Regex> {
+/// One case-insensitive regex matching any of `keywords` as a whole word
+/// or phrase (also used by [`crate::filters`]); `None` without keywords.
+pub(crate) fn keyword_regex(keywords: &[String]) -> Option<Regex> {
     let alternatives: Vec<String> = keywords
         .iter()
         .filter_map(|k| {

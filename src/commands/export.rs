@@ -1,11 +1,12 @@
-//! `syndic export opml` and `syndic export json`.
+//! `syndic export opml|json|html|atom`.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use super::{check_topics, user_error, Context};
-use crate::cli::{ExportCommand, ExportJsonArgs, ExportOpmlArgs};
+use crate::cli::{ExportAtomArgs, ExportCommand, ExportHtmlArgs, ExportJsonArgs, ExportOpmlArgs};
+use crate::export::digest::{Carrier, DigestFeed, DigestStory};
 use crate::export::{self, CopyRef, JsonFeed, JsonFeedAuthor, JsonFeedItem, OpmlFeed, SyndicExtension};
 use crate::output::rfc3339;
 use crate::store::{ListQuery, Store};
@@ -14,6 +15,8 @@ pub(crate) fn run(ctx: &Context, cmd: &ExportCommand) -> anyhow::Result<ExitCode
     match cmd {
         ExportCommand::Opml(args) => opml(ctx, args),
         ExportCommand::Json(args) => json(ctx, args),
+        ExportCommand::Html(args) => html(ctx, args),
+        ExportCommand::Atom(args) => atom(ctx, args),
     }
 }
 
@@ -44,7 +47,14 @@ fn json(ctx: &Context, args: &ExportJsonArgs) -> anyhow::Result<ExitCode> {
     let (config, store) = ctx.read_store()?;
     check_topics(&args.topics, config.as_ref(), &store)?;
     let (since, seen_since) = ctx.since(args.since, &store)?;
-    let query = ListQuery { topics: args.topics.clone(), since, seen_since, limit: args.limit, ..ListQuery::default() };
+    let query = ListQuery {
+        topics: args.topics.clone(),
+        since,
+        seen_since,
+        limit: args.limit,
+        include_filtered: args.include_filtered,
+        ..ListQuery::default()
+    };
     let title = if args.topics.is_empty() {
         "syndic digest".to_owned()
     } else {
@@ -53,6 +63,8 @@ fn json(ctx: &Context, args: &ExportJsonArgs) -> anyhow::Result<ExitCode> {
     let doc = JsonFeed {
         version: export::JSON_FEED_VERSION,
         title,
+        home_page_url: args.home_page_url.clone(),
+        feed_url: args.feed_url.clone(),
         description: Some(format!(
             "Stories as of {}, syndicated copies grouped under their original",
             rfc3339(ctx.now)
@@ -65,6 +77,7 @@ fn json(ctx: &Context, args: &ExportJsonArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn digest_items(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<JsonFeedItem>> {
+    let feeds = store.feeds()?;
     let mut items = Vec::new();
     for row in store.list(query)? {
         let Some(d) = store.entry(row.id)? else { continue };
@@ -82,6 +95,7 @@ fn digest_items(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<JsonFeed
                 id: row.id.0,
                 feed: row.feed.clone(),
                 feed_url: row.feed_url.clone(),
+                home_page_url: feeds.iter().find(|f| f.url == row.feed_url).and_then(|f| f.site_url.clone()),
                 copies: d
                     .copies
                     .iter()
@@ -91,6 +105,90 @@ fn digest_items(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<JsonFeed
         });
     }
     Ok(items)
+}
+
+fn html(ctx: &Context, args: &ExportHtmlArgs) -> anyhow::Result<ExitCode> {
+    let (config, store) = ctx.read_store()?;
+    check_topics(&args.topics, config.as_ref(), &store)?;
+    let (since, seen_since) = ctx.since(args.since, &store)?;
+    let query = ListQuery {
+        topics: args.topics.clone(),
+        since,
+        seen_since,
+        limit: args.limit,
+        include_filtered: args.include_filtered,
+        unread: args.unread,
+        ..ListQuery::default()
+    };
+    let digest = export::html::HtmlDigest {
+        title: digest_title("syndic digest", &args.topics),
+        generated: ctx.now,
+        sections: export::html::group_by_topic(digest_stories(&store, &query)?, &args.topics),
+    };
+    let zone = *ctx.now.with_timezone(&chrono::Local).offset();
+    emit(args.output.as_deref(), export::html::render(&digest, zone).as_bytes())
+}
+
+fn atom(ctx: &Context, args: &ExportAtomArgs) -> anyhow::Result<ExitCode> {
+    let (config, store) = ctx.read_store()?;
+    check_topics(&args.topics, config.as_ref(), &store)?;
+    let (since, seen_since) = ctx.since(args.since, &store)?;
+    let query = ListQuery {
+        topics: args.topics.clone(),
+        since,
+        seen_since,
+        limit: args.limit,
+        include_filtered: args.include_filtered,
+        ..ListQuery::default()
+    };
+    let planet = export::atom::Planet {
+        title: digest_title("syndic planet", &args.topics),
+        feed_url: args.feed_url.clone(),
+        home_page_url: args.home_page_url.clone(),
+        generated: ctx.now,
+        stories: digest_stories(&store, &query)?,
+    };
+    emit(args.output.as_deref(), export::atom::render(&planet).as_bytes())
+}
+
+fn digest_title(base: &str, topics: &[String]) -> String {
+    if topics.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}: {}", topics.join(", "))
+    }
+}
+
+/// The stories `query` selects, each with its feed and its copies.
+fn digest_stories(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<DigestStory>> {
+    let feeds = store.feeds()?;
+    let mut stories = Vec::new();
+    for row in store.list(query)? {
+        let Some(d) = store.entry(row.id)? else { continue };
+        let feed = feeds.iter().find(|f| f.url == row.feed_url);
+        stories.push(DigestStory {
+            id: row.id.0,
+            title: row.title.clone(),
+            url: row.url.clone(),
+            author: row.author.clone(),
+            published: row.published,
+            summary: row.summary.clone(),
+            content_html: d.content_html.clone(),
+            topics: row.topics.clone(),
+            source: DigestFeed {
+                name: row.feed.clone(),
+                url: row.feed_url.clone(),
+                site_url: feed.and_then(|f| f.site_url.clone()),
+                updated: feed.and_then(|f| f.feed_updated.or(f.last_success)),
+            },
+            copies: d
+                .copies
+                .iter()
+                .map(|c| Carrier { feed: c.feed.clone(), url: c.url.clone(), attribution: c.attribution.clone() })
+                .collect(),
+        });
+    }
+    Ok(stories)
 }
 
 /// Writes to stdout, or to `path`: see [`write_output_file`].

@@ -18,6 +18,7 @@ mod reading;
 mod remove;
 mod search;
 mod show;
+mod stats;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -92,6 +93,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Open(args) => open::run(&ctx, args),
         Command::Read(args) => reading::read(&ctx, args),
         Command::Unread(args) => reading::unread(&ctx, args),
+        Command::Stats(args) => stats::run(&ctx, args),
     }
 }
 
@@ -150,7 +152,13 @@ impl Context<'_> {
                 Some("run `syndic sync` first, or point --db / SYNDIC_DB at an existing database".into()),
             ));
         }
-        let store = self.open_store(&db)?;
+        let mut store = self.open_store(&db)?;
+        // feeds.toml's [filters] may have changed since the last sync.
+        if let Some(c) = &config {
+            if let Err(e) = crate::filters::apply(c, &mut store) {
+                tracing::warn!(error = %e, "could not apply [filters]; entries are shown as last filtered");
+            }
+        }
         Ok((config, store))
     }
 
@@ -240,6 +248,7 @@ pub(crate) fn list_query(
         until,
         limit,
         all: filters.all,
+        include_filtered: filters.include_filtered,
         unread: filters.unread,
         seen_since,
         seen_until,

@@ -6,6 +6,7 @@
 
 pub mod entries;
 pub mod pager;
+pub mod stats;
 
 use std::io::{self, IsTerminal, Write};
 

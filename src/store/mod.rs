@@ -18,16 +18,20 @@ use rusqlite::Connection;
 mod dedup;
 mod entries;
 mod feeds;
+mod filters;
 mod maintenance;
 mod read;
 mod reading;
 mod schema;
+mod stats;
 mod stories;
 
 use schema::MIGRATIONS;
 
 pub use dedup::{Assessment, DedupSettings, Via};
+pub use filters::FilterReport;
 pub use reading::PurgeReport;
+pub use stats::{FeedActivity, FeedDay, Republished, StatsQuery, TopicDay};
 
 pub use read::{
     BadQuery, EntryDetail, EntryRow, ListQuery, Related, SearchError, SearchHit, HIGHLIGHT_END, HIGHLIGHT_START,

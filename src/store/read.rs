@@ -35,6 +35,8 @@ pub struct ListQuery {
     pub limit: usize,
     /// List copies too, each as its own row.
     pub all: bool,
+    /// Include entries that `[filters]` hide.
+    pub include_filtered: bool,
     /// Only stories no member of which has been read.
     pub unread: bool,
     /// Only entries first seen (stored) at or after this time.
@@ -151,6 +153,11 @@ fn short_summary(text: &str) -> String {
 pub(super) fn filters(q: &ListQuery, sql: &mut String, params: &mut Vec<Value>) {
     if !q.all && q.feed_urls.is_empty() {
         sql.push_str(" AND e.duplicate_of IS NULL");
+    }
+    // [filters]: hidden unless asked for.
+    if !q.include_filtered {
+        sql.push_str(" AND ");
+        sql.push_str(super::filters::NOT_FILTERED);
     }
     if let Some(since) = q.since {
         sql.push_str(" AND e.published >= ?");
