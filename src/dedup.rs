@@ -113,6 +113,10 @@ pub const PART_CONTAINMENT: f64 = 0.75;
 /// a short quote or stock sentence occurs inside unrelated articles.
 pub const PART_MIN_SHARED: usize = 30;
 
+/// A text cut short ("[…]") is only ever an excerpt: found inside a longer
+/// text but not at its start, it is stock sentences or a background
+/// paragraph that another article reuses, not a part of it.
+///
 /// An excerpt is a short text almost all of whose words are in the longer
 /// text...
 pub const EXCERPT_CONTAINMENT: f64 = 0.8;
@@ -142,6 +146,15 @@ pub const NUMBERS_KEPT_MIN: f64 = 0.5;
 /// of the text must be the same article almost word for word.
 pub const NUMBERS_KEPT: f64 = 0.75;
 pub const NUMBERS_OVERRIDE: f64 = 0.8;
+
+/// A short text is mostly its figures when it is a templated report ("Air
+/// quality in Lakeview on 29 May: AQI 177, PM2.5 …"): two such reports of one
+/// day in two feeds can share the date and the index and differ in the rest.
+/// Below this many words, any figure in ten that differs refuses the pair,
+/// unless the texts are the same almost word for word.
+pub const NUMBERS_STRICT_WORDS: usize = 150;
+pub const NUMBERS_KEPT_SHORT: f64 = 0.9;
+pub const NUMBERS_OVERRIDE_SHORT: f64 = 0.9;
 
 /// A paragraph is a feed's boilerplate (a footer, an author bio, a fixed
 /// column intro) once it recurs in this many entries of the feed that are
@@ -843,8 +856,14 @@ pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) ->
             || (short.words as usize >= EXCERPT_SPECIFIC_WORDS && lead_containment >= EXCERPT_SPECIFIC_LEAD))
     {
         (Some(PairKind::Excerpt), "excerpt of the longer text")
-    } else if length_ratio < PART_RATIO && containment >= PART_CONTAINMENT && shared >= PART_MIN_SHARED {
+    } else if length_ratio < PART_RATIO
+        && containment >= PART_CONTAINMENT
+        && shared >= PART_MIN_SHARED
+        && !short.truncated
+    {
         (Some(PairKind::Part), "contained in the longer text")
+    } else if length_ratio < PART_RATIO && containment >= PART_CONTAINMENT && short.truncated {
+        (None, "an excerpt whose words occur in the longer text, but not at its start")
     } else if length_ratio < PART_RATIO && containment >= EXCERPT_CONTAINMENT && lead_containment >= LEAD_CONTAINMENT {
         (None, "excerpt with a different title, too short to be specific")
     } else if length_ratio < PART_RATIO && containment >= PART_CONTAINMENT {
@@ -853,10 +872,12 @@ pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) ->
         (None, "different text")
     };
     // The same sentences with other figures are another day's report.
-    let (kind, reason) = if kind.is_some()
-        && fewest >= 2
-        && (numbers_kept < NUMBERS_KEPT_MIN || (numbers_kept < NUMBERS_KEPT && containment < NUMBERS_OVERRIDE))
-    {
+    let figures_differ = if (short.words as usize) < NUMBERS_STRICT_WORDS {
+        numbers_kept < NUMBERS_KEPT_SHORT && containment < NUMBERS_OVERRIDE_SHORT
+    } else {
+        numbers_kept < NUMBERS_KEPT_MIN || (numbers_kept < NUMBERS_KEPT && containment < NUMBERS_OVERRIDE)
+    };
+    let (kind, reason) = if kind.is_some() && fewest >= 2 && figures_differ {
         (None, "same sentences, different figures")
     } else {
         (kind, reason)

@@ -2,8 +2,8 @@
 -- The fingerprints are rebuilt from the stored text: the next sync sees no
 -- dedup_version and rebuilds every story (see store/stories.rs).
 
-DROP TABLE lsh_buckets;
-DROP TABLE lead_shingles;
+DROP TABLE IF EXISTS lsh_buckets;
+DROP TABLE IF EXISTS lead_shingles;
 DROP TABLE fingerprints;
 
 -- Per entry: its comparison text, encoded by dedup::Fingerprint::encode
