@@ -5,6 +5,8 @@
 //! `per_host` per host); the results are written by this task, one feed per
 //! transaction, as they arrive.
 
+pub mod order;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
