@@ -240,14 +240,34 @@ fn index_text(tx: &Transaction, id: i64, e: &NewEntry, replace: bool) -> Result<
     if replace {
         tx.prepare_cached("DELETE FROM entries_fts WHERE rowid = ?1")?.execute([id])?;
     }
+    insert_search_row(tx, id, &e.title, e.summary_text.as_deref(), e.content_text.as_deref())
+}
+
+/// Indexes one entry's text. The index is contentless (migration 007): it
+/// keeps no copy of the text, which the entry row already holds.
+fn insert_search_row(
+    tx: &Transaction,
+    id: i64,
+    title: &str,
+    summary: Option<&str>,
+    content: Option<&str>,
+) -> Result<()> {
     tx.prepare_cached("INSERT INTO entries_fts (rowid, title, summary, content) VALUES (?1, ?2, ?3, ?4)")?.execute(
-        params![
-            id,
-            spaced_cjk(&e.title),
-            spaced_cjk(e.summary_text.as_deref().unwrap_or("")),
-            spaced_cjk(e.content_text.as_deref().unwrap_or(""))
-        ],
+        params![id, spaced_cjk(title), spaced_cjk(summary.unwrap_or("")), spaced_cjk(content.unwrap_or(""))],
     )?;
+    Ok(())
+}
+
+/// Rebuilds the whole search index from the stored entries.
+pub(super) fn reindex_search(tx: &Transaction) -> Result<()> {
+    tx.execute("INSERT INTO entries_fts (entries_fts) VALUES ('delete-all')", [])?;
+    let mut select = tx.prepare("SELECT id, title, summary_text, content_text FROM entries ORDER BY id")?;
+    let mut rows = select.query([])?;
+    while let Some(r) = rows.next()? {
+        let (id, title): (i64, String) = (r.get(0)?, r.get(1)?);
+        let (summary, content): (Option<String>, Option<String>) = (r.get(2)?, r.get(3)?);
+        insert_search_row(tx, id, &title, summary.as_deref(), content.as_deref())?;
+    }
     Ok(())
 }
 

@@ -8,15 +8,17 @@ use rusqlite::{params, params_from_iter, OptionalExtension};
 use super::{from_unix, Result, Store};
 use crate::error::StoreError;
 use crate::model::EntryId;
-use crate::text::unspace_cjk;
+use crate::search::{best_snippet, highlights, SNIPPET_SCAN_BYTES};
 
 /// Longest summary carried by a listed row, in characters.
 pub const SUMMARY_CHARS: usize = 300;
 
-/// Marks the start of a highlighted match in a search snippet.
-pub const HIGHLIGHT_START: char = '\u{1}';
-/// Marks the end of a highlighted match in a search snippet.
-pub const HIGHLIGHT_END: char = '\u{2}';
+pub use crate::search::{HIGHLIGHT_END, HIGHLIGHT_START};
+
+/// How many of the newest matching entries `search` ranks. A word in nearly
+/// every entry ("the") costs the same at a million entries as at ten
+/// thousand; a rarer word has fewer matches than this and all are ranked.
+pub const SEARCH_WINDOW: usize = 10_000;
 
 /// Column weights for bm25: a title match counts far more than a body match.
 const BM25_WEIGHTS: (f64, f64, f64) = (10.0, 3.0, 1.0);
@@ -152,7 +154,10 @@ fn filters(q: &ListQuery, sql: &mut String, params: &mut Vec<Value>) {
         params.push(Value::Integer(until.timestamp()));
     }
     if !q.feed_urls.is_empty() {
-        sql.push_str(&format!(" AND f.url IN ({})", placeholders(q.feed_urls.len())));
+        sql.push_str(&format!(
+            " AND e.feed_id IN (SELECT id FROM feeds WHERE url IN ({}))",
+            placeholders(q.feed_urls.len())
+        ));
         params.extend(q.feed_urls.iter().map(|u| Value::Text(u.clone())));
     }
     if !q.topics.is_empty() {
@@ -173,14 +178,48 @@ fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
+/// The SQL and parameters of [`Store::list`].
+fn list_sql(q: &ListQuery) -> (String, Vec<Value>) {
+    let mut sql = format!("SELECT {ROW_COLUMNS} FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE 1 = 1");
+    let mut params = Vec::new();
+    filters(q, &mut sql, &mut params);
+    sql.push_str(" ORDER BY e.published DESC, e.id DESC LIMIT ?");
+    params.push(Value::Integer(q.limit.min(i64::MAX as usize) as i64));
+    (sql, params)
+}
+
+/// The SQL and parameters that rank a search: (story root, rank, the
+/// story's best-matching entry), best first, at most `q.limit` rows.
+///
+/// Ranks first, decorates after: the newest [`SEARCH_WINDOW`] matches that
+/// pass the filters are scored with bm25 (nothing else is computed per
+/// match), folded into their stories and cut to the limit; only the rows
+/// shown are then read and given a snippet ([`Store::search`]).
+fn search_sql(fts_query: &str, q: &ListQuery) -> (String, Vec<Value>) {
+    let fold = !q.all && q.feed_urls.is_empty();
+    let root = if fold { "COALESCE(m.duplicate_of, m.id)" } else { "m.id" };
+    let (wt, ws, wc) = BM25_WEIGHTS;
+    let mut sql = format!(
+        "WITH matches AS (
+             SELECT {root} AS root, m.id AS hit, bm25(entries_fts, {wt}, {ws}, {wc}) AS rank
+             FROM entries_fts JOIN entries m ON m.id = entries_fts.rowid JOIN entries e ON e.id = {root}
+             WHERE entries_fts MATCH ?"
+    );
+    let mut params = vec![Value::Text(fts_query.to_owned())];
+    filters(q, &mut sql, &mut params);
+    sql.push_str(&format!(
+        " ORDER BY entries_fts.rowid DESC LIMIT {SEARCH_WINDOW}
+         )
+         SELECT root, MIN(rank) AS best, hit FROM matches GROUP BY root ORDER BY best, root DESC LIMIT ?"
+    ));
+    params.push(Value::Integer(q.limit.min(i64::MAX as usize) as i64));
+    (sql, params)
+}
+
 impl Store {
     /// Stories (or entries, with `all`) newest first.
     pub fn list(&self, q: &ListQuery) -> Result<Vec<EntryRow>> {
-        let mut sql = format!("SELECT {ROW_COLUMNS} FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE 1 = 1");
-        let mut params = Vec::new();
-        filters(q, &mut sql, &mut params);
-        sql.push_str(" ORDER BY e.published DESC, e.id DESC LIMIT ?");
-        params.push(Value::Integer(q.limit.min(i64::MAX as usize) as i64));
+        let (sql, params) = list_sql(q);
         let mut stmt = self.conn.prepare(&sql)?;
         let rows: Vec<EntryRow> =
             stmt.query_map(params_from_iter(params), row_from)?.collect::<rusqlite::Result<_>>()?;
@@ -188,7 +227,8 @@ impl Store {
     }
 
     /// Full-text search, best match first, copies folded into their
-    /// original unless `q.all`. `fts_query` is already in FTS5 syntax.
+    /// original unless `q.all`. `fts_query` is already in FTS5 syntax;
+    /// `user_query` is what was typed (its words are highlighted).
     pub fn search(
         &self,
         fts_query: &str,
@@ -196,28 +236,6 @@ impl Store {
         q: &ListQuery,
     ) -> std::result::Result<Vec<SearchHit>, SearchError> {
         let fold = !q.all && q.feed_urls.is_empty();
-        let root = if fold { "COALESCE(e.duplicate_of, e.id)" } else { "e.id" };
-        let (wt, ws, wc) = BM25_WEIGHTS;
-        let mut sql = format!(
-            "WITH hits AS (
-                 SELECT rowid AS id, bm25(entries_fts, {wt}, {ws}, {wc}) AS rank,
-                        snippet(entries_fts, -1, char(1), char(2), '…', 16) AS snip
-                 FROM entries_fts WHERE entries_fts MATCH ?
-             ),
-             best AS (
-                 SELECT {root} AS root, h.rank, h.snip,
-                        ROW_NUMBER() OVER (PARTITION BY {root} ORDER BY h.rank, e.id) AS n
-                 FROM hits h JOIN entries e ON e.id = h.id
-             )
-             SELECT {ROW_COLUMNS}, b.rank, b.snip
-             FROM best b JOIN entries e ON e.id = b.root JOIN feeds f ON f.id = e.feed_id
-             WHERE b.n = 1"
-        );
-        let mut params = vec![Value::Text(fts_query.to_owned())];
-        filters(q, &mut sql, &mut params);
-        sql.push_str(" ORDER BY b.rank, e.published DESC LIMIT ?");
-        params.push(Value::Integer(q.limit.min(i64::MAX as usize) as i64));
-
         let bad = |e: rusqlite::Error| -> SearchError {
             let msg = e.to_string();
             if msg.contains("fts5") || msg.contains("syntax error") || msg.contains("no such column") {
@@ -226,19 +244,41 @@ impl Store {
                 SearchError::Store(e.into())
             }
         };
+        let (sql, params) = search_sql(fts_query, q);
         let mut stmt = self.conn.prepare(&sql).map_err(bad)?;
-        let hits: Vec<(EntryRow, f64, String)> = stmt
-            .query_map(params_from_iter(params), |r| Ok((row_from(r)?, r.get::<_, f64>(11)?, r.get::<_, String>(12)?)))
+        let ranked: Vec<(i64, f64, i64)> = stmt
+            .query_map(params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(bad)?
             .collect::<rusqlite::Result<_>>()
             .map_err(bad)?;
-        let (rows, rest): (Vec<EntryRow>, Vec<(f64, String)>) =
-            hits.into_iter().map(|(row, rank, snip)| (row, (rank, snip))).unzip();
+        Ok(self.decorate(ranked, user_query, fold)?)
+    }
+
+    /// The rows of ranked hits, each with a snippet of its best-matching entry.
+    fn decorate(&self, ranked: Vec<(i64, f64, i64)>, user_query: &str, fold: bool) -> Result<Vec<SearchHit>> {
+        let words = highlights(user_query);
+        let row_sql = format!("SELECT {ROW_COLUMNS} FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.id = ?1");
+        let mut row_stmt = self.conn.prepare_cached(&row_sql)?;
+        // Only a bounded window of the text is read and scanned: a 20 MB
+        // entry costs what a long article does.
+        let mut text_stmt = self.conn.prepare_cached(
+            "SELECT title, substr(content_text, 1, ?2), substr(summary_text, 1, ?2) FROM entries WHERE id = ?1",
+        )?;
+        let mut rows = Vec::with_capacity(ranked.len());
+        let mut decorations = Vec::with_capacity(ranked.len());
+        for (root, rank, hit) in ranked {
+            rows.push(row_stmt.query_row([root], row_from)?);
+            let (title, content, summary): (String, Option<String>, Option<String>) = text_stmt
+                .query_row(params![hit, SNIPPET_SCAN_BYTES as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let texts = [title.as_str(), summary.as_deref().unwrap_or(""), content.as_deref().unwrap_or("")];
+            let snip = best_snippet(&texts, &words);
+            decorations.push((rank, snip));
+        }
         let rows = self.with_topics(rows, fold)?;
         Ok(rows
             .into_iter()
-            .zip(rest)
-            .map(|(row, (rank, snip))| SearchHit { row, snippet: unspace_cjk(&snip), score: -rank })
+            .zip(decorations)
+            .map(|(row, (rank, snippet))| SearchHit { row, snippet, score: -rank })
             .collect())
     }
 
@@ -318,7 +358,7 @@ impl Store {
     fn with_topics(&self, mut rows: Vec<EntryRow>, story: bool) -> Result<Vec<EntryRow>> {
         let sql = if story {
             "SELECT DISTINCT t.topic FROM entry_topics t
-             WHERE t.entry_id = ?1 OR t.entry_id IN (SELECT id FROM entries WHERE duplicate_of = ?1) ORDER BY t.topic"
+             WHERE t.entry_id IN (SELECT ?1 UNION ALL SELECT id FROM entries WHERE duplicate_of = ?1) ORDER BY t.topic"
         } else {
             "SELECT t.topic FROM entry_topics t WHERE t.entry_id = ?1 ORDER BY t.topic"
         };
@@ -327,6 +367,11 @@ impl Store {
             row.topics = stmt.query_map(params![row.id.0], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         }
         Ok(rows)
+    }
+
+    /// Returns true if and only if some stored entry has `topic`.
+    pub fn has_topic(&self, topic: &str) -> Result<bool> {
+        Ok(self.conn.prepare_cached("SELECT 1 FROM entry_topics WHERE topic = ?1 LIMIT 1")?.exists([topic])?)
     }
 
     /// Every topic that some stored entry has.

@@ -14,7 +14,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_near_duplicates.sql"),
     include_str!("migrations/003_feed_health.sql"),
+    CONTENTLESS_SEARCH,
 ];
+
+/// The migration that makes the search index contentless; the index is
+/// refilled from the entries after it (the spacing of CJK text is Rust).
+const CONTENTLESS_SEARCH: &str = include_str!("migrations/007_contentless_search.sql");
 
 /// How long a reader or writer waits for SQLite's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -71,6 +76,9 @@ impl Store {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
+            if *sql == CONTENTLESS_SEARCH {
+                super::entries::reindex_search(&tx)?;
+            }
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
