@@ -1,22 +1,24 @@
 //! The sync pipeline: fetch → not modified? → parse → tag → store, for every
 //! feed concurrently; one feed failing never stops the others.
 //!
-//! Fetching and parsing run in tokio tasks (at most `concurrency` at once,
-//! `per_host` per host); the results are written by this task, one feed per
-//! transaction, as they arrive.
+//! Fetching, parsing and topic tagging run in tokio tasks (at most
+//! `concurrency` feeds at once, `per_host` per host; a feed keeps its slot
+//! until it is written, which also caps the parsed feeds held in memory).
+//! This task is the single writer: it writes each feed as it arrives, whole
+//! (its entries and its state together), and groups the feeds that arrive
+//! within [`BATCH_TIME`] or [`BATCH_ENTRIES`] entries into one transaction.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::config::{Config, FeedConfig};
 use crate::error::{FeedError, FetchError, StoreError};
-use crate::fetch::{FetchOutcome, Fetcher, Validators};
-use crate::model::ParsedFeed;
+use crate::fetch::{FetchOutcome, Fetcher, Slot, Validators};
+use crate::model::{FeedMeta, NewEntry};
 use crate::parse;
 use crate::store::{Failure, FeedRow, FetchState, Store, TaggedEntry};
 use crate::topics::Topics;
@@ -91,6 +93,11 @@ pub struct SyncOptions {
     /// Fetch even feeds that are not due (Retry-After, backoff, max-age) or gone.
     pub force: bool,
 }
+
+/// A write transaction is committed once it is this old...
+pub const BATCH_TIME: Duration = Duration::from_millis(250);
+/// ...or holds this many new or changed entries.
+pub const BATCH_ENTRIES: usize = 1_000;
 
 /// Consecutive failures after which a feed is tried less often...
 pub const BACKOFF_AFTER_FAILURES: u32 = 3;
@@ -192,7 +199,7 @@ pub async fn run(
     let selected = select_feeds(config, &options.only)?;
     let all: Vec<(String, Option<String>)> = config.feeds.iter().map(|f| (f.url.clone(), f.name.clone())).collect();
     let rows = store.upsert_feeds(&all)?;
-    let topics = Topics::new(&config.topics);
+    let topics = Arc::new(Topics::new(&config.topics));
     let retagged = retag_if_changed(config, &topics, store)?;
     store.set_dedup_settings(config.dedup_settings());
     if store.ensure_dedup_current()? {
@@ -200,7 +207,6 @@ pub async fn run(
     }
 
     let fetcher = Arc::new(Fetcher::new(&config.settings)?);
-    let limit = Arc::new(Semaphore::new(config.settings.concurrency));
     let mut tasks = JoinSet::new();
     let mut report = SyncReport { retagged, ..SyncReport::default() };
     for feed in &selected {
@@ -218,16 +224,32 @@ pub async fn run(
             continue;
         }
         let fetcher = Arc::clone(&fetcher);
-        let limit = Arc::clone(&limit);
+        let topics = Arc::clone(&topics);
+        let feed_topics = feed.topics.clone();
         tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.expect("semaphore is never closed");
-            let result = fetch_and_parse(&fetcher, &row, now).await;
-            (row, result)
+            // The feed's own URL or where it moved: its host decides the permit.
+            let slot = fetcher.slot(row.moved_to.as_deref().unwrap_or(&row.url)).await;
+            let result = fetch_and_parse(&fetcher, &slot, &row, &topics, feed_topics, now).await;
+            (row, result, slot)
         });
     }
 
-    while let Some(joined) = tasks.join_next().await {
-        let (row, result) = match joined {
+    // Feeds written but not yet committed, reported once they are.
+    let mut batch = Batch::default();
+    store.defer_checkpoints()?;
+    loop {
+        let joined = match batch.deadline() {
+            Some(deadline) => match tokio::time::timeout_at(deadline, tasks.join_next()).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    batch.commit(store, &mut report, &mut on_progress)?;
+                    continue;
+                }
+            },
+            None => tasks.join_next().await,
+        };
+        let Some(joined) = joined else { break };
+        let (row, result, slot) = match joined {
             Ok(done) => done,
             // A panic in one feed's task is that feed's problem, but we no
             // longer know which feed it was: it is logged and the run goes on.
@@ -236,11 +258,25 @@ pub async fn run(
                 continue;
             }
         };
-        let feed_cfg = selected.iter().find(|f| f.url == row.url).expect("task rows come from the selection");
-        let outcome = record(store, &topics, feed_cfg, &row, result, now)?;
-        on_progress(&outcome);
-        report.outcomes.push(outcome);
+        batch.begin(store)?;
+        let written = match record(store, &row, result, now) {
+            Ok(written) => written,
+            Err(e) => {
+                // Keep what the batch holds (this feed's savepoint is undone), then stop.
+                let _ = batch.commit(store, &mut report, &mut on_progress);
+                return Err(e.into());
+            }
+        };
+        // Written: its parsed entries are gone, its slot free for the next feed.
+        drop(slot);
+        batch.add(written);
+        if batch.is_full() {
+            batch.commit(store, &mut report, &mut on_progress)?;
+        }
     }
+    batch.commit(store, &mut report, &mut on_progress)?;
+    // One checkpoint for the whole run (it also syncs the WAL to disk).
+    store.checkpoint()?;
     // Report in the order of feeds.toml, not of completion.
     report.outcomes.sort_by_key(|o| selected.iter().position(|f| f.url == o.url));
     report.elapsed = started.elapsed();
@@ -255,6 +291,58 @@ pub async fn run(
     Ok(report)
 }
 
+/// The feeds written in the open transaction.
+#[derive(Default)]
+struct Batch {
+    started: Option<tokio::time::Instant>,
+    entries: usize,
+    outcomes: Vec<FeedOutcome>,
+}
+
+impl Batch {
+    /// When the open transaction is due to commit; `None` when none is open.
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.started.map(|t| t + BATCH_TIME)
+    }
+
+    fn begin(&mut self, store: &mut Store) -> Result<(), StoreError> {
+        if self.started.is_none() {
+            store.begin_batch()?;
+            self.started = Some(tokio::time::Instant::now());
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, (outcome, entries): (FeedOutcome, usize)) {
+        self.entries += entries;
+        self.outcomes.push(outcome);
+    }
+
+    fn is_full(&self) -> bool {
+        self.entries >= BATCH_ENTRIES || self.started.is_some_and(|t| t.elapsed() >= BATCH_TIME)
+    }
+
+    /// Commits the open transaction, then reports its feeds.
+    fn commit(
+        &mut self,
+        store: &mut Store,
+        report: &mut SyncReport,
+        on_progress: &mut impl FnMut(&FeedOutcome),
+    ) -> Result<(), StoreError> {
+        if self.started.take().is_none() {
+            return Ok(());
+        }
+        store.commit_batch()?;
+        tracing::debug!(feeds = self.outcomes.len(), entries = self.entries, "batch committed");
+        self.entries = 0;
+        for outcome in self.outcomes.drain(..) {
+            on_progress(&outcome);
+            report.outcomes.push(outcome);
+        }
+        Ok(())
+    }
+}
+
 enum Fetched {
     NotModified {
         status: u16,
@@ -264,17 +352,26 @@ enum Fetched {
     Parsed {
         status: u16,
         validators: Validators,
-        feed: ParsedFeed,
+        meta: FeedMeta,
+        entries: Vec<TaggedEntry>,
         moved_to: Option<String>,
         fresh_for: Option<Duration>,
     },
 }
 
-async fn fetch_and_parse(fetcher: &Fetcher, row: &FeedRow, now: DateTime<Utc>) -> Result<Fetched, FeedError> {
+/// Fetches, parses and tags one feed (everything that needs no database).
+async fn fetch_and_parse(
+    fetcher: &Fetcher,
+    slot: &Slot,
+    row: &FeedRow,
+    topics: &Arc<Topics>,
+    feed_topics: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<Fetched, FeedError> {
     let validators = Validators { etag: row.etag.clone(), last_modified: row.last_modified.clone() };
     // A feed a permanent redirect moved is fetched where it now is.
     let url = row.moved_to.clone().unwrap_or_else(|| row.url.clone());
-    match fetcher.fetch(&url, &validators).await? {
+    match fetcher.fetch_in_slot(&url, &validators, slot).await? {
         FetchOutcome::NotModified { status, moved_to, fresh_for } => {
             Ok(Fetched::NotModified { status, moved_to, fresh_for })
         }
@@ -282,23 +379,46 @@ async fn fetch_and_parse(fetcher: &Fetcher, row: &FeedRow, now: DateTime<Utc>) -
             let (status, validators, content_type) = (doc.status, doc.validators, doc.content_type);
             let (moved_to, fresh_for) = (doc.moved_to, doc.fresh_for);
             let body = doc.body;
-            let feed =
-                tokio::task::spawn_blocking(move || parse::parse_feed(&body, &url, content_type.as_deref(), now))
-                    .await
-                    .map_err(|_| crate::error::ParseError::Panicked)??;
-            Ok(Fetched::Parsed { status, validators, feed, moved_to, fresh_for })
+            let topics = Arc::clone(topics);
+            // The body is dropped as soon as it is parsed; only entries travel on.
+            let (meta, entries) = tokio::task::spawn_blocking(move || {
+                let parsed = parse::parse_feed(&body, &url, content_type.as_deref(), now)?;
+                drop(body);
+                Ok::<_, crate::error::ParseError>((parsed.meta, tag(&topics, &feed_topics, parsed.entries)))
+            })
+            .await
+            .map_err(|_| crate::error::ParseError::Panicked)??;
+            Ok(Fetched::Parsed { status, validators, meta, entries, moved_to, fresh_for })
         }
     }
 }
 
+/// The entries worth keeping, each with its topics.
+fn tag(topics: &Topics, feed_topics: &[String], entries: Vec<NewEntry>) -> Vec<TaggedEntry> {
+    entries
+        .into_iter()
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let texts = [
+                entry.title.as_str(),
+                entry.summary_text.as_deref().unwrap_or(""),
+                entry.content_text.as_deref().unwrap_or(""),
+            ];
+            let topics = topics.tag(feed_topics, &texts);
+            TaggedEntry { entry, topics }
+        })
+        .collect()
+}
+
+/// Writes one feed's result into the open transaction; returns its outcome
+/// and how many entries it brought.
 fn record(
     store: &mut Store,
-    topics: &Topics,
-    feed: &FeedConfig,
     row: &FeedRow,
     result: Result<Fetched, FeedError>,
     now: DateTime<Utc>,
-) -> Result<FeedOutcome, StoreError> {
+) -> Result<(FeedOutcome, usize), StoreError> {
+    let mut entries = 0;
     let mut outcome = FeedOutcome {
         name: row.display_name().to_owned(),
         url: row.url.clone(),
@@ -322,35 +442,22 @@ fn record(
             };
             store.record_not_modified(row.id, &state, now)?;
         }
-        Ok(Fetched::Parsed { status, validators, feed: parsed, moved_to, fresh_for }) => {
-            let tagged: Vec<TaggedEntry> = parsed
-                .entries
-                .into_iter()
-                .filter(|e| !e.is_empty())
-                .map(|entry| {
-                    let texts = [
-                        entry.title.as_str(),
-                        entry.summary_text.as_deref().unwrap_or(""),
-                        entry.content_text.as_deref().unwrap_or(""),
-                    ];
-                    let topics = topics.tag(&feed.topics, &texts);
-                    TaggedEntry { entry, topics }
-                })
-                .collect();
+        Ok(Fetched::Parsed { status, validators, meta, entries: tagged, moved_to, fresh_for }) => {
             outcome.moved_to = moved_to.clone();
             let state = FetchState {
                 http_status: Some(status),
                 etag: validators.etag,
                 last_modified: validators.last_modified,
-                title: parsed.meta.title.clone(),
-                site_url: parsed.meta.site_url,
-                next_attempt: fresh_until(fresh_for, parsed.meta.ttl_minutes),
+                title: meta.title.clone(),
+                site_url: meta.site_url,
+                next_attempt: fresh_until(fresh_for, meta.ttl_minutes),
                 moved_to,
-                feed_updated: parsed.meta.updated,
+                feed_updated: meta.updated,
             };
             let saved = store.save_feed(row.id, &state, &tagged, now)?;
+            entries = saved.new + saved.copies + saved.updated;
             if row.name.is_none() {
-                if let Some(title) = parsed.meta.title {
+                if let Some(title) = meta.title {
                     outcome.name = title;
                 }
             }
@@ -386,5 +493,5 @@ fn record(
             outcome.result = FeedResult::Failed { reason };
         }
     }
-    Ok(outcome)
+    Ok((outcome, entries))
 }

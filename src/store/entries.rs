@@ -2,7 +2,7 @@
 //! transaction, with the search index and topics kept in step.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{dedup, DedupSettings, FetchState, Result, SaveReport, Store, TaggedEntry};
 use crate::model::{FeedId, NewEntry};
@@ -21,7 +21,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<SaveReport> {
         let settings = self.dedup;
-        let tx = self.conn.transaction()?;
+        // A savepoint: its own transaction, or part of the open batch
+        // ([`Store::begin_batch`]); either way the feed is written whole or not at all.
+        let tx = self.conn.savepoint()?;
         let mut report = SaveReport::default();
         // The feed's own title and site first: copy detection tells an
         // entry crediting its own site ("appeared first on <this site>")
@@ -77,6 +79,34 @@ impl Store {
         Ok(report)
     }
 
+    /// Opens a write transaction that the following writes (whole feeds,
+    /// see [`Store::save_feed`]) join until [`Store::commit_batch`]: one
+    /// commit for many feeds.
+    pub fn begin_batch(&mut self) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    /// Commits the transaction [`Store::begin_batch`] opened.
+    pub fn commit_batch(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    /// Leaves checkpoints to [`Store::checkpoint`] for the rest of this
+    /// connection's life (a sync checkpoints once, at its end).
+    pub fn defer_checkpoints(&mut self) -> Result<()> {
+        let _pages: i64 = self.conn.query_row("PRAGMA wal_autocheckpoint = 0", [], |r| r.get(0))?;
+        Ok(())
+    }
+
+    /// Copies the write-ahead log into the database and syncs both to disk,
+    /// without waiting for readers (what they still use is copied next time).
+    pub fn checkpoint(&mut self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// The value stored under `key` in the meta table.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
@@ -124,7 +154,7 @@ enum Saved {
 }
 
 /// Returns true if and only if the entry is neither stored nor tombstoned.
-fn is_new(tx: &Transaction, feed: FeedId, tagged: &TaggedEntry) -> Result<bool> {
+fn is_new(tx: &Connection, feed: FeedId, tagged: &TaggedEntry) -> Result<bool> {
     let key = &tagged.entry.key.0;
     let stored = tx
         .prepare_cached("SELECT 1 FROM entries WHERE feed_id = ?1 AND entry_key = ?2")?
@@ -136,7 +166,7 @@ fn is_new(tx: &Transaction, feed: FeedId, tagged: &TaggedEntry) -> Result<bool> 
 }
 
 fn save_entry(
-    tx: &Transaction,
+    tx: &Connection,
     feed: FeedId,
     tagged: &TaggedEntry,
     now: DateTime<Utc>,
@@ -236,7 +266,7 @@ fn save_entry(
     Ok(Saved::New { copy })
 }
 
-fn index_text(tx: &Transaction, id: i64, e: &NewEntry, replace: bool) -> Result<()> {
+fn index_text(tx: &Connection, id: i64, e: &NewEntry, replace: bool) -> Result<()> {
     if replace {
         tx.prepare_cached("DELETE FROM entries_fts WHERE rowid = ?1")?.execute([id])?;
     }
@@ -246,7 +276,7 @@ fn index_text(tx: &Transaction, id: i64, e: &NewEntry, replace: bool) -> Result<
 /// Indexes one entry's text. The index is contentless (migration 007): it
 /// keeps no copy of the text, which the entry row already holds.
 fn insert_search_row(
-    tx: &Transaction,
+    tx: &Connection,
     id: i64,
     title: &str,
     summary: Option<&str>,
@@ -271,7 +301,7 @@ pub(super) fn reindex_search(tx: &Transaction) -> Result<()> {
     Ok(())
 }
 
-fn set_topics(tx: &Transaction, id: i64, topics: &[String]) -> Result<()> {
+fn set_topics(tx: &Connection, id: i64, topics: &[String]) -> Result<()> {
     tx.prepare_cached("DELETE FROM entry_topics WHERE entry_id = ?1")?.execute([id])?;
     let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO entry_topics (topic, entry_id) VALUES (?1, ?2)")?;
     for t in topics {

@@ -49,7 +49,8 @@ fn kill_9_at_any_moment_loses_nothing_committed_and_a_rerun_completes() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        if !env.db_path().exists() {
+        // Killed before the database (or its first migration) was written: nothing to lose.
+        if !env.db_path().exists() || env.count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'feeds'") == 0 {
             continue;
         }
         assert_eq!(env.query("PRAGMA integrity_check"), [["ok"]], "after kill at {delay_ms} ms");
@@ -103,7 +104,7 @@ fn doctor_finds_and_repairs_damage() {
     env.cmd(&["sync"]).assert().success();
     let (code, out, _) = env.run(&["doctor"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("ok       integrity") && out.contains("schema version 3"), "{out}");
+    assert!(out.contains("ok       integrity") && out.contains("ok       schema"), "{out}");
 
     let conn = rusqlite::Connection::open(env.db_path()).unwrap();
     conn.execute("DELETE FROM entries_fts WHERE rowid = (SELECT MIN(id) FROM entries)", []).unwrap();
