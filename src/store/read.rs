@@ -356,12 +356,7 @@ impl Store {
     /// Fills in each row's topics: its own, or with `story` those of its
     /// whole story (original and copies).
     fn with_topics(&self, mut rows: Vec<EntryRow>, story: bool) -> Result<Vec<EntryRow>> {
-        let sql = if story {
-            "SELECT DISTINCT t.topic FROM entry_topics t
-             WHERE t.entry_id IN (SELECT ?1 UNION ALL SELECT id FROM entries WHERE duplicate_of = ?1) ORDER BY t.topic"
-        } else {
-            "SELECT t.topic FROM entry_topics t WHERE t.entry_id = ?1 ORDER BY t.topic"
-        };
+        let sql = if story { TOPICS_OF_STORY } else { TOPICS_OF_ENTRY };
         let mut stmt = self.conn.prepare_cached(sql)?;
         for row in &mut rows {
             row.topics = stmt.query_map(params![row.id.0], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
@@ -382,6 +377,12 @@ impl Store {
     }
 }
 
+/// The topics of a story: its original's and its copies'.
+const TOPICS_OF_STORY: &str = "SELECT DISTINCT t.topic FROM entry_topics t
+     WHERE t.entry_id IN (SELECT ?1 UNION ALL SELECT id FROM entries WHERE duplicate_of = ?1) ORDER BY t.topic";
+/// The topics of one entry.
+const TOPICS_OF_ENTRY: &str = "SELECT t.topic FROM entry_topics t WHERE t.entry_id = ?1 ORDER BY t.topic";
+
 /// Why a search failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -398,7 +399,77 @@ fn explain_fts_error(msg: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::short_summary;
+    use super::*;
+    use crate::store::Store;
+
+    /// The query plan of `sql`, one line per step.
+    fn plan(store: &Store, sql: &str, params: &[Value]) -> Vec<String> {
+        let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        // Statements without given parameters get 1 for each.
+        let ones = vec![Value::Integer(1); stmt.parameter_count()];
+        let params = if params.is_empty() { &ones[..] } else { params };
+        stmt.query_map(params_from_iter(params), |r| r.get::<_, String>(3)).unwrap().map(|r| r.unwrap()).collect()
+    }
+
+    /// Returns the steps that read a whole table, index or the search
+    /// index's content instead of seeking. Allowed walks: entries newest
+    /// first (`list` stops at its limit), FTS5 answering MATCH from its
+    /// index, and the bounded window of ranked matches.
+    fn full_scans(plan: &[String]) -> Vec<String> {
+        plan.iter()
+            .filter(|step| {
+                step.starts_with("SCAN ")
+                    && !step.contains("USING INDEX entries_by_published")
+                    && !(step.contains("VIRTUAL TABLE INDEX") && step.contains(":M"))
+                    && *step != "SCAN matches"
+                    && !step.starts_with("SCAN CONSTANT ROW")
+            })
+            .cloned()
+            .collect()
+    }
+
+    // See issue 11: "list and search must not scan entry_topics or count
+    // every feed's entries"; the plans must use indexes.
+    #[test]
+    fn read_queries_use_indexes() {
+        let store = Store::open_in_memory().unwrap();
+        let day = DateTime::from_timestamp(1_700_000_000, 0);
+        let queries = [
+            ListQuery { limit: 50, ..ListQuery::default() },
+            ListQuery { limit: 50, all: true, ..ListQuery::default() },
+            ListQuery { limit: 50, topics: vec!["t".into()], ..ListQuery::default() },
+            ListQuery { limit: 50, topics: vec!["t".into()], all: true, ..ListQuery::default() },
+            ListQuery { limit: 50, feed_urls: vec!["https://f.example/feed".into()], ..ListQuery::default() },
+            ListQuery { limit: 50, since: day, until: day, ..ListQuery::default() },
+        ];
+        let mut checked = Vec::new();
+        for q in &queries {
+            let (sql, params) = list_sql(q);
+            checked.push((format!("list {q:?}"), plan(&store, &sql, &params)));
+            let (sql, params) = search_sql("\"gwadar\"", q);
+            checked.push((format!("search {q:?}"), plan(&store, &sql, &params)));
+        }
+        let row = format!("SELECT {ROW_COLUMNS} FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.id = ?1");
+        checked.push(("search row, show".into(), plan(&store, &row, &[])));
+        for (what, sql) in [
+            ("story topics", TOPICS_OF_STORY),
+            ("entry topics", TOPICS_OF_ENTRY),
+            ("copies", "SELECT e.id FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.duplicate_of = ?1"),
+            ("has topic", "SELECT 1 FROM entry_topics WHERE topic = ?1 LIMIT 1"),
+            ("sync: is the entry new", "SELECT 1 FROM entries WHERE feed_id = ?1 AND entry_key = ?2"),
+            ("sync: tombstone", "SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2"),
+        ] {
+            checked.push((what.into(), plan(&store, sql, &[])));
+        }
+        for (what, plan) in &checked {
+            assert!(full_scans(plan).is_empty(), "{what} scans a table: {plan:#?}");
+        }
+        // The check itself can fail.
+        let scan = plan(&store, "SELECT id FROM entries WHERE title = 'x'", &[]);
+        assert!(!full_scans(&scan).is_empty(), "{scan:?}");
+        let scan = plan(&store, "SELECT DISTINCT topic FROM entry_topics t", &[]);
+        assert!(!full_scans(&scan).is_empty(), "{scan:?}");
+    }
 
     #[test]
     fn summary_is_cut_at_a_word() {
