@@ -9,5 +9,6 @@ mod feeds;
 mod fetch;
 mod read;
 mod reliability;
+mod search_bounds;
 mod server;
 mod sync;
