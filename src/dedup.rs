@@ -1,20 +1,24 @@
 //! Entry identity and copy recognition. Pure functions: the store supplies
 //! candidates and records the verdicts.
 //!
-//! A copy is recognised in three steps:
+//! A story is a connected component of verified "same article" pairs:
 //!
-//! 1. [`prepare`] reduces an entry to the text that identifies the article:
-//!    its plain text without the attribution line and what follows it
-//!    (author bio, comments), without paragraphs its feed repeats on every
-//!    post (learnt boilerplate) or stock lines ("Leave a Reply"), without a
-//!    trailing "[…]" or "Read more". It hashes the word 5-shingles of that
-//!    text, a MinHash signature of them (banded for LSH), and the shingles of
-//!    the lead (the first [`LEAD_WORDS`] words) so that an excerpt finds its
-//!    full article.
-//! 2. The store finds candidates (same link or text, an LSH band, shared lead
-//!    shingles, the same title) in other feeds within a time window.
-//! 3. [`verify`] decides on the real shingle sets; [`prefer_original`] picks
-//!    which of two matching entries is the original.
+//! 1. [`reduce`] turns an entry's plain text into what identifies the
+//!    article: without the attribution line and what follows it (author bio,
+//!    comments), without stock lines ("Leave a Reply") and a trailing "[…]"
+//!    or "Read more", each paragraph as word hashes. [`Reduced::prepare`]
+//!    then drops the paragraphs its feed repeats on posts that are different
+//!    articles (learnt boilerplate) and hashes the word 5-shingles.
+//! 2. The store looks the entry up by index keys that any two versions of
+//!    one article share ([`Prepared::index_keys`]: sampled shingles of the
+//!    whole text and of the lead) and by exact evidence (same link, same
+//!    text, a feed naming the other's link as its source). Every lookup is
+//!    symmetric, so which entry arrived first does not matter.
+//! 3. [`verify`] decides on the two [`Fingerprint`]s whether two entries
+//!    carry the same article and how ([`PairKind`]).
+//! 4. [`cluster::cluster`] turns the verified pairs into stories, guarding
+//!    against chaining (a roundup carrying several stories does not join
+//!    them), and [`choose_original`] picks each story's original by evidence.
 
 use std::sync::LazyLock;
 
@@ -24,13 +28,15 @@ use xxhash_rust::xxh3::{xxh3_128_with_seed, xxh3_64_with_seed};
 use crate::model::EntryKey;
 use crate::text::comparable_words;
 
+pub mod cluster;
+
 /// Seed of every stored hash. Changing it invalidates stored fingerprints,
 /// so it never changes.
 pub const HASH_SEED: u64 = 0x5359_4e44_4943_0001;
 
-/// Version of the fingerprints and thresholds below. When it changes, the
-/// next `sync` rebuilds every fingerprint and cluster.
-pub const DEDUP_VERSION: u32 = 1;
+/// Version of the fingerprints, thresholds and clustering below. When it
+/// changes, the next `sync` rebuilds every fingerprint and story.
+pub const DEDUP_VERSION: u32 = 2;
 
 /// Texts shorter than this many words are not compared for exact copies:
 /// short summaries ("Read more", a one-line teaser) are too often equal
@@ -38,75 +44,118 @@ pub const DEDUP_VERSION: u32 = 1;
 pub const MIN_WORDS_FOR_TEXT_MATCH: usize = 25;
 
 /// Words per shingle. Five words are specific enough that unrelated
-/// articles on the same event share few shingles, and short enough that a
-/// lightly edited sentence still keeps most of its shingles.
+/// articles on the same event share few shingles (independent reports of
+/// one event share names and figures, but few 5-word runs), and short
+/// enough that a lightly edited sentence still keeps most of its shingles.
 pub const SHINGLE_WORDS: usize = 5;
 
-/// MinHash signature length, as [`LSH_BANDS`] bands of [`LSH_ROWS`] values.
-/// With 32 bands of 4, a pair with Jaccard 0.5 becomes a candidate with
-/// probability 0.87, one with 0.7 with 0.9996, one with 0.2 with 0.05.
-pub const MINHASH_SIZE: usize = LSH_BANDS * LSH_ROWS;
-pub const LSH_BANDS: usize = 32;
-pub const LSH_ROWS: usize = 4;
-
 /// Words of an article's lead. WordPress excerpts carry the first 55 words
-/// and Atom summaries about 40: the lead index lets them find the full
-/// article, which MinHash cannot (a 55-word excerpt of an 800-word article
-/// has Jaccard ≈ 0.06).
+/// and Atom summaries about 40: comparing leads lets them find the full
+/// article, whose whole text they share little of (a 55-word excerpt of an
+/// 800-word article has Jaccard ≈ 0.06).
 pub const LEAD_WORDS: usize = 60;
 
-/// Words of the lead that go into the lead index. An excerpt and its full
-/// article share their first words, so a short prefix finds the pair while
-/// keeping the index (and the writes per entry) small; verification still
-/// compares the whole [`LEAD_WORDS`] lead.
+/// Words of the lead that are looked up in the index: an excerpt and its
+/// full article share their first words.
 pub const LEAD_INDEX_WORDS: usize = 30;
 
 /// Texts with fewer shingles than this are never near-duplicates: a few
 /// words occur by chance inside unrelated articles.
 pub const MIN_SHINGLES: usize = 16;
 
-/// Two texts of comparable length (the shorter at least [`EXCERPT_RATIO`]
-/// of the longer) are the same article when this share of the shorter
-/// one's shingles occurs in the longer one (Broder's containment). A copy
-/// with a rewritten headline or an edited first paragraph keeps ~0.9;
-/// independent reports of one event share names and figures but few
-/// 5-word runs (< 0.2 in the benchmark corpus).
-pub const FULL_CONTAINMENT: f64 = 0.6;
+/// A fingerprint keeps every shingle of a text with at most this many...
+pub const SKETCH_FULL_MAX: usize = 256;
 
-/// Below this length ratio the shorter text is taken as an excerpt.
-pub const EXCERPT_RATIO: f64 = 0.5;
+/// ...and of a longer text one shingle in this many: those whose hash is a
+/// multiple of it, the same ones in every text, so that what two texts
+/// share stays shared in their samples. An 800-word article keeps ~200
+/// samples, which estimate a containment of 0.7 to within ±0.06; texts up
+/// to ~250 words (briefs, excerpts, roundup items) are compared exactly.
+pub const SKETCH_RATE: u32 = 4;
 
-/// An excerpt must be almost entirely contained in the longer text...
+/// One lead shingle in this many is an index key (by hash, as above):
+/// an excerpt shares all ~13 keys of its article's first 30 words.
+pub const LEAD_KEY_RATE: u64 = 2;
+
+/// One shingle in this many of the whole text is an index key. Two versions
+/// of an 800-word article share ~20 keys; a 100-word item carried inside a
+/// roundup shares ~3 with it (a run of 40 shared shingles has at least one
+/// key with probability 0.72, a run of 100 with 0.96).
+pub const BODY_KEY_RATE: u64 = 32;
+
+/// Lead keys two entries must share to be compared through the lead alone
+/// (one or two are chance: a stock opening phrase).
+pub const LEAD_MIN_SHARED_KEYS: usize = 3;
+
+/// Two texts are the same text when what they share is at least this share
+/// of each, so of the longer too. Such a pair cannot chain stories: a text
+/// that is 70% of A and 70% of B makes A and B share 40% of it. A copy with a
+/// rewritten headline, an edited lead or a trimmed end keeps ~0.9;
+/// independent reports of one event share < 0.2.
+pub const SAME_COVER: f64 = 0.7;
+
+/// Versions of comparable length (the shorter at least [`PART_RATIO`] of the
+/// longer) are one article when this share of the shorter is in the longer.
+/// A wire story re-edited as it develops (paragraphs added on top, the end
+/// trimmed, a local paragraph, an updated figure) keeps 0.6 to 0.9; two
+/// reports of one event quoting the same 80-word statement share ~0.15.
+pub const VERSION_CONTAINMENT: f64 = 0.6;
+
+/// Below this length ratio the shorter text is a part of the longer: a brief
+/// of the full version, an item carried in a roundup, an excerpt.
+pub const PART_RATIO: f64 = 0.5;
+
+/// A part must be almost entirely in the longer text (a brief cut from the
+/// full version keeps 0.8 to 1.0, a roundup carries its items verbatim)...
+pub const PART_CONTAINMENT: f64 = 0.75;
+
+/// ...and share at least this many shingles with it (~35 words verbatim):
+/// a short quote or stock sentence occurs inside unrelated articles.
+pub const PART_MIN_SHARED: usize = 30;
+
+/// An excerpt is a short text almost all of whose words are in the longer
+/// text...
 pub const EXCERPT_CONTAINMENT: f64 = 0.8;
 
-/// ...at its start: this share of the excerpt's lead shingles must be in the
-/// longer text's lead, so a short item whose words occur inside a long
-/// article or a round-up page is not an excerpt of it...
+/// ...at its start: this share of the shorter lead's shingles is in the
+/// longer text's lead...
 pub const LEAD_CONTAINMENT: f64 = 0.7;
 
-/// ...and the titles must agree (share of the shorter title's words in the
-/// longer one; "Repost: T" and "T | Site" keep 1.0).
+/// ...and either the titles agree (share of the shorter title's words in
+/// the longer one; "Repost: T" and "T | Site" keep 1.0)...
 pub const TITLE_SIMILARITY: f64 = 0.6;
 
-/// Share of the figures of the text with fewer figures that must occur in
-/// the other. A copy keeps its figures; templated daily reports ("Gold price in Lahore
-/// today") share their sentences but not their figures.
-pub const NUMBERS_KEPT: f64 = 0.9;
+/// ...or the excerpt is long enough to be specific (aggregators carry 40 to
+/// 55 words) and nearly all of its lead is the other's lead: an excerpt under
+/// a rewritten headline.
+pub const EXCERPT_SPECIFIC_WORDS: usize = 30;
+pub const EXCERPT_SPECIFIC_LEAD: f64 = 0.9;
 
-/// Texts this similar are the same article whatever their figures (a
-/// wire story updated with a new toll keeps almost every shingle; templated
-/// reports on different days share far fewer, as each figure breaks the
-/// five shingles around it).
-pub const NUMBERS_OVERRIDE: f64 = 0.9;
+/// Figures: the share of the figures of the text with fewer figures found
+/// in the other. Templated reports ("Gold price in Lahore today") repeat
+/// their sentences with other figures: most of their figures differ (a few,
+/// like "24-karat" or the year, stay). A wire story updated with a new toll
+/// changes one or two of a dozen. Below this share the pair is refused...
+pub const NUMBERS_KEPT_MIN: f64 = 0.5;
 
-/// A paragraph found in this many entries of one feed is that feed's
-/// boilerplate (a feed does not syndicate itself): site footers, author
-/// bios, newsletter boxes.
+/// ...and below this one it needs [`NUMBERS_OVERRIDE`] containment: the rest
+/// of the text must be the same article almost word for word.
+pub const NUMBERS_KEPT: f64 = 0.75;
+pub const NUMBERS_OVERRIDE: f64 = 0.8;
+
+/// A paragraph is a feed's boilerplate (a footer, an author bio, a fixed
+/// column intro) once it recurs in this many entries of the feed that are
+/// different articles apart from it. Versions of one wire story that a site
+/// runs under several URLs share most paragraphs, but they are one article,
+/// so their paragraphs stay.
 pub const BOILERPLATE_MIN_ENTRIES: i64 = 3;
 
 /// Paragraphs shorter than this many words are not counted as boilerplate
 /// candidates (they are dropped by the stock-line rules or are harmless).
 pub const BOILERPLATE_MIN_WORDS: usize = 3;
+
+/// Entries remembered per paragraph to decide whether it is boilerplate.
+pub const BOILERPLATE_SAMPLES: usize = 8;
 
 /// The stable identity of an entry within its feed: the feed's own id (RSS
 /// guid, Atom id, JSON Feed id), else the canonical link, else a hash of the
@@ -296,91 +345,29 @@ pub fn find_attribution(paragraph: &str) -> Option<(String, usize)> {
     }
     Some((name, start))
 }
-
-/// An entry reduced for comparison.
+/// An entry's text reduced to its article, paragraph by paragraph, before
+/// the feed's boilerplate is known: the costly part (word segmentation and
+/// hashing), computed where the feed is parsed.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Prepared {
+pub struct Reduced {
     /// The source credited by an attribution line, if any.
     pub attribution: Option<String>,
-    /// Words left for comparison.
-    pub words: usize,
-    /// Word shingle hashes, sorted, each once.
-    pub shingles: Vec<u64>,
-    /// Shingles of the first [`LEAD_WORDS`] words, sorted, each once.
-    pub lead: Vec<u64>,
-    /// Shingles of the first [`LEAD_INDEX_WORDS`] words, in text order:
-    /// what the lead index stores and is searched with.
-    pub lead_index: Vec<u64>,
-    /// Numbers in the text (hashed), sorted, each once.
-    pub numbers: Vec<u64>,
     /// The text looked cut short ("[…]", "Read more").
     pub truncated: bool,
+    pub paragraphs: Vec<ReducedParagraph>,
 }
 
-impl Prepared {
-    /// Returns true if and only if there is enough text to compare.
-    pub fn is_comparable(&self) -> bool {
-        self.shingles.len() >= MIN_SHINGLES
-    }
-
-    /// The MinHash signature of the shingles ([`MINHASH_SIZE`] values).
-    pub fn minhash(&self) -> Vec<u64> {
-        let mut sig = vec![u64::MAX; MINHASH_SIZE];
-        for &s in &self.shingles {
-            // The shingle is already an xxh3 hash: one multiply-xorshift per
-            // permutation spreads it enough.
-            for (slot, seed) in sig.iter_mut().zip(PERMUTATION_SEEDS.iter()) {
-                let z = (s ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-                let h = z ^ (z >> 29);
-                if h < *slot {
-                    *slot = h;
-                }
-            }
-        }
-        sig
-    }
-
-    /// The LSH bucket keys of the signature, one per band (the band number
-    /// is part of the key).
-    pub fn lsh_buckets(&self) -> Vec<i64> {
-        if !self.is_comparable() {
-            return Vec::new();
-        }
-        let sig = self.minhash();
-        sig.chunks(LSH_ROWS)
-            .enumerate()
-            .map(|(band, rows)| {
-                let mut bytes = Vec::with_capacity(8 * (LSH_ROWS + 1));
-                bytes.extend_from_slice(&(band as u64).to_le_bytes());
-                for r in rows {
-                    bytes.extend_from_slice(&r.to_le_bytes());
-                }
-                xxh3_64_with_seed(&bytes, HASH_SEED) as i64
-            })
-            .collect()
-    }
+/// One paragraph's word hashes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReducedParagraph {
+    /// The boilerplate key of the paragraph (`None` when too short to be one).
+    pub key: Option<i64>,
+    pub words: Vec<u64>,
+    pub numbers: Vec<u64>,
 }
-
-/// splitmix64's finaliser: a fast, well-mixed permutation of u64.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-static PERMUTATION_SEEDS: LazyLock<[u64; MINHASH_SIZE]> = LazyLock::new(|| {
-    let mut seeds = [0u64; MINHASH_SIZE];
-    let mut state = HASH_SEED;
-    for s in &mut seeds {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        *s = mix(state);
-    }
-    seeds
-});
 
 /// Reduces an entry's plain text for comparison (see the module doc).
-/// `is_boilerplate` says whether a paragraph hash is boilerplate of some feed.
-pub fn prepare(text: &str, mut is_boilerplate: impl FnMut(i64) -> bool) -> Prepared {
+pub fn reduce(text: &str) -> Reduced {
     let mut paras: Vec<String> = paragraphs(text).map(str::to_owned).collect();
     let mut attribution = None;
     // The last attribution line wins; what follows it in the second half of
@@ -406,23 +393,265 @@ pub fn prepare(text: &str, mut is_boilerplate: impl FnMut(i64) -> bool) -> Prepa
     }
     paras.retain(|p| !(p.len() <= STOCK_LINE_MAX_CHARS && STOCK_LINE.is_match(p)));
     let truncated = paras.last_mut().is_some_and(strip_trailer);
-    // Words once per paragraph: they give both the boilerplate hash and the text.
-    let mut words: Vec<u64> = Vec::new();
-    let mut numbers: Vec<u64> = Vec::new();
-    for p in &paras {
-        let (pw, pn) = word_hashes(p);
-        let boilerplate = pw.len() >= BOILERPLATE_MIN_WORDS && is_boilerplate(hash_words(&pw) as i64);
-        if !boilerplate {
-            words.extend(pw);
-            numbers.extend(pn);
+    let paragraphs = paras
+        .iter()
+        .map(|p| {
+            let (words, numbers) = word_hashes(p);
+            let key = (words.len() >= BOILERPLATE_MIN_WORDS).then(|| hash_words(&words) as i64);
+            ReducedParagraph { key, words, numbers }
+        })
+        .filter(|p| !p.words.is_empty())
+        .collect();
+    Reduced { attribution, truncated, paragraphs }
+}
+
+impl Reduced {
+    /// The boilerplate keys of its paragraphs, each once, sorted.
+    pub fn paragraph_keys(&self) -> Vec<i64> {
+        let mut keys: Vec<i64> = self.paragraphs.iter().filter_map(|p| p.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// The comparison text without the paragraphs `is_boilerplate` names.
+    pub fn prepare(&self, mut is_boilerplate: impl FnMut(i64) -> bool) -> Prepared {
+        let mut words: Vec<u64> = Vec::new();
+        let mut numbers: Vec<u64> = Vec::new();
+        let mut dropped = Vec::new();
+        for p in &self.paragraphs {
+            if p.key.is_some_and(&mut is_boilerplate) {
+                dropped.extend(p.key);
+                continue;
+            }
+            words.extend_from_slice(&p.words);
+            numbers.extend_from_slice(&p.numbers);
+        }
+        let shingles = shingle_set(&words);
+        let lead = shingle_set(&words[..words.len().min(LEAD_WORDS)]);
+        let lead_index = shingle_list(&words[..words.len().min(LEAD_INDEX_WORDS)]);
+        numbers.sort_unstable();
+        numbers.dedup();
+        dropped.sort_unstable();
+        dropped.dedup();
+        Prepared {
+            attribution: self.attribution.clone(),
+            words: words.len(),
+            shingles,
+            lead,
+            lead_index,
+            numbers,
+            truncated: self.truncated,
+            dropped,
         }
     }
-    let shingles = shingle_set(&words);
-    let lead = shingle_set(&words[..words.len().min(LEAD_WORDS)]);
-    let lead_index = shingle_list(&words[..words.len().min(LEAD_INDEX_WORDS)]);
-    numbers.sort_unstable();
-    numbers.dedup();
-    Prepared { attribution, words: words.len(), shingles, lead, lead_index, numbers, truncated }
+}
+
+/// Reduces and prepares in one go (see [`reduce`], [`Reduced::prepare`]).
+pub fn prepare(text: &str, is_boilerplate: impl FnMut(i64) -> bool) -> Prepared {
+    reduce(text).prepare(is_boilerplate)
+}
+
+/// An entry reduced for comparison.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prepared {
+    /// The source credited by an attribution line, if any.
+    pub attribution: Option<String>,
+    /// Words left for comparison.
+    pub words: usize,
+    /// Word shingle hashes, sorted, each once.
+    pub shingles: Vec<u64>,
+    /// Shingles of the first [`LEAD_WORDS`] words, sorted, each once.
+    pub lead: Vec<u64>,
+    /// Shingles of the first [`LEAD_INDEX_WORDS`] words, in text order.
+    pub lead_index: Vec<u64>,
+    /// Numbers in the text (hashed), sorted, each once.
+    pub numbers: Vec<u64>,
+    /// The text looked cut short ("[…]", "Read more").
+    pub truncated: bool,
+    /// Boilerplate keys of the paragraphs left out, sorted.
+    pub dropped: Vec<i64>,
+}
+
+/// Index key spaces: a lead key and a body key of the same shingle differ.
+const LEAD_KEY_TAG: u64 = 0x4c45_4144_0000_0001;
+const BODY_KEY_TAG: u64 = 0x424f_4459_0000_0002;
+
+/// The 32 bits of a shingle hash kept in a fingerprint.
+fn short_hash(h: u64) -> u32 {
+    (h >> 32) as u32
+}
+
+impl Prepared {
+    /// Returns true if and only if there is enough text to compare.
+    pub fn is_comparable(&self) -> bool {
+        self.shingles.len() >= MIN_SHINGLES
+    }
+
+    /// The keys the entry is filed under for candidate lookup: sampled
+    /// shingles of its lead and of its whole text (see [`LEAD_KEY_RATE`],
+    /// [`BODY_KEY_RATE`]). Content-defined, so two texts sharing a run of
+    /// words share the keys of that run whichever arrives first.
+    pub fn index_keys(&self) -> Vec<i64> {
+        let mut keys: Vec<i64> = Vec::new();
+        if self.lead_index.len() >= LEAD_MIN_SHARED_KEYS {
+            keys.extend(self.lead_index.iter().filter(|h| *h % LEAD_KEY_RATE == 0).map(|h| (h ^ LEAD_KEY_TAG) as i64));
+        }
+        if self.is_comparable() {
+            keys.extend(self.shingles.iter().filter(|h| *h % BODY_KEY_RATE == 0).map(|h| (h ^ BODY_KEY_TAG) as i64));
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// Returns true if and only if `key` is one of the lead keys.
+    pub fn is_lead_key(&self, key: i64) -> bool {
+        self.lead_index.iter().any(|h| (h ^ LEAD_KEY_TAG) as i64 == key)
+    }
+
+    /// What is kept of the text for verification.
+    pub fn fingerprint(&self) -> Fingerprint {
+        let full = self.shingles.len() <= SKETCH_FULL_MAX;
+        let mut sample: Vec<u32> =
+            self.shingles.iter().map(|h| short_hash(*h)).filter(|s| full || s % SKETCH_RATE == 0).collect();
+        sample.sort_unstable();
+        sample.dedup();
+        let to32 = |v: &[u64]| {
+            let mut out: Vec<u32> = v.iter().map(|h| short_hash(*h)).collect();
+            out.sort_unstable();
+            out.dedup();
+            out
+        };
+        Fingerprint {
+            shingles: self.shingles.len() as u32,
+            full,
+            sample,
+            lead: to32(&self.lead),
+            numbers: to32(&self.numbers),
+            words: self.words as u32,
+            truncated: self.truncated,
+        }
+    }
+}
+
+/// What is stored of an entry's comparison text: the shingles (all of a
+/// short text, a content-defined sample of a long one), the lead's, the
+/// figures'. Compact: ~1 KB for an 800-word article.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fingerprint {
+    /// Distinct shingles of the text.
+    pub shingles: u32,
+    /// `sample` holds every shingle (else one in [`SKETCH_RATE`]).
+    pub full: bool,
+    pub sample: Vec<u32>,
+    pub lead: Vec<u32>,
+    pub numbers: Vec<u32>,
+    pub words: u32,
+    pub truncated: bool,
+}
+
+const FINGERPRINT_FORMAT: u8 = 1;
+
+impl Fingerprint {
+    /// The stored form: a format byte, then little-endian fields.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + 4 * (self.sample.len() + self.lead.len() + self.numbers.len()));
+        out.push(FINGERPRINT_FORMAT);
+        out.push(u8::from(self.full) | (u8::from(self.truncated) << 1));
+        for n in
+            [self.shingles, self.words, self.sample.len() as u32, self.lead.len() as u32, self.numbers.len() as u32]
+        {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        for v in self.sample.iter().chain(&self.lead).chain(&self.numbers) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads [`Fingerprint::encode`]'s form; `None` if it is not one.
+    pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
+        let (&format, rest) = bytes.split_first()?;
+        if format != FINGERPRINT_FORMAT {
+            return None;
+        }
+        let (&flags, rest) = rest.split_first()?;
+        let mut words = rest.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("chunks of 4")));
+        let (shingles, n_words) = (words.next()?, words.next()?);
+        let (ns, nl, nn) = (words.next()? as usize, words.next()? as usize, words.next()? as usize);
+        if rest.len() != 4 * (5 + ns + nl + nn) {
+            return None;
+        }
+        let sample: Vec<u32> = words.by_ref().take(ns).collect();
+        let lead: Vec<u32> = words.by_ref().take(nl).collect();
+        let numbers: Vec<u32> = words.take(nn).collect();
+        Some(Fingerprint {
+            shingles,
+            full: flags & 1 != 0,
+            truncated: flags & 2 != 0,
+            sample,
+            lead,
+            numbers,
+            words: n_words,
+        })
+    }
+
+    /// Returns true if and only if there is enough text to compare.
+    pub fn is_comparable(&self) -> bool {
+        self.shingles as usize >= MIN_SHINGLES
+    }
+
+    /// The sample as compared with `other`: all of it when both are full,
+    /// else the shingles both samples keep.
+    fn comparable<'a>(&'a self, other: &Fingerprint) -> std::borrow::Cow<'a, [u32]> {
+        if other.full || !self.full {
+            std::borrow::Cow::Borrowed(&self.sample)
+        } else {
+            std::borrow::Cow::Owned(self.sample.iter().copied().filter(|s| s % SKETCH_RATE == 0).collect())
+        }
+    }
+
+    /// The shingles of `self` (as compared with `other`) that `other` has too.
+    pub fn shared_with(&self, other: &Fingerprint) -> Vec<u32> {
+        let (a, b) = (self.comparable(other), other.comparable(self));
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    out.push(a[i]);
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        out
+    }
+
+    /// How many of its shingles are compared with `other`'s.
+    pub fn compared_len(&self, other: &Fingerprint) -> usize {
+        self.comparable(other).len()
+    }
+}
+
+/// Size of the intersection of two sorted, deduplicated lists.
+fn intersection<T: Ord>(a: &[T], b: &[T]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
 }
 
 /// Shingle hashes in text order, each once.
@@ -446,23 +675,6 @@ fn shingle_set(words: &[u64]) -> Vec<u64> {
     out
 }
 
-/// Size of the intersection of two sorted, deduplicated lists.
-fn intersection(a: &[u64], b: &[u64]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    n
-}
-
 /// Title similarity: the share of the shorter title's words found in the
 /// longer one (so "Repost: T" and "T | Site" match T fully).
 pub fn title_similarity(a: &str, b: &str) -> f64 {
@@ -479,84 +691,192 @@ pub fn title_similarity(a: &str, b: &str) -> f64 {
     common as f64 / wa.len().min(wb.len()) as f64
 }
 
+/// How two entries carry the same article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PairKind {
+    /// The user said so (`dedup --merge`).
+    Manual,
+    /// One entry's feed names the other's link as its source.
+    Source,
+    /// The same canonical link.
+    Link,
+    /// The same normalised text.
+    Text,
+    /// The same text: each covers most of the other.
+    Same,
+    /// An excerpt: the shorter is the start of the longer.
+    Excerpt,
+    /// The shorter text is inside the longer one (an edited version, a
+    /// brief of the full version, an item of a roundup).
+    Part,
+}
+
+impl PairKind {
+    /// The number stored in the database.
+    pub fn code(self) -> i64 {
+        match self {
+            PairKind::Manual => 0,
+            PairKind::Source => 1,
+            PairKind::Link => 2,
+            PairKind::Text => 3,
+            PairKind::Same => 4,
+            PairKind::Excerpt => 5,
+            PairKind::Part => 6,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<PairKind> {
+        Some(match code {
+            0 => PairKind::Manual,
+            1 => PairKind::Source,
+            2 => PairKind::Link,
+            3 => PairKind::Text,
+            4 => PairKind::Same,
+            5 => PairKind::Excerpt,
+            6 => PairKind::Part,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PairKind::Manual => "merged by the user",
+            PairKind::Source => "named as source",
+            PairKind::Link => "same link",
+            PairKind::Text => "same text",
+            PairKind::Same => "same article",
+            PairKind::Excerpt => "excerpt",
+            PairKind::Part => "contained",
+        }
+    }
+
+    /// The reason stored with a copy (`dup_reason`).
+    pub fn reason(self) -> &'static str {
+        match self {
+            PairKind::Manual => "manual",
+            PairKind::Source => "source",
+            PairKind::Link => "link",
+            PairKind::Text => "text",
+            PairKind::Same | PairKind::Excerpt | PairKind::Part => "near",
+        }
+    }
+
+    /// Returns true if and only if the pair joins two stories by itself: the
+    /// evidence is explicit, or each text is mostly the other. Excerpts and
+    /// parts join only when the longer text does not carry other stories
+    /// too (see [`cluster::cluster`]).
+    pub fn is_strong(self) -> bool {
+        !matches!(self, PairKind::Excerpt | PairKind::Part)
+    }
+}
+
 /// The evidence for or against two entries being the same article.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
-    pub copy: bool,
+    /// How they are the same article; `None` when they are not.
+    pub kind: Option<PairKind>,
+    /// Which side is the shorter (the part of an excerpt or part pair):
+    /// `true` for the first argument of [`verify`].
+    pub first_is_shorter: bool,
     /// Shared shingles / shingles of the shorter text.
     pub containment: f64,
-    pub jaccard: f64,
+    /// Shared shingles / shingles of the longer text.
+    pub cover: f64,
     /// Shorter / longer shingle count.
     pub length_ratio: f64,
-    /// Shared lead shingles / lead shingles of the shorter text.
+    /// Shared lead shingles / lead shingles of the shorter lead.
     pub lead_containment: f64,
     pub title_similarity: f64,
-    /// Shared numbers / numbers of the text with fewer numbers.
+    /// Shared figures / figures of the text with fewer figures.
     pub numbers_kept: f64,
+    /// Estimated shingles shared.
+    pub shared: usize,
     /// Why: which rule decided.
     pub reason: &'static str,
 }
 
-/// Decides whether `a` and `b` (titled `title_a`, `title_b`) are the same
-/// article; see the thresholds above for why each rule is what it is.
-pub fn verify(a: &Prepared, title_a: &str, b: &Prepared, title_b: &str) -> Verdict {
-    let (short, long) = if a.shingles.len() <= b.shingles.len() { (a, b) } else { (b, a) };
-    let common = intersection(&short.shingles, &long.shingles);
-    let union = short.shingles.len() + long.shingles.len() - common;
-    let containment = if short.shingles.is_empty() { 0.0 } else { common as f64 / short.shingles.len() as f64 };
-    let jaccard = if union == 0 { 0.0 } else { common as f64 / union as f64 };
-    let length_ratio =
-        if long.shingles.is_empty() { 0.0 } else { short.shingles.len() as f64 / long.shingles.len() as f64 };
-    let lead_containment = if short.lead.is_empty() {
-        0.0
-    } else {
-        intersection(&short.lead, &long.lead) as f64 / short.lead.len() as f64
-    };
-    // Symmetric, so that the verdict does not depend on which entry came
-    // first: an edit may spell out a figure ("40 trucks" → "Forty trucks").
+impl Verdict {
+    pub fn is_copy(&self) -> bool {
+        self.kind.is_some()
+    }
+}
+
+/// Decides whether `a` and `b` (titled `title_a`, `title_b`) carry the same
+/// article, and how; see the thresholds above for why each rule is what it
+/// is. Symmetric: swapping the arguments swaps only `first_is_shorter`.
+pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) -> Verdict {
+    // The shorter by shingle count; equal counts are ordered by content, so
+    // that the verdict does not depend on which entry came first.
+    let first_is_shorter = (a.shingles, &a.sample) <= (b.shingles, &b.sample);
+    let (short, long) = if first_is_shorter { (a, b) } else { (b, a) };
+    let shared_sampled = short.shared_with(long).len();
+    let (short_n, long_n) = (short.compared_len(long), long.compared_len(short));
+    let ratio = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+    let mut containment = ratio(shared_sampled, short_n);
+    let cover = ratio(shared_sampled, long_n);
+    let scale = if short.full && long.full { 1 } else { SKETCH_RATE as usize };
+    let mut shared = shared_sampled * scale;
+    let lead_containment = ratio(intersection(&short.lead, &long.lead), short.lead.len().min(long.lead.len()));
+    // A text no longer than a lead is all lead: at the other's start, its
+    // containment is known exactly from the leads.
+    if short.words as usize <= LEAD_WORDS && !short.lead.is_empty() {
+        let exact = ratio(intersection(&short.lead, &long.lead), short.lead.len());
+        if exact > containment {
+            containment = exact;
+            shared = intersection(&short.lead, &long.lead);
+        }
+    }
+    let length_ratio = ratio(short.shingles as usize, long.shingles as usize);
     let fewest = a.numbers.len().min(b.numbers.len());
-    let numbers_kept = if fewest == 0 { 1.0 } else { intersection(&a.numbers, &b.numbers) as f64 / fewest as f64 };
+    let numbers_kept = if fewest == 0 { 1.0 } else { ratio(intersection(&a.numbers, &b.numbers), fewest) };
     let title_similarity = title_similarity(title_a, title_b);
-    let mut v = Verdict {
-        copy: false,
+    let (kind, reason) = if !short.is_comparable() {
+        (None, "too little text to compare")
+    } else if containment >= SAME_COVER && cover >= SAME_COVER {
+        (Some(PairKind::Same), "same text")
+    } else if length_ratio >= PART_RATIO && containment >= VERSION_CONTAINMENT {
+        (Some(PairKind::Part), "edited version of the longer text")
+    } else if length_ratio < PART_RATIO
+        && containment >= EXCERPT_CONTAINMENT
+        && lead_containment >= LEAD_CONTAINMENT
+        && (title_similarity >= TITLE_SIMILARITY
+            || (short.words as usize >= EXCERPT_SPECIFIC_WORDS && lead_containment >= EXCERPT_SPECIFIC_LEAD))
+    {
+        (Some(PairKind::Excerpt), "excerpt of the longer text")
+    } else if length_ratio < PART_RATIO && containment >= PART_CONTAINMENT && shared >= PART_MIN_SHARED {
+        (Some(PairKind::Part), "contained in the longer text")
+    } else if length_ratio < PART_RATIO && containment >= EXCERPT_CONTAINMENT && lead_containment >= LEAD_CONTAINMENT {
+        (None, "excerpt with a different title, too short to be specific")
+    } else if length_ratio < PART_RATIO && containment >= PART_CONTAINMENT {
+        (None, "too little shared to be a part")
+    } else {
+        (None, "different text")
+    };
+    // The same sentences with other figures are another day's report.
+    let (kind, reason) = if kind.is_some()
+        && fewest >= 2
+        && (numbers_kept < NUMBERS_KEPT_MIN || (numbers_kept < NUMBERS_KEPT && containment < NUMBERS_OVERRIDE))
+    {
+        (None, "same sentences, different figures")
+    } else {
+        (kind, reason)
+    };
+    Verdict {
+        kind,
+        first_is_shorter,
         containment,
-        jaccard,
+        cover,
         length_ratio,
         lead_containment,
         title_similarity,
         numbers_kept,
-        reason: "",
-    };
-    let (copy, reason) = if !short.is_comparable() {
-        (false, "too little text to compare")
-    } else if length_ratio >= EXCERPT_RATIO {
-        if containment >= FULL_CONTAINMENT {
-            (true, "same text")
-        } else {
-            (false, "different text")
-        }
-    } else if containment < EXCERPT_CONTAINMENT {
-        (false, "shorter text not contained in the longer")
-    } else if lead_containment < LEAD_CONTAINMENT {
-        (false, "shorter text is not the longer one's lead")
-    } else if title_similarity < TITLE_SIMILARITY {
-        (false, "excerpt with a different title")
-    } else {
-        (true, "excerpt of the longer text")
-    };
-    // The same sentences with other figures are another day's report.
-    let (copy, reason) = if copy && numbers_kept < NUMBERS_KEPT && containment < NUMBERS_OVERRIDE {
-        (false, "same sentences, different figures")
-    } else {
-        (copy, reason)
-    };
-    v.copy = copy;
-    v.reason = reason;
-    v
+        shared,
+        reason,
+    }
 }
 
-/// What decides which of two matching entries is the original.
-#[derive(Debug, Clone)]
+/// What decides which entry of a story is the original.
+#[derive(Debug, Clone, Default)]
 pub struct OriginInfo {
     pub id: i64,
     pub url: Option<String>,
@@ -564,15 +884,110 @@ pub struct OriginInfo {
     pub source_url: Option<String>,
     /// The source credited by an attribution line naming another site.
     pub attribution: Option<String>,
-    /// Names the entry's feed is known by: feeds.toml name, the feed's own
-    /// title, the host of its site and of its links.
+    /// Names the entry's feed is known by: feeds.toml name and the feed's own
+    /// title (the first `named`), then the hosts of its site and feed.
     pub feed_names: Vec<String>,
+    pub named: usize,
+    /// The entry links to its own feed's site (an aggregator links elsewhere).
+    pub own_site: bool,
+    /// The user made it a copy (`dedup --merge`).
+    pub manual_copy: bool,
     pub published: i64,
     pub truncated: bool,
     pub words: usize,
-    /// Some entry of the story credits this entry's feed by its exact name
-    /// or title (not merely its host, which a site's category feeds share).
-    pub credited_by_story: bool,
+    /// The feed's URL and the entry's key: a tie-break that does not depend
+    /// on the order entries arrived in.
+    pub feed_url: String,
+    pub key: String,
+}
+
+/// Which member of a story is its original, and the evidence that set it
+/// apart from the runner-up. First explicit evidence (another member's feed
+/// names its link as source; another member credits its feed by name, then
+/// by host), then an entry that credits no other source (an excerpt may have
+/// lost its attribution with its end: it is not taken as crediting none),
+/// then one that links
+/// to its own site, then the earliest published, then full text over an
+/// excerpt, then the shallowest feed URL (a site's main feed over its
+/// category feeds), then feed URL and entry key. Never the order of arrival.
+pub fn choose_original(members: &[OriginInfo]) -> (usize, &'static str) {
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    struct Rank<'a> {
+        manual_copy: bool,
+        evidence: u8,
+        not_own_site: bool,
+        published: i64,
+        truncated: bool,
+        fewer_words: std::cmp::Reverse<usize>,
+        depth: usize,
+        feed_url: &'a str,
+        key: &'a str,
+    }
+    let rank = |i: usize| -> Rank<'_> {
+        let m = &members[i];
+        let others = || members.iter().enumerate().filter(move |(j, _)| *j != i).map(|(_, o)| o);
+        let named_as_source = m.url.is_some() && others().any(|o| o.source_url.is_some() && o.source_url == m.url);
+        let exact_names = &m.feed_names[..m.named.min(m.feed_names.len())];
+        let credited_by_name = others()
+            .any(|o| o.attribution.as_deref().is_some_and(|a| exact_names.iter().any(|n| name_key(n) == name_key(a))));
+        let credited = others().any(|o| o.attribution.as_deref().is_some_and(|a| credits(a, &m.feed_names)));
+        // An excerpt is cut before any attribution line: it may credit
+        // another source without showing it.
+        let credits_other = m.attribution.is_some() || m.truncated;
+        let evidence = if named_as_source {
+            0
+        } else if credited_by_name && !credits_other {
+            1
+        } else if credited && !credits_other {
+            2
+        } else if !credits_other {
+            3
+        } else {
+            4
+        };
+        Rank {
+            manual_copy: m.manual_copy,
+            evidence,
+            not_own_site: !m.own_site,
+            published: m.published,
+            truncated: m.truncated,
+            fewer_words: std::cmp::Reverse(m.words),
+            depth: url_depth(&m.feed_url),
+            feed_url: &m.feed_url,
+            key: &m.key,
+        }
+    };
+    let mut order: Vec<(Rank<'_>, usize)> = (0..members.len()).map(|i| (rank(i), i)).collect();
+    order.sort();
+    let Some((best, index)) = order.first() else { return (0, "") };
+    let Some((second, _)) = order.get(1) else { return (*index, "alone") };
+    let why = if best.manual_copy != second.manual_copy {
+        "the others were merged into its story by the user"
+    } else if best.evidence != second.evidence {
+        match best.evidence {
+            0 => "another entry's feed names it as source",
+            1 => "another entry credits its feed by name",
+            2 => "another entry credits its site",
+            _ => "it credits no other source",
+        }
+    } else if best.not_own_site != second.not_own_site {
+        "it links to its own site"
+    } else if best.published != second.published {
+        "published first"
+    } else if best.truncated != second.truncated || best.fewer_words != second.fewer_words {
+        "full text over an excerpt"
+    } else if best.depth != second.depth {
+        "its feed is the site's main feed"
+    } else {
+        "first by feed URL"
+    };
+    (*index, why)
+}
+
+/// Path segments of a URL: a site's main feed has fewer than its category feeds.
+fn url_depth(url: &str) -> usize {
+    url::Url::parse(url).ok().and_then(|u| u.path_segments().map(|s| s.filter(|p| !p.is_empty()).count())).unwrap_or(0)
+        + url.matches('?').count()
 }
 
 /// Normalises a site or feed name for matching: lower-case letters and
@@ -597,44 +1012,5 @@ pub fn credits(attribution: &str, names: &[String]) -> bool {
     !a.is_empty()
         && names.iter().map(|n| name_key(n)).any(|n| !n.is_empty() && (n == a || (n.len() >= 5 && a.contains(&n))))
 }
-
-/// Which of two matching entries is the original, and the evidence: `true`
-/// when `a` is. First explicit evidence (a feed naming the other's link as
-/// its source, an attribution naming the other's feed), then the entry
-/// that credits no one, then the earliest published, then full text over
-/// an excerpt, then the first stored.
-pub fn prefer_original(a: &OriginInfo, b: &OriginInfo) -> (bool, &'static str) {
-    let names_url = |src: &Option<String>, url: &Option<String>| src.is_some() && src == url;
-    if names_url(&b.source_url, &a.url) {
-        return (true, "the copy's feed names it as source");
-    }
-    if names_url(&a.source_url, &b.url) {
-        return (false, "the copy's feed names it as source");
-    }
-    if b.attribution.as_deref().is_some_and(|x| credits(x, &a.feed_names)) {
-        return (true, "the copy credits its feed");
-    }
-    if a.attribution.as_deref().is_some_and(|x| credits(x, &b.feed_names)) {
-        return (false, "the copy credits its feed");
-    }
-    if a.credited_by_story != b.credited_by_story {
-        return (a.credited_by_story, "the story's copies credit its feed by name");
-    }
-    match (a.attribution.is_some(), b.attribution.is_some()) {
-        (false, true) => return (true, "the copy credits another source"),
-        (true, false) => return (false, "the copy credits another source"),
-        _ => {}
-    }
-    if a.published != b.published {
-        return (a.published < b.published, "published first");
-    }
-    if a.truncated != b.truncated || a.words != b.words {
-        let a_full = (!a.truncated, a.words);
-        let b_full = (!b.truncated, b.words);
-        return (a_full > b_full, "full text over an excerpt");
-    }
-    (a.id < b.id, "stored first")
-}
-
 #[cfg(test)]
 mod tests;

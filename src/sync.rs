@@ -53,6 +53,10 @@ pub struct SyncReport {
     pub elapsed: Duration,
     /// Entries whose topics were recomputed because feeds.toml's topics changed.
     pub retagged: usize,
+    /// The entries this sync stored, as they stand at its end: originals and
+    /// copies. A copy that arrived before its original counts as a copy,
+    /// whichever feed finished first.
+    pub stored: Option<(usize, usize)>,
 }
 
 impl SyncReport {
@@ -61,11 +65,17 @@ impl SyncReport {
     }
     /// New entries that are originals.
     pub fn new_entries(&self) -> usize {
-        self.sum(|r| if let FeedResult::Saved { new, .. } = r { *new } else { 0 })
+        match self.stored {
+            Some((new, _)) => new,
+            None => self.sum(|r| if let FeedResult::Saved { new, .. } = r { *new } else { 0 }),
+        }
     }
     /// New entries stored as copies.
     pub fn copies(&self) -> usize {
-        self.sum(|r| if let FeedResult::Saved { copies, .. } = r { *copies } else { 0 })
+        match self.stored {
+            Some((_, copies)) => copies,
+            None => self.sum(|r| if let FeedResult::Saved { copies, .. } = r { *copies } else { 0 }),
+        }
     }
     /// Entries updated in place.
     pub fn updated(&self) -> usize {
@@ -206,6 +216,7 @@ pub async fn run(
         tracing::info!("copy detection changed: stories rebuilt");
     }
 
+    let last_before = store.last_entry_id()?;
     let fetcher = Arc::new(Fetcher::new(&config.settings)?);
     let mut tasks = JoinSet::new();
     let mut report = SyncReport { retagged, ..SyncReport::default() };
@@ -277,6 +288,7 @@ pub async fn run(
     batch.commit(store, &mut report, &mut on_progress)?;
     // One checkpoint for the whole run (it also syncs the WAL to disk).
     store.checkpoint()?;
+    report.stored = Some(store.stored_since(last_before)?);
     // Report in the order of feeds.toml, not of completion.
     report.outcomes.sort_by_key(|o| selected.iter().position(|f| f.url == o.url));
     report.elapsed = started.elapsed();

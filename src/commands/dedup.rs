@@ -56,15 +56,17 @@ pub(crate) fn run(ctx: &Context, args: &DedupArgs) -> anyhow::Result<ExitCode> {
 
 fn write_explanation(x: &Explanation, _store: &Store, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "{}  {}  {}", x.id, safe_text(&x.feed), safe_text(&x.title))?;
+    let others = x.story_size.saturating_sub(1);
     let status = match (x.duplicate_of, &x.override_) {
         (_, Some(None)) => "stands alone: split by the user".to_owned(),
         (Some(o), Some(Some(_))) => format!("copy of {o}: merged by the user"),
         (Some(o), None) => format!(
-            "copy of {o} ({}, containment {})",
+            "copy of {o} ({}, containment {}), in a story of {} entries",
             x.reason.as_deref().unwrap_or("?"),
-            x.score.map_or("-".to_owned(), |s| format!("{s:.2}"))
+            x.score.map_or("-".to_owned(), |s| format!("{s:.2}")),
+            x.story_size
         ),
-        (None, _) if x.copies > 0 => format!("original of {} copies", x.copies),
+        (None, _) if others > 0 => format!("original of {others} copies"),
         (None, _) => "stands alone".to_owned(),
     };
     writeln!(out, "  status:      {status}")?;
@@ -74,53 +76,77 @@ fn write_explanation(x: &Explanation, _store: &Store, out: &mut dyn Write) -> st
     let p = &x.prepared;
     writeln!(
         out,
-        "  compared on: {} words, {} shingles, {} lead shingles, {} numbers{}",
+        "  compared on: {} words, {} shingles, {} lead shingles, {} numbers{}{}",
         p.words,
         p.shingles.len(),
         p.lead.len(),
         p.numbers.len(),
-        if p.truncated { ", cut short (excerpt)" } else { "" }
+        if p.truncated { ", cut short (excerpt)" } else { "" },
+        if p.dropped.is_empty() {
+            String::new()
+        } else {
+            format!(", {} boilerplate paragraphs left out", p.dropped.len())
+        }
     )?;
+    if let Some(why) = x.original_reason {
+        let who = if x.root == x.id { format!("{} (this entry)", x.id) } else { x.root.to_string() };
+        writeln!(out, "  original:    {who}, because {why}")?;
+    }
+    let write_pair = |out: &mut dyn Write, pv: &crate::store::PairView| -> std::io::Result<()> {
+        writeln!(out, "    {}  {}  {}", pv.other, safe_text(&pv.feed), safe_text(&pv.title))?;
+        let side = match (pv.kind.is_strong(), pv.this_is_shorter) {
+            (true, _) => "",
+            (false, true) => " (this entry is the shorter)",
+            (false, false) => " (the other is the shorter)",
+        };
+        writeln!(out, "      {}, containment {:.2}{side}", pv.kind.as_str(), pv.containment)
+    };
+    let (held, apart): (Vec<_>, Vec<_>) = x.pairs.iter().partition(|p| p.in_story);
+    if !held.is_empty() {
+        writeln!(out, "  held in its story by these verified pairs:")?;
+        for pv in held {
+            write_pair(out, pv)?;
+        }
+    }
+    if !apart.is_empty() {
+        writeln!(
+            out,
+            "  verified pairs with entries of other stories (a roundup carrying several stories joins none):"
+        )?;
+        for pv in apart {
+            write_pair(out, pv)?;
+        }
+    }
     if x.candidates.is_empty() {
-        writeln!(out, "  candidates:  none in other feeds within the window")?;
+        writeln!(out, "  candidates:  none within the window")?;
         return Ok(());
     }
     writeln!(out, "  candidates:")?;
-    let mut originals = x.originals.iter();
     for a in &x.candidates {
-        let vias: Vec<String> = a
-            .via
-            .iter()
-            .map(
-                |(id, v, n)| {
-                    if *n > 0 {
-                        format!("{} of {id} ({n})", v.as_str())
-                    } else {
-                        format!("{} of {id}", v.as_str())
-                    }
-                },
-            )
-            .collect();
-        writeln!(out, "    story {}  {}  {}", a.root.id, safe_text(&a.root.feed), safe_text(&a.root.title))?;
-        writeln!(out, "      found by {}", vias.join(", "))?;
+        let story = a.other.duplicate_of.unwrap_or(a.other.id);
+        writeln!(
+            out,
+            "    {}  {}  {}  (story {story})",
+            a.other.id,
+            safe_text(&a.other.feed),
+            safe_text(&a.other.title)
+        )?;
+        if a.strength > 0 {
+            writeln!(out, "      found by {} ({} keys)", a.via.as_str(), a.strength)?;
+        } else {
+            writeln!(out, "      found by {}", a.via.as_str())?;
+        }
         let v = &a.verdict;
         writeln!(
             out,
-            "      containment {:.2}  jaccard {:.2}  length ratio {:.2}  lead {:.2}  title {:.2}  numbers {:.2}",
-            v.containment, v.jaccard, v.length_ratio, v.lead_containment, v.title_similarity, v.numbers_kept
+            "      containment {:.2}  cover {:.2}  length ratio {:.2}  lead {:.2}  title {:.2}  numbers {:.2}",
+            v.containment, v.cover, v.length_ratio, v.lead_containment, v.title_similarity, v.numbers_kept
         )?;
-        let verdict = match (a.explicit, v.copy) {
-            (Some(e), _) => format!("same story: same {}", e.as_str()),
-            (None, true) => format!("same story: {}", v.reason),
-            (None, false) => format!("different: {}", v.reason),
+        let verdict = match a.kind {
+            Some(k) => format!("same article: {}", k.as_str()),
+            None => format!("different: {}", v.reason),
         };
         writeln!(out, "      → {verdict}")?;
-        if a.is_copy() {
-            if let Some((this_first, why)) = originals.next() {
-                let who = if *this_first { format!("{} (this entry)", x.id) } else { a.root.id.to_string() };
-                writeln!(out, "      original: {who}, because {why}")?;
-            }
-        }
     }
     Ok(())
 }
@@ -131,80 +157,107 @@ struct ExplainJson {
     feed: String,
     title: String,
     duplicate_of: Option<i64>,
+    original: i64,
+    story_size: usize,
+    original_because: Option<&'static str>,
     reason: Option<String>,
     score: Option<f64>,
     attribution: Option<String>,
-    copies: u32,
     split_by_user: bool,
     merged_by_user: Option<i64>,
     words: usize,
     shingles: usize,
     lead_shingles: usize,
     truncated: bool,
+    pairs: Vec<PairJson>,
     candidates: Vec<CandidateJson>,
 }
 
 #[derive(Serialize)]
+struct PairJson {
+    entry: i64,
+    feed: String,
+    title: String,
+    kind: &'static str,
+    containment: f64,
+    this_is_shorter: bool,
+    in_story: bool,
+}
+
+#[derive(Serialize)]
 struct CandidateJson {
+    entry: i64,
+    /// The candidate's story (its original).
     story: i64,
     feed: String,
     title: String,
-    found_by: Vec<(i64, &'static str, usize)>,
+    found_by: &'static str,
+    shared_keys: usize,
     containment: f64,
-    jaccard: f64,
+    cover: f64,
     length_ratio: f64,
     lead_containment: f64,
     title_similarity: f64,
     numbers_kept: f64,
     same_story: bool,
+    kind: Option<&'static str>,
     reason: String,
-    /// For a match: whether this entry would be the original, and why.
-    this_is_original: Option<bool>,
-    original_because: Option<&'static str>,
 }
 
 impl From<&Explanation> for ExplainJson {
     fn from(x: &Explanation) -> Self {
-        let mut originals = x.originals.iter();
         ExplainJson {
             id: x.id.0,
             feed: x.feed.clone(),
             title: x.title.clone(),
             duplicate_of: x.duplicate_of.map(|d| d.0),
+            original: x.root.0,
+            story_size: x.story_size,
+            original_because: x.original_reason,
             reason: x.reason.clone(),
             score: x.score,
             attribution: x.attribution.clone(),
-            copies: x.copies,
             split_by_user: matches!(x.override_, Some(None)),
             merged_by_user: x.override_.flatten().map(|o| o.0),
             words: x.prepared.words,
             shingles: x.prepared.shingles.len(),
             lead_shingles: x.prepared.lead.len(),
             truncated: x.prepared.truncated,
+            pairs: x
+                .pairs
+                .iter()
+                .map(|p| PairJson {
+                    entry: p.other.0,
+                    feed: p.feed.clone(),
+                    title: p.title.clone(),
+                    kind: p.kind.as_str(),
+                    containment: p.containment,
+                    this_is_shorter: p.this_is_shorter,
+                    in_story: p.in_story,
+                })
+                .collect(),
             candidates: x
                 .candidates
                 .iter()
-                .map(|a| {
-                    let original = if a.is_copy() { originals.next().copied() } else { None };
-                    CandidateJson {
-                        story: a.root.id,
-                        feed: a.root.feed.clone(),
-                        title: a.root.title.clone(),
-                        found_by: a.via.iter().map(|(id, v, n)| (*id, v.as_str(), *n)).collect(),
-                        containment: a.verdict.containment,
-                        jaccard: a.verdict.jaccard,
-                        length_ratio: a.verdict.length_ratio,
-                        lead_containment: a.verdict.lead_containment,
-                        title_similarity: a.verdict.title_similarity,
-                        numbers_kept: a.verdict.numbers_kept,
-                        same_story: a.is_copy(),
-                        reason: match a.explicit {
-                            Some(e) => format!("same {}", e.as_str()),
-                            None => a.verdict.reason.to_owned(),
-                        },
-                        this_is_original: original.map(|o| o.0),
-                        original_because: original.map(|o| o.1),
-                    }
+                .map(|a| CandidateJson {
+                    entry: a.other.id,
+                    story: a.other.duplicate_of.unwrap_or(a.other.id),
+                    feed: a.other.feed.clone(),
+                    title: a.other.title.clone(),
+                    found_by: a.via.as_str(),
+                    shared_keys: a.strength,
+                    containment: a.verdict.containment,
+                    cover: a.verdict.cover,
+                    length_ratio: a.verdict.length_ratio,
+                    lead_containment: a.verdict.lead_containment,
+                    title_similarity: a.verdict.title_similarity,
+                    numbers_kept: a.verdict.numbers_kept,
+                    same_story: a.is_copy(),
+                    kind: a.kind.map(|k| k.as_str()),
+                    reason: match a.kind {
+                        Some(k) => k.as_str().to_owned(),
+                        None => a.verdict.reason.to_owned(),
+                    },
                 })
                 .collect(),
         }

@@ -1,17 +1,21 @@
-//! Near-duplicate bookkeeping: paragraph counts (learnt boilerplate),
-//! fingerprints, candidate lookup and clusters. The decisions themselves are
-//! the pure functions of [`crate::dedup`].
+//! Copy detection's bookkeeping: paragraph counts (learnt boilerplate),
+//! fingerprints and their index keys, candidate lookup, the verified pairs,
+//! and the stories made of them. The decisions are the pure functions of
+//! [`crate::dedup`] (is this pair the same article? which entry is the
+//! original?) and [`crate::dedup::cluster`] (which entries form a story?):
+//! this module loads what they need and writes what they decide.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::Result;
-use crate::dedup::{self, OriginInfo, Prepared, Verdict};
+use crate::dedup::cluster::{self, Node, Pair};
+use crate::dedup::{self, Fingerprint, OriginInfo, PairKind, Prepared, Reduced, Verdict};
 use crate::text::comparable_words;
 use crate::urls::site_host;
 
-/// How far apart in time an original and its copy may be published.
+/// How far apart in time two versions of an article may be published.
 #[derive(Debug, Clone, Copy)]
 pub struct DedupSettings {
     pub window_days: i64,
@@ -23,41 +27,80 @@ impl Default for DedupSettings {
     }
 }
 
-/// Roots verified per new entry at most (the best-supported first).
-const MAX_ROOTS: usize = 30;
+/// An index key shared by more entries than this within the window says
+/// nothing about any of them (a stock phrase, a feed of identical items): it
+/// is not looked at. This also bounds the work per entry whatever the input.
+const KEY_MAX_ENTRIES: usize = 64;
 
-/// An entry must share this many lead shingles with the newcomer to be a
-/// lead candidate (one or two are chance: a shared stock phrase)...
-const LEAD_MIN_SHARED: usize = 4;
+/// Entries with the same link, source or text looked at per entry: these are
+/// exact equivalences, so linking to a few of them keeps the story connected.
+const EXACT_MAX: usize = 16;
 
-/// ...and at least this share of the newcomer's lead: an excerpt shares
-/// nearly all of it with its full article, while unrelated articles share
-/// stock phrases (a fifth of the lead at most in the benchmark corpus).
-/// Verification asks for 0.7 of the shorter lead anyway.
-const LEAD_MIN_SHARE: f64 = 0.5;
+/// Candidates verified per entry at most, the best supported first.
+const MAX_CANDIDATES: usize = 200;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
-/// What the dedup logic needs to know about a stored entry.
-#[derive(Debug, Clone)]
+/// What copy detection needs to know about a stored entry.
+#[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub id: i64,
     pub feed_id: i64,
     pub feed: String,
+    pub feed_url: String,
+    pub key: String,
     pub title: String,
     pub url: Option<String>,
     pub source_url: Option<String>,
     pub text_hash: Option<i64>,
     pub published: i64,
+    /// The entry's plain text (empty unless loaded with it).
     pub body: String,
-    /// Feed name and title, then hosts of the site and of the entry's link.
+    /// Feed name and title, then hosts of the feed's site and of the entry's link.
     pub feed_names: Vec<String>,
     /// How many of `feed_names` are names (the rest are hosts).
     pub named: usize,
+    /// Hosts of the feed's site and URL.
+    pub own_hosts: Vec<String>,
     pub duplicate_of: Option<i64>,
     pub dup_reason: Option<String>,
     pub dup_score: Option<f64>,
     pub attribution: Option<String>,
+}
+
+impl Facts {
+    /// The attribution it carries, unless it credits its own site (as
+    /// WordPress's "appeared first on" does).
+    fn credit(&self, p: &Prepared) -> Option<String> {
+        p.attribution.clone().filter(|a| !dedup::credits(a, &self.feed_names))
+    }
+
+    fn origin(&self, attribution: Option<String>, fp: Option<&Fingerprint>, manual_copy: bool) -> OriginInfo {
+        let own_site = self
+            .url
+            .as_deref()
+            .and_then(site_host)
+            .is_some_and(|h| self.own_hosts.iter().any(|o| *o == h || h.ends_with(&format!(".{o}"))));
+        OriginInfo {
+            id: self.id,
+            url: self.url.clone(),
+            source_url: self.source_url.clone(),
+            attribution,
+            feed_names: self.feed_names.clone(),
+            named: self.named,
+            own_site,
+            manual_copy,
+            published: self.published,
+            truncated: fp.is_some_and(|f| f.truncated),
+            words: fp.map_or(0, |f| f.words as usize),
+            feed_url: self.feed_url.clone(),
+            key: self.key.clone(),
+        }
+    }
+
+    fn stable(&self) -> String {
+        format!("{}\n{}", self.feed_url, self.key)
+    }
 }
 
 /// [`facts_without_body`] with the entry's plain text.
@@ -69,11 +112,11 @@ pub(crate) fn facts(conn: &Connection, id: i64) -> Result<Option<Facts>> {
     Ok(Some(f))
 }
 
-/// What the dedup logic needs to know about a stored entry (`body` empty).
+/// What copy detection needs to know about a stored entry (`body` empty).
 pub(crate) fn facts_without_body(conn: &Connection, id: i64) -> Result<Option<Facts>> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.id, e.feed_id, COALESCE(f.name, f.title, f.url), e.title, e.url, e.source_url, e.text_hash,
-                e.published, '', f.name, f.title, f.site_url,
+                e.published, f.name, f.title, f.site_url, f.url, e.entry_key,
                 e.duplicate_of, e.dup_reason, e.dup_score, e.attribution
          FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.id = ?1",
     )?;
@@ -81,11 +124,15 @@ pub(crate) fn facts_without_body(conn: &Connection, id: i64) -> Result<Option<Fa
         .query_row([id], |r| {
             let url: Option<String> = r.get(4)?;
             let mut feed_names: Vec<String> = Vec::new();
-            for n in [r.get::<_, Option<String>>(9)?, r.get::<_, Option<String>>(10)?].into_iter().flatten() {
+            for n in [r.get::<_, Option<String>>(8)?, r.get::<_, Option<String>>(9)?].into_iter().flatten() {
                 feed_names.push(n);
             }
             let named = feed_names.len();
-            for u in [r.get::<_, Option<String>>(11)?, url.clone()].into_iter().flatten() {
+            let site: Option<String> = r.get(10)?;
+            let feed_url: String = r.get(11)?;
+            let own_hosts: Vec<String> =
+                [site.as_deref(), Some(feed_url.as_str())].into_iter().flatten().filter_map(site_host).collect();
+            for u in [site.clone(), url.clone()].into_iter().flatten() {
                 if let Some(h) = site_host(&u) {
                     feed_names.push(h);
                 }
@@ -99,50 +146,116 @@ pub(crate) fn facts_without_body(conn: &Connection, id: i64) -> Result<Option<Fa
                 source_url: r.get(5)?,
                 text_hash: r.get(6)?,
                 published: r.get(7)?,
-                body: r.get(8)?,
+                body: String::new(),
                 feed_names,
                 named,
-                duplicate_of: r.get(12)?,
-                dup_reason: r.get(13)?,
-                dup_score: r.get(14)?,
-                attribution: r.get(15)?,
+                own_hosts,
+                feed_url,
+                key: r.get(12)?,
+                duplicate_of: r.get(13)?,
+                dup_reason: r.get(14)?,
+                dup_score: r.get(15)?,
+                attribution: r.get(16)?,
             })
         })
         .optional()?;
     Ok(found)
 }
 
-/// Adds one entry's paragraphs to its feed's counts; returns true if a
-/// paragraph just became boilerplate.
-pub(crate) fn count_paragraphs(conn: &Connection, feed_id: i64, body: &str) -> Result<bool> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO paragraph_counts (hash, feed_id, entries) VALUES (?1, ?2, 1)
-         ON CONFLICT(hash, feed_id) DO UPDATE SET entries = entries + 1
-         RETURNING entries",
-    )?;
-    let mut crossed = false;
-    for h in dedup::paragraph_hashes(body) {
-        let n: i64 = stmt.query_row(params![h, feed_id], |r| r.get(0))?;
-        crossed |= n == dedup::BOILERPLATE_MIN_ENTRIES;
-    }
-    Ok(crossed)
+fn ids_to_blob(ids: &[i64]) -> Vec<u8> {
+    ids.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn ids_from_blob(blob: &[u8]) -> Vec<i64> {
+    blob.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("chunks of 8"))).collect()
+}
+
+/// Returns true if and only if the paragraph `key` is known boilerplate of
+/// some feed (a copy carries its original site's footer too).
+fn is_boilerplate(conn: &Connection, key: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM paragraph_counts WHERE hash = ?1 AND boilerplate = 1 LIMIT 1")?
+        .exists([key])?)
 }
 
 /// The entry's comparison text, with the boilerplate known now.
-pub(crate) fn prepare(conn: &Connection, body: &str) -> Result<Prepared> {
-    let mut stmt = conn.prepare_cached("SELECT 1 FROM paragraph_counts WHERE hash = ?1 AND entries >= ?2 LIMIT 1")?;
-    let mut failure = None;
-    let prepared = dedup::prepare(body, |h| match stmt.exists(params![h, dedup::BOILERPLATE_MIN_ENTRIES]) {
-        Ok(b) => b,
-        Err(e) => {
-            failure = Some(e);
-            false
-        }
-    });
-    match failure {
-        Some(e) => Err(e.into()),
-        None => Ok(prepared),
+pub(crate) fn prepare(conn: &Connection, reduced: &Reduced) -> Result<Prepared> {
+    let mut known = HashMap::new();
+    for key in reduced.paragraph_keys() {
+        known.insert(key, is_boilerplate(conn, key)?);
     }
+    Ok(reduced.prepare(|k| known.get(&k).copied().unwrap_or(false)))
+}
+
+/// Adds entry `id`'s paragraphs to its feed's counts; returns the paragraphs
+/// that just became boilerplate.
+pub(crate) fn count_paragraphs(conn: &Connection, feed_id: i64, id: i64, reduced: &Reduced) -> Result<Vec<i64>> {
+    let mut get = conn
+        .prepare_cached("SELECT entries, boilerplate, sample FROM paragraph_counts WHERE hash = ?1 AND feed_id = ?2")?;
+    let mut put = conn.prepare_cached(
+        "INSERT OR REPLACE INTO paragraph_counts (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut learnt = Vec::new();
+    for key in reduced.paragraph_keys() {
+        let (n, known, sample): (i64, bool, Vec<u8>) = get
+            .query_row(params![key, feed_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?
+            .unwrap_or((0, false, Vec::new()));
+        let n = n + 1;
+        let mut ids = ids_from_blob(&sample);
+        if ids.len() < dedup::BOILERPLATE_SAMPLES && !ids.contains(&id) {
+            ids.push(id);
+        }
+        put.execute(params![key, feed_id, n, known, ids_to_blob(&ids)])?;
+        let sample = ids_to_blob(&ids);
+        if known || n < dedup::BOILERPLATE_MIN_ENTRIES {
+            continue;
+        }
+        if distinct_articles_around(conn, key, &ids_from_blob(&sample))? >= dedup::BOILERPLATE_MIN_ENTRIES as usize {
+            conn.prepare_cached("UPDATE paragraph_counts SET boilerplate = 1 WHERE hash = ?1 AND feed_id = ?2")?
+                .execute(params![key, feed_id])?;
+            learnt.push(key);
+        }
+    }
+    Ok(learnt)
+}
+
+/// How many different articles the entries `ids` carry once the paragraph
+/// `key` (and the boilerplate known now) is left out of each.
+fn distinct_articles_around(conn: &Connection, key: i64, ids: &[i64]) -> Result<usize> {
+    let mut articles: Vec<Fingerprint> = Vec::new();
+    let mut distinct = 0;
+    for id in ids {
+        let Some(f) = facts(conn, *id)? else { continue };
+        let reduced = dedup::reduce(&f.body);
+        let mut known = HashMap::new();
+        for k in reduced.paragraph_keys() {
+            known.insert(k, k == key || is_boilerplate(conn, k)?);
+        }
+        let fp = reduced.prepare(|k| known.get(&k).copied().unwrap_or(false)).fingerprint();
+        if !fp.is_comparable() {
+            // Nothing but the paragraph: it is all the post has in common.
+            distinct += 1;
+            continue;
+        }
+        if !articles.iter().any(|a| dedup::verify(a, "", &fp, "").is_copy()) {
+            articles.push(fp);
+            distinct += 1;
+        }
+    }
+    Ok(distinct)
+}
+
+/// The entries known to carry one of the paragraphs `keys` (in any feed).
+fn entries_with_paragraphs(conn: &Connection, keys: &[i64]) -> Result<BTreeSet<i64>> {
+    let mut stmt = conn.prepare_cached("SELECT sample FROM paragraph_counts WHERE hash = ?1")?;
+    let mut out = BTreeSet::new();
+    for k in keys {
+        for blob in stmt.query_map([k], |r| r.get::<_, Vec<u8>>(0))? {
+            out.extend(ids_from_blob(&blob?));
+        }
+    }
+    Ok(out)
 }
 
 fn title_key(title: &str) -> Option<i64> {
@@ -151,97 +264,78 @@ fn title_key(title: &str) -> Option<i64> {
         .then(|| xxhash_rust::xxh3::xxh3_64_with_seed(words.join(" ").as_bytes(), dedup::HASH_SEED) as i64)
 }
 
-fn to_blob(values: &[u64]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-fn from_blob(blob: &[u8]) -> Vec<u64> {
-    blob.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("chunks of 8"))).collect()
-}
-
-/// Stores (or replaces) an entry's fingerprint, LSH buckets and lead index,
-/// its title key and the attribution it carries (unless it credits its own
-/// site, as WordPress's "appeared first on" does).
-pub(crate) fn write_fingerprint(conn: &Connection, f: &Facts, p: &Prepared, buckets: &[i64]) -> Result<()> {
-    let attribution = p.attribution.clone().filter(|a| !dedup::credits(a, &f.feed_names));
+/// Stores (or replaces) an entry's fingerprint and index keys, its title key
+/// and the attribution it carries. Returns true if the fingerprint changed.
+pub(crate) fn write_fingerprint(conn: &Connection, f: &Facts, p: &Prepared) -> Result<bool> {
     conn.prepare_cached("UPDATE entries SET attribution = ?2, title_key = ?3 WHERE id = ?1")?.execute(params![
         f.id,
-        attribution,
+        f.credit(p),
         title_key(&f.title)
     ])?;
-    for sql in ["DELETE FROM lsh_buckets WHERE entry_id = ?1", "DELETE FROM lead_shingles WHERE entry_id = ?1"] {
-        conn.prepare_cached(sql)?.execute([f.id])?;
-    }
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO fingerprints (entry_id, shingles, lead, numbers, words, truncated)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        f.id,
-        to_blob(&p.shingles),
-        to_blob(&p.lead),
-        to_blob(&p.numbers),
-        p.words as i64,
-        p.truncated
-    ])?;
+    let data = p.fingerprint().encode();
+    let keys = p.index_keys();
     let day = f.published.div_euclid(SECONDS_PER_DAY);
-    let mut lsh =
-        conn.prepare_cached("INSERT OR IGNORE INTO lsh_buckets (bucket, day, entry_id) VALUES (?1, ?2, ?3)")?;
-    for b in buckets {
-        lsh.execute(params![b, day, f.id])?;
+    let old: Option<(Vec<u8>, Vec<u8>, i64)> = conn
+        .prepare_cached("SELECT data, keys, day FROM fingerprints WHERE entry_id = ?1")?
+        .query_row([f.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    if let Some((old_data, old_keys, old_day)) = &old {
+        if *old_data == data && ids_from_blob(old_keys) == keys && *old_day == day {
+            return Ok(false);
+        }
+        let mut del = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
+        for k in ids_from_blob(old_keys) {
+            del.execute(params![k, old_day, f.id])?;
+        }
     }
-    let mut lead =
-        conn.prepare_cached("INSERT OR IGNORE INTO lead_shingles (shingle, day, entry_id) VALUES (?1, ?2, ?3)")?;
-    if p.is_comparable() || p.lead_index.len() >= LEAD_MIN_SHARED {
-        for s in &p.lead_index {
-            lead.execute(params![*s as i64, day, f.id])?;
+    let mut ins = conn.prepare_cached("INSERT OR IGNORE INTO dedup_keys (key, day, entry_id) VALUES (?1, ?2, ?3)")?;
+    for k in &keys {
+        ins.execute(params![k, day, f.id])?;
+    }
+    conn.prepare_cached("INSERT OR REPLACE INTO fingerprints (entry_id, data, keys, day) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![f.id, data, ids_to_blob(&keys), day])?;
+    Ok(true)
+}
+
+/// Removes the index keys of the entries `ids` (before they are deleted).
+pub(crate) fn forget_keys(conn: &Connection, ids: &[i64]) -> Result<()> {
+    let mut get = conn.prepare_cached("SELECT keys, day FROM fingerprints WHERE entry_id = ?1")?;
+    let mut del = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
+    for id in ids {
+        let Some((keys, day)): Option<(Vec<u8>, i64)> =
+            get.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?
+        else {
+            continue;
+        };
+        for k in ids_from_blob(&keys) {
+            del.execute(params![k, day, id])?;
         }
     }
     Ok(())
 }
 
-/// A stored fingerprint as a [`Prepared`] (with the stored attribution).
-pub(crate) fn stored_prepared(conn: &Connection, id: i64) -> Result<Option<Prepared>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT fp.shingles, fp.lead, fp.numbers, fp.words, fp.truncated, e.attribution
-         FROM fingerprints fp JOIN entries e ON e.id = fp.entry_id WHERE fp.entry_id = ?1",
-    )?;
-    let found = stmt
-        .query_row([id], |r| {
-            Ok(Prepared {
-                lead_index: Vec::new(),
-                shingles: from_blob(&r.get::<_, Vec<u8>>(0)?),
-                lead: from_blob(&r.get::<_, Vec<u8>>(1)?),
-                numbers: from_blob(&r.get::<_, Vec<u8>>(2)?),
-                words: r.get::<_, i64>(3)? as usize,
-                truncated: r.get(4)?,
-                attribution: r.get(5)?,
-            })
-        })
+/// A stored fingerprint.
+pub(crate) fn stored_fingerprint(conn: &Connection, id: i64) -> Result<Option<Fingerprint>> {
+    let blob: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT data FROM fingerprints WHERE entry_id = ?1")?
+        .query_row([id], |r| r.get(0))
         .optional()?;
-    Ok(found)
+    Ok(blob.and_then(|b| Fingerprint::decode(&b)))
 }
-
-/// A candidate entry, why it was found and how strongly (shared lead
-/// shingles or LSH bands; 0 for the other kinds).
-pub type Hit = (i64, Via, usize);
-
-/// Candidate entries by the story (root) they belong to.
-pub type CandidateRoots = BTreeMap<i64, Vec<Hit>>;
 
 /// Why an entry became a candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Via {
-    /// The entry's feed names the candidate's link as its source.
+    /// The entry's feed names the candidate's link as its source (or the other way).
     Source,
     /// Same canonical link.
     Link,
     /// Same normalised text.
     Text,
-    /// A shared MinHash LSH band.
-    Lsh,
-    /// Shared lead shingles.
+    /// Shared lead keys.
     Lead,
+    /// Shared keys of the whole text.
+    Body,
     /// The same normalised title.
     Title,
 }
@@ -252,374 +346,482 @@ impl Via {
             Via::Source => "source",
             Via::Link => "link",
             Via::Text => "text",
-            Via::Lsh => "lsh",
             Via::Lead => "lead",
+            Via::Body => "body",
             Via::Title => "title",
         }
     }
-    /// Evidence strong enough without comparing texts.
-    fn is_explicit(self) -> bool {
-        matches!(self, Via::Source | Via::Link | Via::Text)
+    /// The pair kind of explicit evidence, which needs no comparison of texts.
+    fn explicit(self) -> Option<PairKind> {
+        match self {
+            Via::Source => Some(PairKind::Source),
+            Via::Link => Some(PairKind::Link),
+            Via::Text => Some(PairKind::Text),
+            _ => None,
+        }
     }
 }
 
-/// Entries of other feeds, within the window, that may be the same article
-/// as `f`, by the story (root) they belong to.
-pub(crate) fn candidate_roots(
-    conn: &Connection,
-    f: &Facts,
-    p: &Prepared,
-    buckets: &[i64],
-    settings: DedupSettings,
-) -> Result<CandidateRoots> {
+/// A candidate: the entry, why it was found, and how strongly (shared keys).
+pub type Hit = (i64, Via, usize);
+
+/// Entries that may be the same article as `f` (any feed, its own too):
+/// explicit evidence whenever published, shared keys and titles within the
+/// window. Each lookup is symmetric: if `b` is found from `a`, `a` would be
+/// found from `b`.
+pub(crate) fn candidates(conn: &Connection, f: &Facts, p: &Prepared, settings: DedupSettings) -> Result<Vec<Hit>> {
     let day = f.published.div_euclid(SECONDS_PER_DAY);
     let (lo, hi) = (day - settings.window_days, day + settings.window_days);
     let (t_lo, t_hi) =
         (f.published - settings.window_days * SECONDS_PER_DAY, f.published + settings.window_days * SECONDS_PER_DAY);
-    let mut found: Vec<Hit> = Vec::new();
-
-    let mut by_url = conn.prepare_cached("SELECT id FROM entries WHERE url = ?1 AND id != ?2")?;
+    let mut found: HashMap<i64, (Via, usize)> = HashMap::new();
+    let mut add = |id: i64, via: Via, n: usize| {
+        if id == f.id {
+            return;
+        }
+        let e = found.entry(id).or_insert((via, n));
+        if via < e.0 {
+            *e = (via, e.1.max(n));
+        } else if via == e.0 {
+            e.1 = e.1.max(n);
+        }
+    };
+    let limit = EXACT_MAX as i64;
+    let mut by_url = conn.prepare_cached("SELECT id FROM entries WHERE url = ?1 AND id != ?2 LIMIT ?3")?;
     if let Some(src) = &f.source_url {
-        for id in by_url.query_map(params![src, f.id], |r| r.get(0))? {
-            found.push((id?, Via::Source, 0));
+        for id in by_url.query_map(params![src, f.id, limit], |r| r.get(0))? {
+            add(id?, Via::Source, 0);
         }
     }
     if let Some(url) = &f.url {
-        for id in by_url.query_map(params![url, f.id], |r| r.get(0))? {
-            found.push((id?, Via::Link, 0));
+        for id in by_url.query_map(params![url, f.id, limit], |r| r.get(0))? {
+            add(id?, Via::Link, 0);
         }
-        // Entries that name this one's link as their source.
-        let mut naming = conn.prepare_cached("SELECT id FROM entries WHERE source_url = ?1 AND id != ?2")?;
-        for id in naming.query_map(params![url, f.id], |r| r.get(0))? {
-            found.push((id?, Via::Source, 0));
+        let mut naming = conn.prepare_cached("SELECT id FROM entries WHERE source_url = ?1 AND id != ?2 LIMIT ?3")?;
+        for id in naming.query_map(params![url, f.id, limit], |r| r.get(0))? {
+            add(id?, Via::Source, 0);
         }
     }
     if let Some(h) = f.text_hash {
-        let mut stmt = conn.prepare_cached("SELECT id FROM entries WHERE text_hash = ?1 AND id != ?2")?;
-        for id in stmt.query_map(params![h, f.id], |r| r.get(0))? {
-            found.push((id?, Via::Text, 0));
+        let mut stmt = conn.prepare_cached("SELECT id FROM entries WHERE text_hash = ?1 AND id != ?2 LIMIT ?3")?;
+        for id in stmt.query_map(params![h, f.id, limit], |r| r.get(0))? {
+            add(id?, Via::Text, 0);
         }
     }
     {
         let mut stmt =
-            conn.prepare_cached("SELECT entry_id FROM lsh_buckets WHERE bucket = ?1 AND day BETWEEN ?2 AND ?3")?;
-        let mut bands: HashMap<i64, usize> = HashMap::new();
-        for &b in buckets {
-            for id in stmt.query_map(params![b, lo, hi], |r| r.get::<_, i64>(0))? {
-                *bands.entry(id?).or_default() += 1;
+            conn.prepare_cached("SELECT entry_id FROM dedup_keys WHERE key = ?1 AND day BETWEEN ?2 AND ?3 LIMIT ?4")?;
+        let mut lead: HashMap<i64, usize> = HashMap::new();
+        let mut body: HashMap<i64, usize> = HashMap::new();
+        for key in p.index_keys() {
+            let ids: Vec<i64> = stmt
+                .query_map(params![key, lo, hi, (KEY_MAX_ENTRIES + 1) as i64], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if ids.len() > KEY_MAX_ENTRIES {
+                continue;
+            }
+            let tally = if p.is_lead_key(key) { &mut lead } else { &mut body };
+            for id in ids {
+                *tally.entry(id).or_default() += 1;
             }
         }
-        found.extend(bands.into_iter().filter(|(id, _)| *id != f.id).map(|(id, n)| (id, Via::Lsh, n)));
-    }
-    {
-        let mut stmt =
-            conn.prepare_cached("SELECT entry_id FROM lead_shingles WHERE shingle = ?1 AND day BETWEEN ?2 AND ?3")?;
-        let mut counts: HashMap<i64, usize> = HashMap::new();
-        for s in &p.lead_index {
-            for id in stmt.query_map(params![*s as i64, lo, hi], |r| r.get::<_, i64>(0))? {
-                *counts.entry(id?).or_default() += 1;
+        for (id, n) in lead {
+            if n >= dedup::LEAD_MIN_SHARED_KEYS {
+                add(id, Via::Lead, n);
             }
         }
-        let n = p.lead_index.len();
-        let need = LEAD_MIN_SHARED.max((n as f64 * LEAD_MIN_SHARE).ceil() as usize).min(n.max(1));
-        let mut leads: Vec<(i64, usize)> = counts.into_iter().filter(|(id, n)| *id != f.id && *n >= need).collect();
-        leads.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        found.extend(leads.into_iter().take(MAX_ROOTS * 2).map(|(id, n)| (id, Via::Lead, n)));
+        for (id, n) in body {
+            add(id, Via::Body, n);
+        }
     }
     if let Some(key) = title_key(&f.title) {
         let mut stmt = conn.prepare_cached(
-            "SELECT id FROM entries WHERE title_key = ?1 AND published BETWEEN ?2 AND ?3 AND id != ?4 LIMIT 50",
+            "SELECT id FROM entries WHERE title_key = ?1 AND published BETWEEN ?2 AND ?3 AND id != ?4 LIMIT ?5",
         )?;
-        for id in stmt.query_map(params![key, t_lo, t_hi, f.id], |r| r.get(0))? {
-            found.push((id?, Via::Title, 0));
+        for id in stmt.query_map(params![key, t_lo, t_hi, f.id, limit], |r| r.get(0))? {
+            add(id?, Via::Title, 0);
         }
     }
-
-    // Candidates of other feeds, by their story's root (also of another feed),
-    // leaving out entries the user split off.
-    let mut root_of = conn.prepare_cached(
-        "SELECT e.feed_id, COALESCE(e.duplicate_of, e.id), r.feed_id,
-                EXISTS (SELECT 1 FROM dedup_overrides o WHERE o.entry_id = e.id AND o.original_id IS NULL),
-                EXISTS (SELECT 1 FROM fingerprints fp WHERE fp.entry_id = e.id)
-         FROM entries e JOIN entries r ON r.id = COALESCE(e.duplicate_of, e.id) WHERE e.id = ?1",
-    )?;
-    let mut roots: CandidateRoots = BTreeMap::new();
-    for (id, via, strength) in found {
-        let Some((feed, root, root_feed, split, printed)) = root_of
-            .query_row([id], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?))
-            })
-            .optional()?
-        else {
-            continue;
-        };
-        let (split, printed): (bool, bool) = (split, printed);
-        // Only entries already fingerprinted take part (during a rebuild, the
-        // ones not yet reached are in the future of this one).
-        if feed == f.feed_id || root_feed == f.feed_id || split || !printed || root == f.id {
-            continue;
-        }
-        let vias = roots.entry(root).or_default();
-        if !vias.iter().any(|(i, v, _)| (*i, *v) == (id, via)) {
-            vias.push((id, via, strength));
-        }
-    }
-    Ok(roots)
+    let mut hits: Vec<Hit> = found.into_iter().map(|(id, (via, n))| (id, via, n)).collect();
+    hits.sort_by(|a, b| {
+        (a.1.explicit().is_none(), std::cmp::Reverse(a.2), a.0).cmp(&(
+            b.1.explicit().is_none(),
+            std::cmp::Reverse(b.2),
+            b.0,
+        ))
+    });
+    hits.truncate(MAX_CANDIDATES);
+    Ok(hits)
 }
 
-/// One candidate story, assessed.
+/// One candidate, assessed.
 #[derive(Debug, Clone)]
 pub struct Assessment {
-    pub root: Facts,
-    /// Which entries of the story were found, how, and how strongly (shared
-    /// lead shingles or LSH bands).
-    pub via: Vec<Hit>,
+    pub other: Facts,
+    pub via: Via,
+    pub strength: usize,
     pub verdict: Verdict,
-    /// The explicit evidence that makes it a copy whatever the texts say.
-    pub explicit: Option<Via>,
+    /// The pair recorded: explicit evidence, or the verdict's kind.
+    pub kind: Option<PairKind>,
 }
 
 impl Assessment {
     pub fn is_copy(&self) -> bool {
-        self.explicit.is_some() || self.verdict.copy
-    }
-    /// The reason stored with a copy.
-    pub fn reason(&self) -> &'static str {
-        self.explicit.map_or("near", Via::as_str)
+        self.kind.is_some()
     }
 }
 
-/// Compares `f` with the root of every candidate story.
-pub(crate) fn assess(conn: &Connection, f: &Facts, p: &Prepared, roots: CandidateRoots) -> Result<Vec<Assessment>> {
-    let mut ranked: Vec<(i64, Vec<Hit>)> = roots.into_iter().collect();
-    // Explicit evidence first, then the strongest: shared lead shingles and
-    // LSH bands (each band stands for several shingles), a same title.
-    let strength = |vias: &[Hit]| -> usize {
-        vias.iter()
-            .map(|(_, v, n)| match v {
-                Via::Lead => *n,
-                Via::Lsh => 8 * n,
-                Via::Title => 8,
-                _ => 0,
-            })
-            .sum()
-    };
-    ranked.sort_by_key(|(root, vias)| {
-        let explicit = vias.iter().any(|(_, v, _)| v.is_explicit());
-        (!explicit, std::cmp::Reverse(strength(vias)), *root)
-    });
-    let mut out = Vec::new();
-    for (root, via) in ranked.into_iter().take(MAX_ROOTS) {
-        let (Some(root_facts), Some(root_prep)) = (facts_without_body(conn, root)?, stored_prepared(conn, root)?)
-        else {
+/// Compares `f` (prepared as `p`) with each of its candidates.
+pub(crate) fn assess(conn: &Connection, f: &Facts, p: &Prepared, hits: &[Hit]) -> Result<Vec<Assessment>> {
+    let fp = p.fingerprint();
+    let mut out = Vec::with_capacity(hits.len());
+    for &(id, via, strength) in hits {
+        let (Some(other), Some(ofp)) = (facts_without_body(conn, id)?, stored_fingerprint(conn, id)?) else {
             continue;
         };
-        let verdict = dedup::verify(p, &f.title, &root_prep, &root_facts.title);
-        let explicit = via.iter().map(|(_, v, _)| *v).filter(|v| v.is_explicit()).min();
-        out.push(Assessment { root: root_facts, via, verdict, explicit });
+        let verdict = dedup::verify(&fp, &f.title, &ofp, &other.title);
+        let kind = via.explicit().or(verdict.kind);
+        out.push(Assessment { other, via, strength, verdict, kind });
     }
     Ok(out)
 }
 
-/// The best matching story: explicit evidence first, then the highest
-/// containment.
-pub(crate) fn best(assessments: &[Assessment]) -> Option<&Assessment> {
-    assessments.iter().filter(|a| a.is_copy()).min_by(|a, b| {
-        a.explicit
-            .cmp(&b.explicit)
-            .reverse()
-            .then_with(|| b.verdict.containment.total_cmp(&a.verdict.containment))
-            .then(a.root.id.cmp(&b.root.id))
-    })
+/// Verifies `f` against its candidates and records the pairs found.
+/// Returns the entries it was paired with.
+fn pair_entry(conn: &Connection, f: &Facts, p: &Prepared, settings: DedupSettings) -> Result<Vec<i64>> {
+    let hits = candidates(conn, f, p, settings)?;
+    let mut partners = Vec::new();
+    let mut ins = conn.prepare_cached(
+        "INSERT INTO dedup_pairs (a, b, kind, shorter, containment) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(a, b) DO UPDATE SET kind = excluded.kind, shorter = excluded.shorter,
+             containment = excluded.containment
+         WHERE dedup_pairs.kind != 0",
+    )?;
+    for a in assess(conn, f, p, &hits)? {
+        let Some(kind) = a.kind else { continue };
+        let shorter = (!kind.is_strong()).then_some(if a.verdict.first_is_shorter { f.id } else { a.other.id });
+        ins.execute(params![f.id.min(a.other.id), f.id.max(a.other.id), kind.code(), shorter, a.verdict.containment])?;
+        partners.push(a.other.id);
+    }
+    Ok(partners)
 }
 
-/// The attributions carried by the entries of `root`'s story.
-pub(crate) fn story_credits(conn: &Connection, root: i64) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT attribution FROM entries WHERE (id = ?1 OR duplicate_of = ?1) AND attribution IS NOT NULL",
-    )?;
-    let rows = stmt.query_map([root], |r| r.get(0))?;
+/// Forgets the verified pairs of `id` (not the user's merges); returns the
+/// entries it was paired with.
+fn unpair(conn: &Connection, id: i64) -> Result<Vec<i64>> {
+    let partners = pair_partners(conn, id)?;
+    conn.prepare_cached("DELETE FROM dedup_pairs WHERE (a = ?1 OR b = ?1) AND kind != 0")?.execute([id])?;
+    Ok(partners)
+}
+
+fn pair_partners(conn: &Connection, id: i64) -> Result<Vec<i64>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT b FROM dedup_pairs WHERE a = ?1 UNION SELECT a FROM dedup_pairs WHERE b = ?1")?;
+    let rows = stmt.query_map([id], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Which of `f` (the newcomer, prepared as `p`) and the story of `root` is
-/// the original, with the evidence (see [`dedup::prefer_original`]).
-pub(crate) fn compare_origins(
+/// The pairs of `id`.
+pub(crate) fn pairs_of(conn: &Connection, id: i64) -> Result<Vec<Pair>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a, b, kind, shorter, containment FROM dedup_pairs WHERE a = ?1
+         UNION ALL SELECT a, b, kind, shorter, containment FROM dedup_pairs WHERE b = ?1",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(Pair {
+            a: r.get(0)?,
+            b: r.get(1)?,
+            kind: PairKind::from_code(r.get(2)?).unwrap_or(PairKind::Part),
+            shorter: r.get(3)?,
+            containment: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Fingerprints, pairs and regroups a batch of entries of one feed: `new`
+/// ones just inserted, `changed` ones whose text changed at the source.
+/// Returns the new entries that ended up as copies.
+pub(crate) fn process(
     conn: &Connection,
-    f: &Facts,
-    p: &Prepared,
-    root: &Facts,
-) -> Result<(bool, &'static str)> {
-    let root_prep = stored_prepared(conn, root.id)?.unwrap_or_default();
-    let mut credits = story_credits(conn, root.id)?;
-    credits.extend(origin_info(f, p, &[]).attribution);
-    Ok(dedup::prefer_original(&origin_info(f, p, &credits), &origin_info(root, &root_prep, &credits)))
-}
-
-/// Returns true if and only if one of `credits` names `f`'s feed exactly
-/// (its feeds.toml name or its own title).
-fn credited(f: &Facts, credits: &[String]) -> bool {
-    let names: Vec<String> = f.feed_names.iter().take(f.named).map(|n| dedup::name_key(n)).collect();
-    credits.iter().any(|c| names.contains(&dedup::name_key(c)))
-}
-
-pub(crate) fn origin_info(f: &Facts, p: &Prepared, credits: &[String]) -> OriginInfo {
-    OriginInfo {
-        credited_by_story: credited(f, credits),
-        id: f.id,
-        url: f.url.clone(),
-        source_url: f.source_url.clone(),
-        attribution: p.attribution.clone().filter(|a| !dedup::credits(a, &f.feed_names)),
-        feed_names: f.feed_names.clone(),
-        published: f.published,
-        truncated: p.truncated,
-        words: p.words,
+    feed_id: i64,
+    new: &[i64],
+    changed: &[i64],
+    settings: DedupSettings,
+) -> Result<HashSet<i64>> {
+    // Count the paragraphs of every new entry first, so that a footer the
+    // feed repeats on each post is known as boilerplate before they are compared.
+    let mut reduced: Vec<(Facts, Reduced)> = Vec::with_capacity(new.len());
+    let mut learnt = Vec::new();
+    for id in new {
+        let Some(f) = facts(conn, *id)? else { continue };
+        let r = dedup::reduce(&f.body);
+        learnt.extend(count_paragraphs(conn, feed_id, *id, &r)?);
+        reduced.push((f, r));
     }
-}
-
-/// Fingerprints the stored entry `id` and groups it with the story it is a
-/// copy of, if any. Returns true if it was stored as a copy.
-pub(crate) fn process(conn: &Connection, id: i64, settings: DedupSettings) -> Result<bool> {
-    let Some(f) = facts(conn, id)? else { return Ok(false) };
-    let p = prepare(conn, &f.body)?;
-    let buckets = p.lsh_buckets();
-    write_fingerprint(conn, &f, &p, &buckets)?;
-
-    let override_: Option<Option<i64>> = conn
-        .prepare_cached("SELECT original_id FROM dedup_overrides WHERE entry_id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
-    match override_ {
-        Some(None) => return Ok(false),
-        Some(Some(original)) => {
-            let root: i64 = conn
-                .prepare_cached("SELECT COALESCE(duplicate_of, id) FROM entries WHERE id = ?1")?
-                .query_row([original], |r| r.get(0))?;
-            set_copy(conn, id, root, "manual", None)?;
-            return Ok(true);
+    let mut seeds: BTreeSet<i64> = BTreeSet::new();
+    for (f, r) in &reduced {
+        let p = prepare(conn, r)?;
+        write_fingerprint(conn, f, &p)?;
+        seeds.insert(f.id);
+        seeds.extend(pair_entry(conn, f, &p, settings)?);
+    }
+    // Entries whose comparison text changed: their text, or the boilerplate
+    // it carries. They are compared afresh.
+    let new_set: HashSet<i64> = new.iter().copied().collect();
+    let mut again: BTreeSet<i64> = changed.iter().copied().collect();
+    let touched_by_learning = entries_with_paragraphs(conn, &learnt)?;
+    for id in changed.iter().chain(touched_by_learning.iter()) {
+        if new_set.contains(id) && !changed.contains(id) {
+            continue;
         }
-        None => {}
+        let Some(f) = facts(conn, *id)? else { continue };
+        let p = prepare(conn, &dedup::reduce(&f.body))?;
+        if write_fingerprint(conn, &f, &p)? {
+            again.insert(*id);
+        }
     }
+    for id in again {
+        let Some(f) = facts(conn, id)? else { continue };
+        let p = prepare(conn, &dedup::reduce(&f.body))?;
+        seeds.insert(id);
+        seeds.extend(unpair(conn, id)?);
+        seeds.extend(pair_entry(conn, &f, &p, settings)?);
+    }
+    regroup(conn, &seeds)?;
+    let mut copies = HashSet::new();
+    let mut is_copy = conn.prepare_cached("SELECT duplicate_of IS NOT NULL FROM entries WHERE id = ?1")?;
+    for id in new {
+        if is_copy.query_row([id], |r| r.get::<_, bool>(0)).optional()?.unwrap_or(false) {
+            copies.insert(*id);
+        }
+    }
+    Ok(copies)
+}
 
-    let roots = candidate_roots(conn, &f, &p, &buckets, settings)?;
-    let assessments = assess(conn, &f, &p, roots)?;
-    let Some(best) = best(&assessments) else { return Ok(false) };
-    let (new_is_original, _) = compare_origins(conn, &f, &p, &best.root)?;
-    let score = Some(best.verdict.containment);
-    if new_is_original {
-        reroot(conn, best.root.id, id, best.reason(), score)?;
-        // Copies that arrived before their original may have formed several
-        // stories (one started by an excerpt, one by a full copy). Every other
-        // story whose original was verified against the newcomer, and that it
-        // is the original of too, comes under it.
-        for other in assessments.iter().filter(|a| a.is_copy() && a.root.id != best.root.id) {
-            if compare_origins(conn, &f, &p, &other.root)?.0 {
-                reroot(conn, other.root.id, id, other.reason(), Some(other.verdict.containment))?;
+/// Every entry connected to `seeds` by verified pairs.
+fn region(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<BTreeSet<i64>> {
+    let mut seen: BTreeSet<i64> = BTreeSet::new();
+    let mut todo: Vec<i64> = seeds.iter().copied().collect();
+    // Entries that were in a story with a seed stay in the region too: their
+    // story may have lost the pair that held it together.
+    let mut members = conn.prepare_cached(
+        "SELECT id FROM entries WHERE duplicate_of = ?1 UNION SELECT duplicate_of FROM entries WHERE id = ?1 AND duplicate_of IS NOT NULL",
+    )?;
+    for s in seeds {
+        for id in members.query_map([s], |r| r.get::<_, i64>(0))? {
+            todo.push(id?);
+        }
+    }
+    while let Some(id) = todo.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        todo.extend(pair_partners(conn, id)?.into_iter().filter(|p| !seen.contains(p)));
+    }
+    Ok(seen)
+}
+
+/// Recomputes the stories of every entry connected to `seeds` and writes
+/// them: each member's original, and how it is tied to its story.
+pub(crate) fn regroup(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<()> {
+    let ids = region(conn, seeds)?;
+    let mut facts_by_id: HashMap<i64, Facts> = HashMap::new();
+    let mut pairs: Vec<Pair> = Vec::new();
+    let mut seen_pairs: HashSet<(i64, i64)> = HashSet::new();
+    let mut overrides: HashMap<i64, Option<i64>> = HashMap::new();
+    let mut get_override = conn.prepare_cached("SELECT original_id FROM dedup_overrides WHERE entry_id = ?1")?;
+    for id in &ids {
+        let Some(f) = facts_without_body(conn, *id)? else { continue };
+        if let Some(o) = get_override.query_row([id], |r| r.get::<_, Option<i64>>(0)).optional()? {
+            overrides.insert(*id, o);
+        }
+        for p in pairs_of(conn, *id)? {
+            if ids.contains(&p.a) && ids.contains(&p.b) && seen_pairs.insert((p.a, p.b)) {
+                pairs.push(p);
             }
         }
-        Ok(false)
-    } else {
-        set_copy(conn, id, best.root.id, best.reason(), score)?;
-        if let Some(credit) = origin_info(&f, &p, &[]).attribution {
-            promote_credited(conn, best.root.id, &credit)?;
-        }
-        Ok(true)
+        facts_by_id.insert(*id, f);
     }
-}
-
-/// A copy that just joined `root`'s story credits `credit`: if that names
-/// another entry of the story by its feed's exact name or title while the
-/// root is not so named (a category feed stored before the site's main feed),
-/// that entry becomes the original.
-fn promote_credited(conn: &Connection, root: i64, credit: &str) -> Result<()> {
-    let credits = [credit.to_owned()];
-    let Some(root_facts) = facts_without_body(conn, root)? else { return Ok(()) };
-    if credited(&root_facts, &credits) {
-        return Ok(());
-    }
-    let members: Vec<i64> = conn
-        .prepare_cached("SELECT id FROM entries WHERE duplicate_of = ?1 ORDER BY published, id")?
-        .query_map([root], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for m in members {
-        let Some(mf) = facts_without_body(conn, m)? else { continue };
-        if credited(&mf, &credits) && mf.attribution.is_none() {
-            reroot(conn, root, m, "credited", mf.dup_score)?;
-            return Ok(());
-        }
-    }
-    Ok(())
-}
-
-fn set_copy(conn: &Connection, id: i64, root: i64, reason: &str, score: Option<f64>) -> Result<()> {
-    conn.prepare_cached("UPDATE entries SET duplicate_of = ?2, dup_reason = ?3, dup_score = ?4 WHERE id = ?1")?
-        .execute(params![id, root, reason, score])?;
-    // Its own copies, if it had any, follow it to the new root.
-    conn.prepare_cached("UPDATE entries SET duplicate_of = ?2 WHERE duplicate_of = ?1")?.execute(params![id, root])?;
-    Ok(())
-}
-
-/// Makes `new_root` the original of `old_root`'s story.
-fn reroot(conn: &Connection, old_root: i64, new_root: i64, reason: &str, score: Option<f64>) -> Result<()> {
-    conn.prepare_cached("UPDATE entries SET duplicate_of = ?2 WHERE duplicate_of = ?1")?
-        .execute(params![old_root, new_root])?;
-    conn.prepare_cached("UPDATE entries SET duplicate_of = ?2, dup_reason = ?3, dup_score = ?4 WHERE id = ?1")?
-        .execute(params![old_root, new_root, reason, score])?;
-    conn.prepare_cached("UPDATE entries SET duplicate_of = NULL, dup_reason = NULL, dup_score = NULL WHERE id = ?1")?
-        .execute([new_root])?;
-    Ok(())
-}
-
-/// Re-fingerprints a feed's entries published since `since` (its
-/// boilerplate changed), without regrouping them.
-pub(crate) fn refresh_feed(conn: &Connection, feed_id: i64, since: i64) -> Result<usize> {
-    let ids: Vec<i64> = conn
-        .prepare_cached("SELECT e.id FROM entries e JOIN fingerprints fp ON fp.entry_id = e.id WHERE e.feed_id = ?1 AND e.published >= ?2")?
-        .query_map(params![feed_id, since], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut nodes: Vec<Node> = Vec::with_capacity(facts_by_id.len());
+    let mut fingerprints: HashMap<i64, Fingerprint> = HashMap::new();
     for id in &ids {
-        if let Some(f) = facts(conn, *id)? {
-            let p = prepare(conn, &f.body)?;
-            write_fingerprint(conn, &f, &p, &p.lsh_buckets())?;
+        let Some(f) = facts_by_id.get(id) else { continue };
+        let fp = stored_fingerprint(conn, *id)?;
+        if let Some(fp) = &fp {
+            fingerprints.insert(*id, fp.clone());
+        }
+        nodes.push(Node {
+            id: *id,
+            stable: f.stable(),
+            title: f.title.clone(),
+            split: matches!(overrides.get(id), Some(None)),
+            words: fp.as_ref().map_or(0, |f| f.words),
+            fingerprint: fp,
+        });
+    }
+    let mut update = conn.prepare_cached(
+        "UPDATE entries SET duplicate_of = ?2, dup_reason = ?3, dup_score = ?4 WHERE id = ?1
+         AND (duplicate_of IS NOT ?2 OR dup_reason IS NOT ?3 OR dup_score IS NOT ?4)",
+    )?;
+    for story in cluster::cluster(&nodes, &pairs) {
+        if story.len() == 1 {
+            update.execute(params![story[0], None::<i64>, None::<String>, None::<f64>])?;
+            continue;
+        }
+        let infos: Vec<OriginInfo> = story
+            .iter()
+            .map(|id| {
+                let f = &facts_by_id[id];
+                f.origin(f.attribution.clone(), fingerprints.get(id), matches!(overrides.get(id), Some(Some(_))))
+            })
+            .collect();
+        let (root_index, _) = dedup::choose_original(&infos);
+        let root = story[root_index];
+        let members: HashSet<i64> = story.iter().copied().collect();
+        for id in &story {
+            if *id == root {
+                update.execute(params![id, None::<i64>, None::<String>, None::<f64>])?;
+                continue;
+            }
+            // How it is tied to its story: its strongest pair within it.
+            let best = pairs
+                .iter()
+                .filter(|p| (p.a == *id || p.b == *id) && members.contains(&p.a) && members.contains(&p.b))
+                .filter(|p| !nodes.iter().any(|n| n.split && (n.id == p.a || n.id == p.b)))
+                .min_by(|x, y| x.kind.cmp(&y.kind).then(y.containment.total_cmp(&x.containment)));
+            let (reason, score) = best.map_or(("near", None), |p| (p.kind.reason(), Some(p.containment)));
+            update.execute(params![id, root, reason, score])?;
         }
     }
-    Ok(ids.len())
+    Ok(())
+}
+
+/// Why the original of the story made of `members` is the one it is.
+pub(crate) fn original_reason(conn: &Connection, members: &[i64]) -> Result<Option<&'static str>> {
+    let mut infos = Vec::new();
+    for id in members {
+        let Some(f) = facts_without_body(conn, *id)? else { continue };
+        let manual: bool = conn
+            .prepare_cached("SELECT 1 FROM dedup_overrides WHERE entry_id = ?1 AND original_id IS NOT NULL")?
+            .exists([id])?;
+        let fp = stored_fingerprint(conn, *id)?;
+        infos.push(f.origin(f.attribution.clone(), fp.as_ref(), manual));
+    }
+    if infos.len() < 2 {
+        return Ok(None);
+    }
+    Ok(Some(dedup::choose_original(&infos).1))
+}
+
+/// Rebuilds every fingerprint, pair and story from the stored entries,
+/// keeping the user's splits and merges. Returns the number of copies.
+pub(crate) fn rebuild(conn: &Connection, settings: DedupSettings) -> Result<usize> {
+    conn.execute_batch(
+        "DELETE FROM dedup_keys; DELETE FROM fingerprints; DELETE FROM dedup_pairs; DELETE FROM paragraph_counts;
+         UPDATE entries SET duplicate_of = NULL, dup_reason = NULL, dup_score = NULL, attribution = NULL;",
+    )?;
+    let all: Vec<(i64, i64)> = conn
+        .prepare("SELECT id, feed_id FROM entries ORDER BY published, id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, feed) in &all {
+        if let Some(f) = facts(conn, *id)? {
+            count_paragraphs(conn, *feed, *id, &dedup::reduce(&f.body))?;
+        }
+    }
+    for (id, _) in &all {
+        let Some(f) = facts(conn, *id)? else { continue };
+        let p = prepare(conn, &dedup::reduce(&f.body))?;
+        write_fingerprint(conn, &f, &p)?;
+        pair_entry(conn, &f, &p, settings)?;
+    }
+    conn.execute(
+        "INSERT OR REPLACE INTO dedup_pairs (a, b, kind, shorter, containment)
+         SELECT MIN(entry_id, original_id), MAX(entry_id, original_id), 0, NULL, 1.0
+         FROM dedup_overrides WHERE original_id IS NOT NULL AND original_id != entry_id",
+        [],
+    )?;
+    let seeds: BTreeSet<i64> = all.iter().map(|(id, _)| *id).collect();
+    regroup(conn, &seeds)?;
+    Ok(conn.query_row("SELECT COUNT(*) FROM entries WHERE duplicate_of IS NOT NULL", [], |r| r.get::<_, i64>(0))?
+        as usize)
 }
 
 /// Splits `id` off its story: it stands alone from now on (and across
-/// rebuilds). If it was an original, its earliest copy takes its place.
+/// rebuilds); the rest of its story is regrouped without it.
 pub(crate) fn split(conn: &Connection, id: i64, now: i64) -> Result<()> {
+    forget_manual_pair(conn, id)?;
     conn.execute(
         "INSERT INTO dedup_overrides (entry_id, original_id, created) VALUES (?1, NULL, ?2)
          ON CONFLICT(entry_id) DO UPDATE SET original_id = NULL, created = excluded.created",
         params![id, now],
     )?;
-    let copies: Vec<i64> = conn
-        .prepare_cached("SELECT id FROM entries WHERE duplicate_of = ?1 ORDER BY published, id")?
-        .query_map([id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    if let Some((&first, rest)) = copies.split_first() {
-        conn.execute(
-            "UPDATE entries SET duplicate_of = NULL, dup_reason = NULL, dup_score = NULL WHERE id = ?1",
-            [first],
-        )?;
-        for c in rest {
-            conn.execute("UPDATE entries SET duplicate_of = ?2 WHERE id = ?1", params![c, first])?;
-        }
+    regroup(conn, &BTreeSet::from([id]))
+}
+
+/// Drops the pair an earlier `--merge` of `id` made.
+fn forget_manual_pair(conn: &Connection, id: i64) -> Result<()> {
+    let old: Option<Option<i64>> =
+        conn.query_row("SELECT original_id FROM dedup_overrides WHERE entry_id = ?1", [id], |r| r.get(0)).optional()?;
+    if let Some(Some(o)) = old {
+        conn.execute("DELETE FROM dedup_pairs WHERE a = ?1 AND b = ?2 AND kind = 0", params![id.min(o), id.max(o)])?;
     }
-    conn.execute("UPDATE entries SET duplicate_of = NULL, dup_reason = NULL, dup_score = NULL WHERE id = ?1", [id])?;
     Ok(())
 }
 
-/// Makes `id` (and its copies) a copy of `original`'s story, across rebuilds.
+/// Makes `id` a copy in `original`'s story, across rebuilds. Returns the
+/// story's original.
 pub(crate) fn merge(conn: &Connection, id: i64, original: i64, now: i64) -> Result<i64> {
-    let root: i64 =
-        conn.query_row("SELECT COALESCE(duplicate_of, id) FROM entries WHERE id = ?1", [original], |r| r.get(0))?;
+    forget_manual_pair(conn, id)?;
     conn.execute(
         "INSERT INTO dedup_overrides (entry_id, original_id, created) VALUES (?1, ?2, ?3)
          ON CONFLICT(entry_id) DO UPDATE SET original_id = excluded.original_id, created = excluded.created",
-        params![id, root, now],
+        params![id, original, now],
     )?;
-    set_copy(conn, id, root, "manual", None)?;
-    Ok(root)
+    conn.execute(
+        "INSERT OR REPLACE INTO dedup_pairs (a, b, kind, shorter, containment) VALUES (?1, ?2, 0, NULL, 1.0)",
+        params![id.min(original), id.max(original)],
+    )?;
+    regroup(conn, &BTreeSet::from([id, original]))?;
+    Ok(conn.query_row("SELECT COALESCE(duplicate_of, id) FROM entries WHERE id = ?1", [original], |r| r.get(0))?)
+}
+
+/// After entries were deleted (prune, a removed feed): regroups the stories
+/// they were in. `partners` are the entries they were paired or grouped with,
+/// collected by [`story_neighbours`] before the deletion.
+pub(crate) fn regroup_after_delete(conn: &Connection, partners: &BTreeSet<i64>) -> Result<()> {
+    let alive: BTreeSet<i64> = partners
+        .iter()
+        .copied()
+        .filter(|id| {
+            conn.prepare_cached("SELECT 1 FROM entries WHERE id = ?1").and_then(|mut s| s.exists([id])).unwrap_or(false)
+        })
+        .collect();
+    // Copies of a deleted original point nowhere until regrouped.
+    for id in &alive {
+        conn.prepare_cached(
+            "UPDATE entries SET duplicate_of = NULL WHERE id = ?1 AND duplicate_of IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM entries o WHERE o.id = entries.duplicate_of)",
+        )?
+        .execute([id])?;
+    }
+    regroup(conn, &alive)
+}
+
+/// The entries paired or grouped with any of `ids` (to regroup after they go).
+pub(crate) fn story_neighbours(conn: &Connection, ids: &[i64]) -> Result<BTreeSet<i64>> {
+    let doomed: HashSet<i64> = ids.iter().copied().collect();
+    let mut out = BTreeSet::new();
+    let mut members = conn.prepare_cached(
+        "SELECT id FROM entries WHERE duplicate_of = ?1 UNION SELECT duplicate_of FROM entries WHERE id = ?1 AND duplicate_of IS NOT NULL",
+    )?;
+    for id in ids {
+        out.extend(pair_partners(conn, *id)?);
+        for m in members.query_map([id], |r| r.get::<_, i64>(0))? {
+            out.insert(m?);
+        }
+    }
+    out.retain(|id| !doomed.contains(id));
+    Ok(out)
 }

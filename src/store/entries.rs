@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{dedup, DedupSettings, FetchState, Result, SaveReport, Store, TaggedEntry};
+use super::{dedup, FetchState, Result, SaveReport, Store, TaggedEntry};
 use crate::model::{FeedId, NewEntry};
 use crate::text::spaced_cjk;
 
@@ -32,29 +32,19 @@ impl Store {
             "UPDATE feeds SET title = COALESCE(?2, title), site_url = COALESCE(?3, site_url) WHERE id = ?1",
             params![feed.0, state.title, state.site_url],
         )?;
-        // Count the paragraphs of every new entry first, so that a footer the
-        // feed repeats on each post is known as boilerplate from its first sync.
-        let mut new = Vec::new();
-        let mut learnt = false;
+        let (mut new, mut changed) = (Vec::new(), Vec::new());
         for tagged in entries {
-            if is_new(&tx, feed, tagged)? {
-                learnt |= dedup::count_paragraphs(&tx, feed.0, tagged.entry.body_text())?;
-                new.push(tagged);
-            }
-        }
-        if learnt {
-            if let Some(oldest) = new.iter().map(|t| t.entry.published.timestamp()).min() {
-                dedup::refresh_feed(&tx, feed.0, oldest - settings.window_days * 86_400)?;
-            }
-        }
-        for tagged in entries {
-            match save_entry(&tx, feed, tagged, now, settings)? {
-                Saved::New { copy: true } => report.copies += 1,
-                Saved::New { copy: false } => report.new += 1,
-                Saved::Updated => report.updated += 1,
+            match save_entry(&tx, feed, tagged, now)? {
+                Saved::New(id) => new.push(id),
+                Saved::Updated(id) => changed.push(id),
                 Saved::Unchanged => {}
             }
         }
+        // Then copy detection over the batch: fingerprints, pairs, stories.
+        let copies = dedup::process(&tx, feed.0, &new, &changed, settings)?;
+        report.copies = copies.len();
+        report.new = new.len() - copies.len();
+        report.updated = changed.len();
         tx.execute(
             "UPDATE feeds SET title = COALESCE(?2, title), site_url = COALESCE(?3, site_url), etag = ?4,
                     last_modified = ?5, last_attempt = ?6, last_success = ?6, http_status = ?7,
@@ -107,6 +97,21 @@ impl Store {
         Ok(())
     }
 
+    /// The highest entry id stored: entries stored later have higher ids.
+    pub fn last_entry_id(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM entries", [], |r| r.get(0))?)
+    }
+
+    /// The entries stored after `last_entry_id` was `after`, as they stand
+    /// now: how many are originals and how many copies.
+    pub fn stored_since(&self, after: i64) -> Result<(usize, usize)> {
+        let (all, copies): (i64, i64) =
+            self.conn.query_row("SELECT COUNT(*), COUNT(duplicate_of) FROM entries WHERE id > ?1", [after], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        Ok(((all - copies) as usize, copies as usize))
+    }
+
     /// The value stored under `key` in the meta table.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
@@ -148,30 +153,12 @@ impl Store {
 }
 
 enum Saved {
-    New { copy: bool },
-    Updated,
+    New(i64),
+    Updated(i64),
     Unchanged,
 }
 
-/// Returns true if and only if the entry is neither stored nor tombstoned.
-fn is_new(tx: &Connection, feed: FeedId, tagged: &TaggedEntry) -> Result<bool> {
-    let key = &tagged.entry.key.0;
-    let stored = tx
-        .prepare_cached("SELECT 1 FROM entries WHERE feed_id = ?1 AND entry_key = ?2")?
-        .exists(params![feed.0, key])?;
-    let tombstoned = tx
-        .prepare_cached("SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2")?
-        .exists(params![feed.0, key])?;
-    Ok(!stored && !tombstoned)
-}
-
-fn save_entry(
-    tx: &Connection,
-    feed: FeedId,
-    tagged: &TaggedEntry,
-    now: DateTime<Utc>,
-    settings: DedupSettings,
-) -> Result<Saved> {
+fn save_entry(tx: &Connection, feed: FeedId, tagged: &TaggedEntry, now: DateTime<Utc>) -> Result<Saved> {
     let e = &tagged.entry;
     let tombstoned: bool = tx
         .prepare_cached("SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2")?
@@ -229,12 +216,8 @@ fn save_entry(
         ])?;
         index_text(tx, id, e, true)?;
         set_topics(tx, id, &tagged.topics)?;
-        // Its fingerprint follows the new text; its story stays as it was.
-        if let Some(f) = dedup::facts(tx, id)? {
-            let p = dedup::prepare(tx, &f.body)?;
-            dedup::write_fingerprint(tx, &f, &p, &p.lsh_buckets())?;
-        }
-        return Ok(Saved::Updated);
+        // Copy detection compares it afresh (see dedup::process).
+        return Ok(Saved::Updated(id));
     }
 
     tx.prepare_cached(
@@ -262,8 +245,7 @@ fn save_entry(
     index_text(tx, id, e, false)?;
     set_topics(tx, id, &tagged.topics)?;
 
-    let copy = dedup::process(tx, id, settings)?;
-    Ok(Saved::New { copy })
+    Ok(Saved::New(id))
 }
 
 fn index_text(tx: &Connection, id: i64, e: &NewEntry, replace: bool) -> Result<()> {

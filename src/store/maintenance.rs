@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use super::{Check, Result, Store, MIGRATIONS};
+use crate::model::EntryId;
 
 impl Store {
     /// Checks the database beyond SQLite's integrity check: schema version,
@@ -70,16 +71,25 @@ impl Store {
         {
             let mut tomb =
                 tx.prepare("INSERT OR REPLACE INTO tombstones (feed_id, entry_key, deleted_at) VALUES (?1, ?2, ?3)")?;
-            let mut fts = tx.prepare("DELETE FROM entries_fts WHERE rowid = ?1")?;
-            let mut del = tx.prepare("DELETE FROM entries WHERE id = ?1")?;
-            for (id, feed, key) in &doomed {
+            for (_, feed, key) in &doomed {
                 tomb.execute(params![feed, key, now.timestamp()])?;
-                fts.execute([id])?;
-                del.execute([id])?;
             }
         }
+        let ids: Vec<i64> = doomed.iter().map(|(id, _, _)| *id).collect();
+        delete_entries(&tx, &ids)?;
         tx.commit()?;
         Ok(doomed.len())
+    }
+
+    /// Deletes the entries `ids` (no tombstones: a later sync may bring them
+    /// back). Stories that lose an entry are regrouped: a copy whose original
+    /// goes stays with the rest of its story under a new original.
+    pub fn delete_entries(&mut self, ids: &[EntryId]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
+        let n = delete_entries(&tx, &ids)?;
+        tx.commit()?;
+        Ok(n)
     }
 
     /// Runs SQLite's integrity check; returns its complaints (empty = sound).
@@ -88,4 +98,20 @@ impl Store {
         let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         Ok(rows.into_iter().filter(|r| r != "ok").collect())
     }
+}
+
+/// Deletes entries with their search rows and index keys, and regroups the
+/// stories they were in.
+pub(crate) fn delete_entries(conn: &rusqlite::Connection, ids: &[i64]) -> Result<usize> {
+    let neighbours = super::dedup::story_neighbours(conn, ids)?;
+    super::dedup::forget_keys(conn, ids)?;
+    let mut fts = conn.prepare_cached("DELETE FROM entries_fts WHERE rowid = ?1")?;
+    let mut del = conn.prepare_cached("DELETE FROM entries WHERE id = ?1")?;
+    let mut n = 0;
+    for id in ids {
+        fts.execute([id])?;
+        n += del.execute([id])?;
+    }
+    super::dedup::regroup_after_delete(conn, &neighbours)?;
+    Ok(n)
 }

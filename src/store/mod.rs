@@ -158,14 +158,33 @@ pub struct Explanation {
     pub reason: Option<String>,
     pub score: Option<f64>,
     pub attribution: Option<String>,
-    pub copies: u32,
+    /// Entries in its story, itself included.
+    pub story_size: usize,
+    /// The story's original.
+    pub root: EntryId,
     /// The user's correction: `Some(None)` split, `Some(Some(o))` merged into o.
     pub override_: Option<Option<EntryId>>,
     pub prepared: crate::dedup::Prepared,
+    /// Its verified pairs, those within its story first.
+    pub pairs: Vec<PairView>,
+    /// Every candidate found now, with the verdict.
     pub candidates: Vec<Assessment>,
-    /// For each candidate that matches: whether this entry would be the
-    /// original, and the evidence.
-    pub originals: Vec<(bool, &'static str)>,
+    /// Why the story's original is the one it is.
+    pub original_reason: Option<&'static str>,
+}
+
+/// One verified pair of an entry, as `dedup --explain` shows it.
+#[derive(Debug, Clone)]
+pub struct PairView {
+    pub other: EntryId,
+    pub feed: String,
+    pub title: String,
+    pub kind: crate::dedup::PairKind,
+    pub containment: f64,
+    /// This entry is the shorter side (an excerpt or a part of the other).
+    pub this_is_shorter: bool,
+    /// The other entry is in the same story.
+    pub in_story: bool,
 }
 
 impl Store {

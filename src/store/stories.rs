@@ -3,34 +3,18 @@
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
 
-use super::{dedup, Explanation, Result, Store};
+use super::{dedup, Explanation, PairView, Result, Store};
 use crate::error::StoreError;
 use crate::model::EntryId;
 
 impl Store {
-    /// Rebuilds every fingerprint and story from the stored entries, oldest
-    /// first, keeping the user's splits and merges. Returns the number of
-    /// entries stored as copies.
+    /// Rebuilds every fingerprint, pair and story from the stored entries,
+    /// keeping the user's splits and merges. Returns the number of entries
+    /// that are copies.
     pub fn rebuild_dedup(&mut self) -> Result<usize> {
         let settings = self.dedup;
         let tx = self.conn.transaction()?;
-        tx.execute_batch(
-            "DELETE FROM lsh_buckets; DELETE FROM lead_shingles; DELETE FROM fingerprints; DELETE FROM paragraph_counts;
-             UPDATE entries SET duplicate_of = NULL, dup_reason = NULL, dup_score = NULL, attribution = NULL;",
-        )?;
-        let all: Vec<(i64, i64, String)> = tx
-            .prepare(
-                "SELECT id, feed_id, COALESCE(content_text, summary_text, '') FROM entries ORDER BY published, id",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (_, feed, body) in &all {
-            dedup::count_paragraphs(&tx, *feed, body)?;
-        }
-        let mut copies = 0;
-        for (id, _, _) in &all {
-            copies += usize::from(dedup::process(&tx, *id, settings)?);
-        }
+        let copies = dedup::rebuild(&tx, settings)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('dedup_version', ?1)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -60,23 +44,40 @@ impl Store {
         Ok(any)
     }
 
-    /// Why entry `id` was or wasn't grouped: its comparison text, and every
-    /// candidate story with the scores and the verdict.
+    /// Why entry `id` is where it is: its comparison text, the verified
+    /// pairs that hold it in its story, every candidate with the scores and
+    /// the verdict, and why the story's original is that entry.
     pub fn explain_dedup(&self, id: EntryId) -> Result<Option<Explanation>> {
         let Some(f) = dedup::facts(&self.conn, id.0)? else { return Ok(None) };
-        let p = dedup::prepare(&self.conn, &f.body)?;
-        let roots = dedup::candidate_roots(&self.conn, &f, &p, &p.lsh_buckets(), self.dedup)?;
-        let assessments = dedup::assess(&self.conn, &f, &p, roots)?;
+        let p = dedup::prepare(&self.conn, &crate::dedup::reduce(&f.body))?;
+        let hits = dedup::candidates(&self.conn, &f, &p, self.dedup)?;
+        let candidates = dedup::assess(&self.conn, &f, &p, &hits)?;
         let override_: Option<Option<i64>> = self
             .conn
             .query_row("SELECT original_id FROM dedup_overrides WHERE entry_id = ?1", [id.0], |r| r.get(0))
             .optional()?;
-        let mut originals = Vec::new();
-        for a in assessments.iter().filter(|a| a.is_copy()) {
-            originals.push(dedup::compare_origins(&self.conn, &f, &p, &a.root)?);
+        let root = f.duplicate_of.unwrap_or(id.0);
+        let story: Vec<i64> = self
+            .conn
+            .prepare("SELECT id FROM entries WHERE id = ?1 OR duplicate_of = ?1 ORDER BY id")?
+            .query_map([root], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut pairs = Vec::new();
+        for pair in dedup::pairs_of(&self.conn, id.0)? {
+            let other = if pair.a == id.0 { pair.b } else { pair.a };
+            let Some(o) = dedup::facts_without_body(&self.conn, other)? else { continue };
+            pairs.push(PairView {
+                other: EntryId(other),
+                feed: o.feed,
+                title: o.title,
+                kind: pair.kind,
+                containment: pair.containment,
+                this_is_shorter: pair.shorter == Some(id.0),
+                in_story: story.contains(&other),
+            });
         }
-        let copies: i64 =
-            self.conn.query_row("SELECT COUNT(*) FROM entries WHERE duplicate_of = ?1", [id.0], |r| r.get(0))?;
+        pairs.sort_by_key(|p| (!p.in_story, p.kind, p.other));
+        let original_reason = if story.len() > 1 { dedup::original_reason(&self.conn, &story)? } else { None };
         Ok(Some(Explanation {
             id,
             feed: f.feed.clone(),
@@ -85,11 +86,13 @@ impl Store {
             reason: f.dup_reason.clone(),
             score: f.dup_score,
             attribution: f.attribution.clone(),
-            copies: copies as u32,
+            story_size: story.len(),
+            root: EntryId(root),
             override_: override_.map(|o| o.map(EntryId)),
             prepared: p,
-            candidates: assessments,
-            originals,
+            pairs,
+            candidates,
+            original_reason,
         }))
     }
 

@@ -194,9 +194,15 @@ fn explain_shows_candidates_scores_and_evidence() {
     let (copy, original) = (s.id("Tech Frontier", SEED), s.id("Bol News", SEED));
     let (code, out, _) = env.run(&["dedup", "--explain", &copy.to_string()]);
     assert_eq!(code, 0);
-    assert!(out.contains(&format!("status:      copy of {original} (near, containment 1.00)")), "{out}");
+    assert!(
+        out.contains(&format!("status:      copy of {original} (near, containment 1.00), in a story of 3")),
+        "{out}"
+    );
     assert!(out.contains("credits:     Bol news"), "{out}");
-    assert!(out.contains(&format!("original: {original}, because the copy credits its feed")), "{out}");
+    assert!(out.contains(&format!("original:    {original}, because another entry credits its feed by name")), "{out}");
+    // The verified pairs that hold it in its story.
+    assert!(out.contains("held in its story by these verified pairs:"), "{out}");
+    assert!(out.contains(&format!("    {original}  Bol News  {SEED} Strengthen With The Technology Revolution\n      same article, containment 1.00")), "{out}");
 
     // The independent report: the Bol story was a candidate, and why it is not the same.
     let dawn = s.id("Dawn", "Gwadar port handles record cargo volume");
