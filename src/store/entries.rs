@@ -9,7 +9,7 @@ use crate::model::{FeedId, NewEntry};
 use crate::text::spaced_cjk;
 
 impl Store {
-    /// Saves one feed's fetched entries and its new state in one transaction:
+    /// Saves one feed's fetched entries and its new state, all or nothing:
     /// new entries are inserted and grouped with the story they are a copy
     /// of (see [`crate::dedup`]), changed ones updated in place, unchanged
     /// ones left alone.
