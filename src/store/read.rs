@@ -18,7 +18,7 @@ pub use crate::search::{HIGHLIGHT_END, HIGHLIGHT_START};
 /// How many of the newest matching entries `search` ranks. A word in nearly
 /// every entry ("the") costs the same at a million entries as at ten
 /// thousand; a rarer word has fewer matches than this and all are ranked.
-pub const SEARCH_WINDOW: usize = 10_000;
+pub const SEARCH_WINDOW: usize = 5_000;
 
 /// Column weights for bm25: a title match counts far more than a body match.
 const BM25_WEIGHTS: (f64, f64, f64) = (10.0, 3.0, 1.0);
