@@ -71,6 +71,9 @@ pub struct Settings {
     pub dedup_window: Duration,
     /// Entries older than this are pruned after each sync (None: keep all).
     pub keep: Option<Duration>,
+    /// A shell command run after a sync that brought new stories, with
+    /// them as a JSON array on its stdin.
+    pub on_new: Option<String>,
 }
 
 impl Default for Settings {
@@ -84,6 +87,7 @@ impl Default for Settings {
             lock_wait: DEFAULT_LOCK_WAIT,
             dedup_window: DEFAULT_DEDUP_WINDOW,
             keep: None,
+            on_new: None,
         }
     }
 }
@@ -126,6 +130,7 @@ struct RawSettings {
     lock_wait: Option<Spanned<String>>,
     dedup_window: Option<Spanned<String>>,
     keep: Option<Spanned<String>>,
+    on_new: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -198,6 +203,12 @@ impl Config {
                 return Err(invalid(t.span(), "`keep` must be at least a day: write it like \"180d\"".into()));
             }
             settings.keep = Some(keep);
+        }
+        if let Some(c) = s.on_new {
+            if c.get_ref().trim().is_empty() {
+                return Err(invalid(c.span(), "`on_new` is empty: write a command, or remove the key".into()));
+            }
+            settings.on_new = Some(c.into_inner());
         }
         if let Some(b) = s.max_body {
             settings.max_body = size(&b, "max_body").map_err(|m| invalid(b.span(), m))?;
@@ -438,6 +449,12 @@ url = "./local/feed.xml"
         assert!(e.contains("topic name \"a b\" is not allowed"), "{e}");
         let e = err("[topics.cpec]\nkeywords = [\" \"]\n");
         assert!(e.contains(":2: topic `cpec` has an empty keyword"), "{e}");
+    }
+
+    #[test]
+    fn on_new_is_a_command() {
+        assert_eq!(parse("[settings]\non_new = \"cat > x\"\n").unwrap().settings.on_new.as_deref(), Some("cat > x"));
+        assert!(err("[settings]\non_new = \" \"\n").contains(":2: `on_new` is empty"));
     }
 
     #[test]

@@ -908,8 +908,9 @@ pub struct OriginInfo {
 /// lost its attribution with its end: it is not taken as crediting none),
 /// then one that links
 /// to its own site, then the earliest published, then full text over an
-/// excerpt, then the shallowest feed URL (a site's main feed over its
-/// category feeds), then feed URL and entry key. Never the order of arrival.
+/// excerpt, then the shallowest feed URL and the shortest feed name (a
+/// site's main feed, "Bol News", over its category feeds, "Bol News: CPEC"),
+/// then feed URL and entry key. Never the order of arrival.
 pub fn choose_original(members: &[OriginInfo]) -> (usize, &'static str) {
     #[derive(PartialEq, Eq, PartialOrd, Ord)]
     struct Rank<'a> {
@@ -920,17 +921,34 @@ pub fn choose_original(members: &[OriginInfo]) -> (usize, &'static str) {
         truncated: bool,
         fewer_words: std::cmp::Reverse<usize>,
         depth: usize,
+        name_len: usize,
         feed_url: &'a str,
         key: &'a str,
     }
+    // What the members say of each other, counted once (a story can have
+    // thousands of members: a feed of identical items).
+    let mut sources: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut attributions: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for m in members {
+        if let Some(s) = m.source_url.as_deref() {
+            *sources.entry(s).or_default() += 1;
+        }
+        if let Some(a) = m.attribution.as_deref() {
+            *attributions.entry(a).or_default() += 1;
+        }
+    }
     let rank = |i: usize| -> Rank<'_> {
         let m = &members[i];
-        let others = || members.iter().enumerate().filter(move |(j, _)| *j != i).map(|(_, o)| o);
-        let named_as_source = m.url.is_some() && others().any(|o| o.source_url.is_some() && o.source_url == m.url);
-        let exact_names = &m.feed_names[..m.named.min(m.feed_names.len())];
-        let credited_by_name = others()
-            .any(|o| o.attribution.as_deref().is_some_and(|a| exact_names.iter().any(|n| name_key(n) == name_key(a))));
-        let credited = others().any(|o| o.attribution.as_deref().is_some_and(|a| credits(a, &m.feed_names)));
+        let named_as_source = m.url.as_deref().is_some_and(|u| {
+            let own = usize::from(m.source_url.as_deref() == Some(u));
+            sources.get(u).is_some_and(|n| *n > own)
+        });
+        // Attributions of the other members.
+        let others = attributions.iter().filter(|(a, n)| **n > usize::from(m.attribution.as_deref() == Some(**a)));
+        let exact_names: Vec<String> =
+            m.feed_names[..m.named.min(m.feed_names.len())].iter().map(|n| name_key(n)).collect();
+        let credited_by_name = others.clone().any(|(a, _)| exact_names.contains(&name_key(a)));
+        let credited = others.clone().any(|(a, _)| credits(a, &m.feed_names));
         // An excerpt is cut before any attribution line: it may credit
         // another source without showing it.
         let credits_other = m.attribution.is_some() || m.truncated;
@@ -953,6 +971,7 @@ pub fn choose_original(members: &[OriginInfo]) -> (usize, &'static str) {
             truncated: m.truncated,
             fewer_words: std::cmp::Reverse(m.words),
             depth: url_depth(&m.feed_url),
+            name_len: m.feed_names.first().filter(|_| m.named > 0).map_or(usize::MAX, |n| n.chars().count()),
             feed_url: &m.feed_url,
             key: &m.key,
         }
@@ -976,7 +995,7 @@ pub fn choose_original(members: &[OriginInfo]) -> (usize, &'static str) {
         "published first"
     } else if best.truncated != second.truncated || best.fewer_words != second.fewer_words {
         "full text over an excerpt"
-    } else if best.depth != second.depth {
+    } else if best.depth != second.depth || best.name_len != second.name_len {
         "its feed is the site's main feed"
     } else {
         "first by feed URL"

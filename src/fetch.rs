@@ -74,6 +74,8 @@ pub struct Fetcher {
     max_body: u64,
     per_host: usize,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// The time of the run: a `Retry-After` date is measured from it.
+    now: chrono::DateTime<chrono::Utc>,
     /// The run's `concurrency`: feeds fetched (and parsed) at once.
     slots: Arc<Semaphore>,
 }
@@ -104,7 +106,15 @@ impl Fetcher {
             per_host: settings.per_host,
             hosts: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            now: chrono::Utc::now(),
         })
+    }
+
+    /// The same fetcher measuring `Retry-After` dates from `now`, the time
+    /// of the run (which tests pin), instead of the wall clock.
+    pub fn at(mut self, now: chrono::DateTime<chrono::Utc>) -> Fetcher {
+        self.now = now;
+        self
     }
 
     /// Waits for leave to fetch `url`: first its host's permit, then a slot
@@ -220,7 +230,7 @@ impl Fetcher {
                 429 | 503 => {
                     return Err(FetchError::RateLimited {
                         status: status.as_u16(),
-                        retry_after: retry_after(resp.headers()),
+                        retry_after: retry_after(resp.headers(), self.now),
                     })
                 }
                 _ if !status.is_success() => return Err(FetchError::Status { status: status.as_u16() }),
@@ -309,14 +319,15 @@ fn jitter(max: Duration) -> Duration {
     Duration::from_nanos(r % (max.as_nanos().max(1) as u64))
 }
 
-/// `Retry-After` in seconds or as an HTTP date.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+/// `Retry-After` in seconds or as an HTTP date, which is measured from
+/// `now` (the run's clock, so a pinned clock gives a pinned wait).
+fn retry_after(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok()
+    (at.with_timezone(&chrono::Utc) - now).to_std().ok()
 }
 
 /// `Cache-Control: max-age` (none with `no-cache` or `no-store`).
@@ -414,13 +425,14 @@ mod tests {
 
     #[test]
     fn retry_after_takes_seconds_or_an_http_date() {
-        assert_eq!(retry_after(&headers(header::RETRY_AFTER, "120")), Some(Duration::from_secs(120)));
-        let soon = (chrono::Utc::now() + chrono::Duration::seconds(3600)).to_rfc2822().replace("+0000", "GMT");
-        let d = retry_after(&headers(header::RETRY_AFTER, &soon)).unwrap();
-        assert!((3590..=3600).contains(&d.as_secs()), "{d:?}");
-        assert_eq!(retry_after(&headers(header::RETRY_AFTER, "Mon, 01 Jan 2001 00:00:00 GMT")), None, "in the past");
-        assert_eq!(retry_after(&headers(header::RETRY_AFTER, "soon")), None);
-        assert_eq!(retry_after(&HeaderMap::new()), None);
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let at = |v: &str| retry_after(&headers(header::RETRY_AFTER, v), now);
+        assert_eq!(at("120"), Some(Duration::from_secs(120)));
+        // Dates are measured from the run's clock, not the wall clock.
+        assert_eq!(at("Sun, 29 Nov 2026 13:00:00 GMT"), Some(Duration::from_secs(3600)));
+        assert_eq!(at("Sun, 29 Nov 2026 11:00:00 GMT"), None, "in the past");
+        assert_eq!(at("soon"), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
 
     #[test]

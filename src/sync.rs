@@ -31,7 +31,8 @@ pub enum FeedResult {
     /// The server or file said nothing changed.
     Unchanged,
     /// Fetching or parsing failed; the reason is plain text for the user.
-    Failed { reason: String },
+    /// `unresolved`: the feed's host name did not resolve (DNS).
+    Failed { reason: String, unresolved: bool },
     /// Not due yet (Retry-After, backoff, max-age, ttl) or gone: not fetched.
     Skipped { until: Option<DateTime<Utc>>, gone: bool },
 }
@@ -93,6 +94,24 @@ impl SyncReport {
     pub fn failures(&self) -> impl Iterator<Item = &FeedOutcome> {
         self.outcomes.iter().filter(|o| matches!(o.result, FeedResult::Failed { .. }))
     }
+    /// Returns true if and only if every feed fetched in this run failed
+    /// because its host name did not resolve, and they were on at least
+    /// [`OFFLINE_MIN_HOSTS`] different hosts: then the machine, not the
+    /// feeds, is the likely cause ("no network?"). One feed whose host does
+    /// not resolve is that feed's problem.
+    pub fn is_offline(&self) -> bool {
+        let fetched: Vec<&FeedOutcome> =
+            self.outcomes.iter().filter(|o| !matches!(o.result, FeedResult::Skipped { .. })).collect();
+        let all_unresolved = !fetched.is_empty()
+            && fetched.iter().all(|o| matches!(o.result, FeedResult::Failed { unresolved: true, .. }));
+        let mut hosts: Vec<String> = fetched
+            .iter()
+            .map(|o| url::Url::parse(&o.url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default())
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        all_unresolved && hosts.len() >= OFFLINE_MIN_HOSTS
+    }
 }
 
 /// Which feeds to sync.
@@ -108,6 +127,10 @@ pub struct SyncOptions {
 pub const BATCH_TIME: Duration = Duration::from_millis(250);
 /// ...or holds this many new or changed entries.
 pub const BATCH_ENTRIES: usize = 1_000;
+
+/// How many different hosts must all fail to resolve before a sync says
+/// "no network?" rather than blaming each feed.
+pub const OFFLINE_MIN_HOSTS: usize = 2;
 
 /// Consecutive failures after which a feed is tried less often...
 pub const BACKOFF_AFTER_FAILURES: u32 = 3;
@@ -217,7 +240,7 @@ pub async fn run(
     }
 
     let last_before = store.last_entry_id()?;
-    let fetcher = Arc::new(Fetcher::new(&config.settings)?);
+    let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));
     let mut tasks = JoinSet::new();
     let mut report = SyncReport { retagged, ..SyncReport::default() };
     for feed in &selected {
@@ -502,8 +525,48 @@ fn record(
                     store.set_next_attempt(row.id, Some(until))?;
                 }
             }
-            outcome.result = FeedResult::Failed { reason };
+            let unresolved = matches!(e, FeedError::Fetch(FetchError::Dns(_)));
+            outcome.result = FeedResult::Failed { reason, unresolved };
         }
     }
     Ok((outcome, entries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(url: &str, result: FeedResult) -> FeedOutcome {
+        FeedOutcome { name: url.into(), url: url.into(), result, moved_to: None }
+    }
+
+    #[test]
+    fn offline_only_when_every_fetched_feed_on_several_hosts_failed_to_resolve() {
+        let dns = || FeedResult::Failed { reason: "cannot resolve host".into(), unresolved: true };
+        let other = || FeedResult::Failed { reason: "HTTP 500".into(), unresolved: false };
+        let skipped = || FeedResult::Skipped { until: None, gone: true };
+        let cases: Vec<(Vec<FeedOutcome>, bool)> = vec![
+            (vec![outcome("https://a.example/f", dns()), outcome("https://b.example/f", dns())], true),
+            // A skipped feed was not fetched: it says nothing about the network.
+            (
+                vec![
+                    outcome("https://a.example/f", dns()),
+                    outcome("https://b.example/f", dns()),
+                    outcome("https://c.example/f", skipped()),
+                ],
+                true,
+            ),
+            // One host (or one feed) not resolving is that host's problem.
+            (vec![outcome("https://a.example/f", dns())], false),
+            (vec![outcome("https://a.example/f", dns()), outcome("https://a.example/g", dns())], false),
+            // Something answered: the network works.
+            (vec![outcome("https://a.example/f", dns()), outcome("https://b.example/f", other())], false),
+            (vec![outcome("https://a.example/f", dns()), outcome("https://b.example/f", FeedResult::Unchanged)], false),
+            (vec![], false),
+        ];
+        for (outcomes, want) in cases {
+            let report = SyncReport { outcomes, ..SyncReport::default() };
+            assert_eq!(report.is_offline(), want, "{:?}", report.outcomes);
+        }
+    }
 }

@@ -123,14 +123,9 @@ fn write_explanation(x: &Explanation, _store: &Store, out: &mut dyn Write) -> st
     }
     writeln!(out, "  candidates:")?;
     for a in &x.candidates {
-        let story = a.other.duplicate_of.unwrap_or(a.other.id);
-        writeln!(
-            out,
-            "    {}  {}  {}  (story {story})",
-            a.other.id,
-            safe_text(&a.other.feed),
-            safe_text(&a.other.title)
-        )?;
+        let Some(other) = &a.other else { continue };
+        let story = other.duplicate_of.unwrap_or(a.id);
+        writeln!(out, "    {}  {}  {}  (story {story})", a.id, safe_text(&other.feed), safe_text(&other.title))?;
         if a.strength > 0 {
             writeln!(out, "      found by {} ({} keys)", a.via.as_str(), a.strength)?;
         } else {
@@ -240,10 +235,10 @@ impl From<&Explanation> for ExplainJson {
                 .candidates
                 .iter()
                 .map(|a| CandidateJson {
-                    entry: a.other.id,
-                    story: a.other.duplicate_of.unwrap_or(a.other.id),
-                    feed: a.other.feed.clone(),
-                    title: a.other.title.clone(),
+                    entry: a.id,
+                    story: a.other.as_ref().and_then(|o| o.duplicate_of).unwrap_or(a.id),
+                    feed: a.other.as_ref().map(|o| o.feed.clone()).unwrap_or_default(),
+                    title: a.other.as_ref().map(|o| o.title.clone()).unwrap_or_default(),
                     found_by: a.via.as_str(),
                     shared_keys: a.strength,
                     containment: a.verdict.containment,

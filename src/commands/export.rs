@@ -43,12 +43,8 @@ fn opml(ctx: &Context, args: &ExportOpmlArgs) -> anyhow::Result<ExitCode> {
 fn json(ctx: &Context, args: &ExportJsonArgs) -> anyhow::Result<ExitCode> {
     let (config, store) = ctx.read_store()?;
     check_topics(&args.topics, config.as_ref(), &store)?;
-    let query = ListQuery {
-        topics: args.topics.clone(),
-        since: args.since.map(|s| s.resolve(ctx.now)),
-        limit: args.limit,
-        ..ListQuery::default()
-    };
+    let (since, seen_since) = ctx.since(args.since, &store)?;
+    let query = ListQuery { topics: args.topics.clone(), since, seen_since, limit: args.limit, ..ListQuery::default() };
     let title = if args.topics.is_empty() {
         "syndic digest".to_owned()
     } else {

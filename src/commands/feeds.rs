@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::FeedsArgs;
-use crate::output::{human_time, rfc3339, safe_text, terminal_width, write_json, Column, Table};
+use crate::output::{human_time, rfc3339, safe_text, table_width, write_json, Column, Table};
 use crate::store::FeedRow;
 
 /// One feed in `syndic feeds --json`.
@@ -41,6 +41,9 @@ pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
     let db = ctx.db_path(Some(&config))?;
     if args.fix_redirects {
         return fix_redirects(ctx, &config, &db);
+    }
+    if args.orphans {
+        return orphans(ctx, &config, &db, args.json);
     }
     // Listing never creates a database: a feed that was never synced shows no state.
     let rows = if db.exists() { ctx.open_store(&db)?.feeds()? } else { Vec::new() };
@@ -77,11 +80,11 @@ pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
     }
     let table = Table {
         columns: vec![
-            Column::text("NAME"),
-            Column::text("TOPICS"),
+            Column::name("NAME"),
+            Column::secondary("TOPICS"),
             Column::number("ENTRIES"),
-            Column::fixed("LAST SUCCESS"),
-            Column::text("URL"),
+            Column::date("LAST SUCCESS"),
+            Column::url("URL"),
             Column::text("LAST ERROR"),
         ],
         rows: feeds
@@ -116,8 +119,16 @@ pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
             })
             .collect(),
     };
-    table.render(terminal_width(), ctx.style(), &mut out)?;
+    table.render(table_width(), ctx.style(), &mut out)?;
     out.flush()?;
+    let orphans = rows.iter().filter(|r| !config.feeds.iter().any(|f| f.url == r.url)).count();
+    if orphans > 0 {
+        let (them, it) = if orphans == 1 { ("feed", "it") } else { ("feeds", "them") };
+        eprintln!(
+            "note: {orphans} {them} in the database no longer in {}; `syndic feeds --orphans` lists {it}",
+            config.path.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -169,6 +180,51 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
             }
         }
         writeln!(out, "updated {changed} feed URLs in {}", path.display())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One feed of `syndic feeds --orphans --json`.
+#[derive(Serialize)]
+struct OrphanJson {
+    name: String,
+    url: String,
+    entries: u64,
+    last_success: Option<String>,
+}
+
+/// The feeds the database holds but feeds.toml no longer names: their
+/// entries still show in `list` and `search` until `remove --purge`.
+fn orphans(
+    ctx: &Context,
+    config: &crate::config::Config,
+    db: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let rows = if db.exists() { ctx.open_store(db)?.feeds()? } else { Vec::new() };
+    let orphans: Vec<OrphanJson> = rows
+        .iter()
+        .filter(|r| !config.feeds.iter().any(|f| f.url == r.url))
+        .map(|r| OrphanJson {
+            name: r.display_name().to_owned(),
+            url: r.url.clone(),
+            entries: r.entry_count,
+            last_success: r.last_success.map(rfc3339),
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if json {
+        write_json(&mut out, &orphans)?;
+    } else if orphans.is_empty() {
+        eprintln!("no orphan feeds: every feed in the database is in {}", config.path.display());
+    } else {
+        let table = Table {
+            columns: vec![Column::text("NAME"), Column::number("ENTRIES"), Column::text("URL")],
+            rows: orphans.iter().map(|o| vec![safe_text(&o.name), o.entries.to_string(), safe_text(&o.url)]).collect(),
+        };
+        table.render(crate::output::table_width(), ctx.style(), &mut out)?;
+        out.flush()?;
+        eprintln!("remove one with `syndic remove --purge NAME_OR_URL`");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,13 +1,21 @@
 //! One module per subcommand: each resolves its arguments, calls the core
 //! and hands the result to `output`. Errors carry a hint for the user.
 
+mod add;
+mod completions;
 mod dedup;
 mod discover;
 mod doctor;
 mod export;
 mod feeds;
+mod import;
+mod init;
 mod list;
+mod man;
+mod open;
 mod prune;
+mod reading;
+mod remove;
 mod search;
 mod show;
 mod sync;
@@ -26,6 +34,8 @@ use crate::store::Store;
 pub struct UserError {
     pub message: String,
     pub hint: Option<String>,
+    /// A mistake in the command line (exit status 64), not a failure to do the work.
+    pub usage: bool,
 }
 
 impl std::fmt::Display for UserError {
@@ -38,11 +48,19 @@ impl std::error::Error for UserError {}
 
 /// A [`UserError`] as an `anyhow::Error`.
 pub fn user_error(message: impl Into<String>, hint: Option<String>) -> anyhow::Error {
-    anyhow::Error::new(UserError { message: message.into(), hint })
+    anyhow::Error::new(UserError { message: message.into(), hint, usage: false })
+}
+
+/// A mistake in the command line (an unknown `--topic`, say): exit status 64.
+pub fn usage_error(message: impl Into<String>, hint: Option<String>) -> anyhow::Error {
+    anyhow::Error::new(UserError { message: message.into(), hint, usage: true })
 }
 
 /// Exit status of a sync in which some feeds failed.
 pub const EXIT_SOME_FAILED: u8 = 2;
+
+/// Exit status of a usage error (sysexits.h `EX_USAGE`): a bad option, value or name.
+pub const EXIT_USAGE: u8 = 64;
 
 /// Runs the command line; `Ok` carries the exit status.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -58,8 +76,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Discover(args) => discover::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Prune(args) => prune::run(&ctx, args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
+        Command::Init => init::run(&ctx),
+        Command::Add(args) => add::run(&ctx, args),
+        Command::Remove(args) => remove::run(&ctx, args),
+        Command::Import(cmd) => import::run(&ctx, cmd),
+        Command::Open(args) => open::run(&ctx, args),
+        Command::Read(args) => reading::read(&ctx, args),
+        Command::Unread(args) => reading::unread(&ctx, args),
     }
 }
+
+type Time = DateTime<Utc>;
 
 /// What every command may need.
 pub(crate) struct Context<'a> {
@@ -115,6 +144,22 @@ impl Context<'_> {
         Ok((config, store))
     }
 
+    /// Resolves a `--since` (or `--until`, `--before`) into (published, first
+    /// seen) bounds: a time or duration bounds the publication time,
+    /// `last-sync` the time the entries were stored (no bound when there was
+    /// no sync yet).
+    pub fn since(
+        &self,
+        spec: Option<crate::cli::TimeSpec>,
+        store: &Store,
+    ) -> anyhow::Result<(Option<Time>, Option<Time>)> {
+        Ok(match spec {
+            None => (None, None),
+            Some(crate::cli::TimeSpec::LastSync) => (None, store.last_sync_start()?),
+            Some(s) => (Some(s.resolve(self.now)), None),
+        })
+    }
+
     pub fn style(&self) -> crate::output::Style {
         crate::output::Style { color: self.cli.color.enabled() }
     }
@@ -145,7 +190,10 @@ pub(crate) fn check_topics(wanted: &[String], config: Option<&Config>, store: &S
     for t in wanted {
         if !known.iter().any(|k| k == t) {
             let list = if known.is_empty() { "none yet".to_owned() } else { known.join(", ") };
-            return Err(user_error(format!("unknown topic \"{t}\"; known topics: {list}"), None));
+            return Err(usage_error(
+                format!("unknown topic \"{t}\"; known topics: {list}"),
+                Some("topics are the [topics] tables and feeds' topics in feeds.toml".into()),
+            ));
         }
     }
     Ok(())
@@ -166,7 +214,10 @@ pub(crate) fn resolve_feeds(wanted: &[String], store: &Store) -> anyhow::Result<
                 .map(|f| f.url.clone())
                 .ok_or_else(|| {
                     let known = feeds.iter().map(|f| f.display_name().to_owned()).collect::<Vec<_>>().join(", ");
-                    user_error(format!("unknown feed \"{w}\"; known feeds: {known}"), None)
+                    usage_error(
+                        format!("unknown feed \"{w}\"; known feeds: {known}"),
+                        Some("--feed takes a feed's name (as `syndic feeds` shows it) or its URL".into()),
+                    )
                 })
         })
         .collect()
@@ -181,12 +232,17 @@ pub(crate) fn list_query(
     store: &Store,
 ) -> anyhow::Result<crate::store::ListQuery> {
     check_topics(&filters.topics, config, store)?;
+    let (since, seen_since) = ctx.since(filters.since, store)?;
+    let (until, seen_until) = ctx.since(filters.until, store)?;
     Ok(crate::store::ListQuery {
         topics: filters.topics.clone(),
         feed_urls: resolve_feeds(&filters.feeds, store)?,
-        since: filters.since.map(|s| s.resolve(ctx.now)),
-        until: filters.until.map(|s| s.resolve(ctx.now)),
+        since,
+        until,
         limit,
         all: filters.all,
+        unread: filters.unread,
+        seen_since,
+        seen_until,
     })
 }

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use super::{list_query, user_error, Context};
 use crate::cli::SearchArgs;
-use crate::output::entries::{plain_snippet, write_search, EntryJson, SearchJson};
-use crate::output::write_json;
+use crate::output::entries::{plain_snippet, write_search, write_search_tsv, EntryJson, SearchJson};
+use crate::output::{write_json, OutputFormat};
 use crate::search::fts_query;
 use crate::store::SearchError;
 
@@ -18,10 +18,10 @@ pub(crate) fn run(ctx: &Context, args: &SearchArgs) -> anyhow::Result<ExitCode> 
         Ok(fts) => fts,
         Err(e) if !e.is_empty_query() => return Err(user_error(e.to_string(), e.hint())),
         Err(e) => {
-            if args.filters.json {
-                write_json(&mut std::io::stdout().lock(), &Vec::<SearchJson>::new())?;
-            } else {
-                eprintln!("no entries match ({e})");
+            match args.filters.output_format() {
+                OutputFormat::Json => write_json(&mut std::io::stdout().lock(), &Vec::<SearchJson>::new())?,
+                OutputFormat::Tsv => {}
+                OutputFormat::Table => eprintln!("no entries match ({e})"),
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -32,16 +32,21 @@ pub(crate) fn run(ctx: &Context, args: &SearchArgs) -> anyhow::Result<ExitCode> 
         SearchError::Store(s) => user_error(s.to_string(), None),
     })?;
     let mut out = std::io::stdout().lock();
-    if args.filters.json {
-        let json: Vec<SearchJson> = hits
-            .iter()
-            .map(|h| SearchJson { entry: EntryJson::from(&h.row), snippet: plain_snippet(&h.snippet), rank: h.score })
-            .collect();
-        write_json(&mut out, &json)?;
-    } else if hits.is_empty() {
-        eprintln!("no entries match");
-    } else {
-        write_search(&hits, ctx.style(), &mut out)?;
+    match args.filters.output_format() {
+        OutputFormat::Json => {
+            let json: Vec<SearchJson> = hits
+                .iter()
+                .map(|h| SearchJson {
+                    entry: EntryJson::from(&h.row),
+                    snippet: plain_snippet(&h.snippet),
+                    rank: h.score,
+                })
+                .collect();
+            write_json(&mut out, &json)?;
+        }
+        OutputFormat::Tsv => write_search_tsv(&hits, &mut out)?,
+        OutputFormat::Table if hits.is_empty() => eprintln!("no entries match"),
+        OutputFormat::Table => write_search(&hits, args.filters.all, ctx.style(), &mut out)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

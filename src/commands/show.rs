@@ -1,16 +1,17 @@
 //! `syndic show`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use super::{user_error, Context};
 use crate::cli::ShowArgs;
 use crate::model::EntryId;
 use crate::output::entries::{write_show, EntryJson, RelatedJson, ShowJson};
+use crate::output::pager::{is_longer_than, page, pager_command, terminal_height};
 use crate::output::write_json;
 
 pub(crate) fn run(ctx: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let (_, store) = ctx.read_store()?;
+    let (_, mut store) = ctx.read_store()?;
     let Some(detail) = store.entry(EntryId(args.id))? else {
         return Err(user_error(
             format!("no entry with id {}", args.id),
@@ -28,8 +29,36 @@ pub(crate) fn run(ctx: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode> {
         };
         write_json(&mut out, &json)?;
     } else {
-        write_show(&detail, ctx.style(), &mut out)?;
+        // Links are clickable only on a terminal with colour on (never piped,
+        // never with NO_COLOR, TERM=dumb or --color never).
+        let terminal = std::io::stdout().is_terminal();
+        let style = ctx.style();
+        let mut text = Vec::new();
+        write_show(&detail, style, terminal && style.color, &mut text)?;
+        if let Some((id, feed, chars, own)) = store.longer_version(detail.row.id)? {
+            writeln!(
+                text,
+                "{}",
+                style.bold(&format!(
+                    "A longer version: {id}  {} ({chars} characters; this one {own})",
+                    crate::output::safe_text(&feed)
+                ))
+            )?;
+        }
+        // Longer than the screen: through the pager, as git and man do.
+        let paged = match (terminal, terminal_height(), pager_command()) {
+            (true, Some(height), Some(pager)) if is_longer_than(&text, height) => {
+                out.flush()?;
+                page(&pager, &text)?
+            }
+            _ => false,
+        };
+        if !paged {
+            out.write_all(&text)?;
+        }
     }
     out.flush()?;
+    // Shown is read: the whole story.
+    super::reading::mark_shown(&mut store, detail.row.id, ctx.now);
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{user_error, Context, EXIT_SOME_FAILED};
+use super::{usage_error, user_error, Context, EXIT_SOME_FAILED};
 use crate::cli::SyncArgs;
 use crate::error::StoreError;
 use crate::output::safe_text;
@@ -14,7 +14,13 @@ use crate::sync::{self, FeedResult, SyncError, SyncOptions, SyncReport};
 pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     // Unknown --feed names are a mistake in the command: say so before touching anything.
-    sync::select_feeds(&config, &args.feeds).map_err(|e| user_error(e.to_string(), None))?;
+    sync::select_feeds(&config, &args.feeds).map_err(|e| {
+        usage_error(e.to_string(), Some("--feed takes a feed's name or URL as feeds.toml gives it".into()))
+    })?;
+    if let Some(t) = args.topics.iter().find(|t| !config.has_topic(t)) {
+        let known = config.topics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(usage_error(format!("unknown topic \"{t}\"; known topics: {known}"), None));
+    }
     let db = ctx.db_path(Some(&config))?;
     let mut store = ctx.open_store(&db)?;
     let _lock = store.lock_for_sync(config.settings.lock_wait).map_err(|e| {
@@ -26,6 +32,8 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
         };
         user_error(e.to_string(), hint)
     })?;
+    // `--since last-sync` and --print-new: what this sync brings is first seen from now.
+    store.record_sync_start(ctx.now).map_err(|e| user_error(e.to_string(), None))?;
 
     let progress = if std::io::stderr().is_terminal() && !ctx.cli.quiet {
         let bar = ProgressBar::new(config.feeds.len() as u64);
@@ -76,11 +84,71 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             tracing::info!(pruned, "old entries pruned");
         }
     }
-    print_report(&report, ctx.cli.quiet)?;
-    Ok(if report.failures().next().is_some() { ExitCode::from(EXIT_SOME_FAILED) } else { ExitCode::SUCCESS })
+    // With --print-new stdout carries the new stories only (cron mails only news).
+    print_report(&report, ctx.cli.quiet || args.print_new, ctx.cli.verbose > 0)?;
+    let mut failed = report.failures().next().is_some();
+    if args.print_new || config.settings.on_new.is_some() {
+        let stories = store.new_stories(ctx.now, &args.topics)?;
+        if args.print_new {
+            print_new(&stories, "")?;
+            // An excerpt was read, the full article arrived: say so.
+            let mut longer = Vec::new();
+            for id in store.longer_versions(ctx.now)? {
+                if let Some(d) = store.entry(id)? {
+                    if args.topics.is_empty() || d.row.topics.iter().any(|t| args.topics.contains(t)) {
+                        longer.push(d.row);
+                    }
+                }
+            }
+            print_new(&longer, "  (a longer version of a story you read)")?;
+        }
+        if let (Some(command), false) = (&config.settings.on_new, stories.is_empty()) {
+            if let Err(reason) = run_on_new(command, &stories) {
+                eprintln!("failed: settings.on_new command `{}`: {reason}", safe_text(command));
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(EXIT_SOME_FAILED) } else { ExitCode::SUCCESS })
 }
 
-fn print_report(report: &SyncReport, quiet: bool) -> std::io::Result<()> {
+/// One line per new story: `ID  FEED  TITLE  LINK` and `note`.
+fn print_new(stories: &[crate::store::EntryRow], note: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for s in stories {
+        let mut line = format!("{}  {}  {}", s.id, safe_text(&s.feed), safe_text(&s.title));
+        if let Some(url) = &s.url {
+            line.push_str(&format!("  {}", safe_text(url)));
+        }
+        writeln!(out, "{line}{note}")?;
+    }
+    out.flush()
+}
+
+/// Runs `command` with `sh -c`, the stories as a JSON array (the fields of
+/// `list --json`) on its stdin; waits for it. The error says why it failed.
+fn run_on_new(command: &str, stories: &[crate::store::EntryRow]) -> Result<(), String> {
+    let json: Vec<crate::output::entries::EntryJson> = stories.iter().map(Into::into).collect();
+    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start it: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A command that does not read its input is not an error.
+        let _ = stdin.write_all(text.as_bytes()).and_then(|()| stdin.write_all(b"\n"));
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(status.to_string())
+    }
+}
+
+fn print_report(report: &SyncReport, quiet: bool, verbose: bool) -> std::io::Result<()> {
     let mut stderr = std::io::stderr().lock();
     if !quiet {
         let mut stdout = std::io::stdout().lock();
@@ -97,8 +165,22 @@ fn print_report(report: &SyncReport, quiet: bool) -> std::io::Result<()> {
             }
         }
     }
+    // Every host unresolvable: one message about the machine instead of one
+    // line per feed (which -v still lists).
+    let offline = report.is_offline();
+    if offline {
+        let n = report.failures().count();
+        writeln!(stderr, "error: none of the {n} feeds' hosts could be resolved: no network?")?;
+        writeln!(
+            stderr,
+            "hint: check the network connection and DNS (/etc/resolv.conf), then run `syndic sync` again"
+        )?;
+        if !verbose {
+            return Ok(());
+        }
+    }
     for o in report.failures() {
-        if let FeedResult::Failed { reason } = &o.result {
+        if let FeedResult::Failed { reason, .. } = &o.result {
             writeln!(stderr, "failed: {} <{}>: {}", safe_text(&o.name), safe_text(&o.url), safe_text(reason))?;
         }
     }

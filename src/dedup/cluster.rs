@@ -28,6 +28,14 @@ pub const DOMINANT_SHARE: f64 = 0.5;
 /// are leads, and join every version that carries them.
 pub const SHORT_PART_WORDS: u32 = 150;
 
+/// Parts of a longer text whose covered passages overlap this much (of the
+/// smaller) carry the same article: an excerpt and a brief both cut from the
+/// lead. A roundup's items cover disjoint passages.
+pub const SAME_PASSAGE: f64 = 0.5;
+
+/// A story's parts in a longer text: the story, its parts, what they cover.
+type Passage = (usize, Vec<(usize, PairKind)>, Vec<u32>);
+
 /// An entry of the region.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -127,26 +135,60 @@ pub fn cluster(nodes: &[Node], pairs: &[Pair]) -> Vec<Vec<i64>> {
                 groups.entry(comp[short]).or_default().push((short, kind));
             }
         }
-        let several = groups.len() > 1;
-        for (group, members) in groups {
-            let share = match &nodes[long].fingerprint {
-                Some(lfp) if !lfp.sample.is_empty() => {
-                    let mut covered: Vec<u32> = Vec::new();
+        // What of the longer text each story's parts cover. Stories whose
+        // parts cover the same passage (an excerpt and a brief, both cut
+        // from the lead) carry the same article: they count as one here.
+        let lfp = nodes[long].fingerprint.as_ref().filter(|f| !f.sample.is_empty());
+        let groups: Vec<Passage> = groups
+            .into_iter()
+            .map(|(g, members)| {
+                let mut covered: Vec<u32> = Vec::new();
+                if let Some(lfp) = lfp {
                     for (s, _) in &members {
                         if let Some(sfp) = &nodes[*s].fingerprint {
                             covered.extend(lfp.shared_with(sfp));
                         }
                     }
-                    covered.sort_unstable();
-                    covered.dedup();
-                    covered.len() as f64 / lfp.sample.len() as f64
                 }
-                _ => 0.0,
-            };
-            let titled =
-                members.iter().any(|(s, _)| title_similarity(&nodes[long].title, &nodes[*s].title) >= TITLE_SIMILARITY);
+                covered.sort_unstable();
+                covered.dedup();
+                (g, members, covered)
+            })
+            .collect();
+        let mut same = UnionFind::new(groups.len());
+        for i in 0..groups.len() {
+            for j in i + 1..groups.len() {
+                let (a, b) = (&groups[i].2, &groups[j].2);
+                let common = a.iter().filter(|x| b.binary_search(x).is_ok()).count();
+                let smaller = a.len().min(b.len());
+                if smaller > 0 && common as f64 >= SAME_PASSAGE * smaller as f64 {
+                    same.union(i, j);
+                }
+            }
+        }
+        let passages: Vec<usize> = (0..groups.len()).map(|i| same.find(i)).collect();
+        let mut distinct = passages.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let several = distinct.len() > 1;
+        let total = lfp.map_or(1, |f| f.sample.len()) as f64;
+        for (i, (group, members, _)) in groups.iter().enumerate() {
+            // The share of the longer text covered by this passage's stories.
+            let mut covered: Vec<u32> = Vec::new();
+            let mut titled = false;
+            for (j, (_, m, c)) in groups.iter().enumerate() {
+                if passages[j] == passages[i] {
+                    covered.extend(c);
+                    titled |= m
+                        .iter()
+                        .any(|(s, _)| title_similarity(&nodes[long].title, &nodes[*s].title) >= TITLE_SIMILARITY);
+                }
+            }
+            covered.sort_unstable();
+            covered.dedup();
+            let share = covered.len() as f64 / total;
             if !several || share >= DOMINANT_SHARE || titled {
-                proposals.entry(group).or_default().push(Proposal {
+                proposals.entry(*group).or_default().push(Proposal {
                     with: home,
                     share,
                     any_part: members.iter().any(|(_, k)| *k == PairKind::Part),

@@ -274,7 +274,8 @@ fn zone_offset(z: &str) -> Option<i64> {
         "PT" => -8,
         "AT" => -4,
         "KST" => 9,
-        "IST" => 5,
+        // India Standard Time is half an hour off the hour.
+        "IST" => return Some(5 * 3600 + 30 * 60),
         _ => {
             let sign = match z.as_bytes().first()? {
                 b'+' => 1,
@@ -290,7 +291,7 @@ fn zone_offset(z: &str) -> Option<i64> {
             return Some(sign * (h * 3600 + m * 60));
         }
     };
-    // Half-hour zones aside, named zones are whole hours.
+    // IST aside, the named zones are whole hours.
     Some(named * 3600)
 }
 
@@ -365,6 +366,8 @@ mod tests {
             ("Sun Jan  4 16:29:06 2004", "2004-01-04T16:29:06Z"),
             ("Fri, 2006/09/15 08:19:53 EDT", "2006-09-15T12:19:53Z"),
             ("  Sat, 28 Nov 2026 10:00:00 +0500  ", "2026-11-28T05:00:00Z"),
+            // India Standard Time is +05:30.
+            ("Sat, 28 Nov 2026 10:00:00 IST", "2026-11-28T04:30:00Z"),
         ];
         for (input, want) in cases {
             assert_eq!(iso(input).as_deref(), Some(want), "{input}");

@@ -1,20 +1,25 @@
 //! Raw feed bytes to normalised [`ParsedFeed`]s.
 //!
 //! feed-rs does the parsing; this module owns what surrounds it: decoding to
-//! UTF-8 and repairing what feed-rs would reject ([`repair`]), lenient dates
-//! ([`dates`]), telling an HTML page from a feed, catching parser panics, and
-//! normalising each entry (stable key, canonical link, dates, sanitised HTML
-//! and plain text).
+//! UTF-8 ([`decode`]), repairing what feed-rs would reject ([`repair`]),
+//! lenient dates ([`dates`]), the item fields feed-rs does not read
+//! ([`extras`]), telling an HTML page from a feed, catching parser panics,
+//! and normalising each entry (stable key, canonical link, dates, sanitised
+//! HTML and plain text, a name for markup that has no text).
 
 mod dates;
+mod decode;
+mod extras;
 mod repair;
 
 pub use dates::parse_date;
 
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Duration, Utc};
+use regex::Regex;
 use url::Url;
 
 use crate::dedup;
@@ -26,6 +31,10 @@ use crate::urls::canonical_link;
 /// Entries dated further than this in the future are taken as seen now: a
 /// wrong clock on the server must not pin an entry to the top of the list.
 const MAX_FUTURE_SKEW: Duration = Duration::days(1);
+
+/// Schemes of links syndic does not open but that still identify an entry
+/// (not `about:`, `data:` or `javascript:`, which identify nothing).
+const OTHER_LINK_SCHEMES: &[&str] = &["ftp", "ftps", "sftp", "mailto", "news", "nntp", "gopher", "magnet"];
 
 /// Length of a title made from the text of an untitled entry.
 const UNTITLED_TITLE_CHARS: usize = 80;
@@ -42,7 +51,7 @@ pub fn parse_feed(
     let charset = content_type.and_then(|ct| {
         ct.split(';').map(str::trim).find_map(|p| p.strip_prefix("charset=").or_else(|| p.strip_prefix("CHARSET=")))
     });
-    let text = repair::to_utf8(body, charset);
+    let text = decode::to_utf8(body, charset, decode::tld_of(feed_url).as_deref());
     if first_element_is_html(text.as_bytes()) {
         return Err(ParseError::HtmlPage(discover_feeds(&text, feed_url)));
     }
@@ -96,10 +105,18 @@ pub fn parse_feed(
 
     // RSS `<source url>` names the original; feed-rs does not keep it.
     let rss_sources = rss_item_sources(&text, feed.entries.len());
+    // Titles, authors, text and links in elements feed-rs does not read,
+    // looked for only when some entry lacks one of them.
+    let extras = if feed.entries.iter().any(lacks_something) {
+        Some(extras::item_extras(&source)).filter(|x| x.len() == feed.entries.len())
+    } else {
+        None
+    };
     let mut keys = HashSet::new();
     let mut entries = Vec::with_capacity(feed.entries.len());
     for (i, e) in feed.entries.into_iter().enumerate() {
-        let mut entry = normalise_entry(e, &base, feed_author.as_deref(), now);
+        let extra = extras.as_ref().and_then(|x| x.get(i));
+        let mut entry = normalise_entry(e, extra, &base, feed_author.as_deref(), now);
         if entry.source_url.is_none() {
             entry.source_url = rss_sources.get(i).and_then(|s| s.as_deref()).and_then(|u| canonical_link(u, &base));
         }
@@ -136,13 +153,33 @@ fn run_feed_rs(text: &str, feed_url: &str) -> Result<feed_rs::model::Feed, Parse
         .map_err(|e| ParseError::Invalid(describe_parse_error(&e)))
 }
 
-fn normalise_entry(e: feed_rs::model::Entry, base: &Url, feed_author: Option<&str>, now: DateTime<Utc>) -> NewEntry {
+/// Returns true if and only if feed-rs found no title, link, author or text
+/// for the entry (so that [`extras`] may know more).
+fn lacks_something(e: &feed_rs::model::Entry) -> bool {
+    let blank = |t: &Option<feed_rs::model::Text>| t.as_ref().is_none_or(|t| t.content.trim().is_empty());
+    blank(&e.title)
+        || e.links.is_empty()
+        || e.authors.is_empty()
+        || (blank(&e.summary) && e.content.as_ref().and_then(|c| c.body.as_deref()).is_none_or(|b| b.trim().is_empty()))
+}
+
+fn normalise_entry(
+    e: feed_rs::model::Entry,
+    extra: Option<&extras::ItemExtras>,
+    base: &Url,
+    feed_author: Option<&str>,
+    now: DateTime<Utc>,
+) -> NewEntry {
     let entry_base = e.base.as_deref().and_then(|b| base.join(b).ok()).unwrap_or_else(|| base.clone());
-    let url = e
+    // The article's own link: not its comments page or comments feed.
+    let raw_links = e
         .links
         .iter()
-        .filter(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
-        .find_map(|l| canonical_link(&l.href, &entry_base));
+        .filter(|l| matches!(l.rel.as_deref(), None | Some("alternate")) && l.target.is_none())
+        .map(|l| l.href.as_str())
+        .chain(extra.and_then(|x| x.link.as_deref()))
+        .collect::<Vec<_>>();
+    let url = raw_links.iter().find_map(|l| entry_link(l, &entry_base));
     let source_url = e
         .links
         .iter()
@@ -150,9 +187,23 @@ fn normalise_entry(e: feed_rs::model::Entry, base: &Url, feed_author: Option<&st
         .find_map(|l| canonical_link(&l.href, &entry_base))
         .or_else(|| e.source.as_deref().and_then(|s| canonical_link(s, &entry_base)));
 
+    let media_text = |f: fn(&feed_rs::model::MediaObject) -> Option<&feed_rs::model::Text>| {
+        e.media.iter().filter_map(f).find(|t| !t.content.trim().is_empty())
+    };
+    let extra_html = |f: fn(&extras::ItemExtras) -> Option<&String>| {
+        extra.and_then(f).map(|h| html_and_text(h, "text/html")).filter(|(h, _)| h.is_some())
+    };
     let (summary_html, summary_text) = match &e.summary {
         Some(t) => html_and_text(&t.content, t.content_type.as_ref()),
         None => (None, None),
+    };
+    let (summary_html, summary_text) = match summary_text {
+        Some(_) => (summary_html, summary_text),
+        None => extra_html(|x| x.summary.as_ref())
+            .or_else(|| {
+                media_text(|m| m.description.as_ref()).map(|t| html_and_text(&t.content, t.content_type.as_ref()))
+            })
+            .unwrap_or((None, None)),
     };
     let (content_html, content_text) = match &e.content {
         Some(c) => match &c.body {
@@ -160,6 +211,10 @@ fn normalise_entry(e: feed_rs::model::Entry, base: &Url, feed_author: Option<&st
             None => (None, None),
         },
         None => (None, None),
+    };
+    let (content_html, content_text) = match content_text {
+        Some(_) => (content_html, content_text),
+        None => extra_html(|x| x.content.as_ref()).unwrap_or((None, None)),
     };
 
     let (published, date_source) = match (e.published, e.updated) {
@@ -175,14 +230,41 @@ fn normalise_entry(e: feed_rs::model::Entry, base: &Url, feed_author: Option<&st
         (None, Some(s)) => s.as_str(),
         (None, None) => "",
     };
-    let mut title = e.title.as_ref().map(|t| clean_title(&t.content)).unwrap_or_default();
+    let mut title = e.title.as_ref().map(|t| markup_text(&t.content)).unwrap_or_default();
+    if title.is_empty() {
+        title = extra.and_then(|x| x.title.as_deref()).map(markup_text).unwrap_or_default();
+    }
+    if title.is_empty() {
+        title = media_text(|m| m.title.as_ref()).map(|t| markup_text(&t.content)).unwrap_or_default();
+    }
     if title.is_empty() {
         title = title_from_text(body);
     }
-    let key = dedup::entry_key(non_empty(&e.id).as_deref(), url.as_deref(), &title, body);
+    // A link syndic does not open (ftp:, mailto:) still identifies the
+    // entry, and names it when nothing else does.
+    let other_link = || {
+        raw_links
+            .iter()
+            .filter_map(|l| entry_base.join(l.trim()).ok())
+            .find(|u| OTHER_LINK_SCHEMES.contains(&u.scheme()))
+            .map(|u| u.to_string())
+    };
+    let key_link = url.clone().or_else(other_link);
+    if title.is_empty() {
+        title = other_link().map(|l| clean_title(&l)).unwrap_or_default();
+    }
+    let key = dedup::entry_key(non_empty(&e.id).as_deref(), key_link.as_deref(), &title, body);
     let text_hash = dedup::text_hash(body);
-    let author =
-        e.authors.first().and_then(|p| p.name.as_deref().and_then(non_empty)).or(feed_author.map(str::to_owned));
+    let person = |p: &feed_rs::model::Person| {
+        p.name.as_deref().and_then(non_empty).or_else(|| p.email.as_deref().and_then(non_empty))
+    };
+    let author = e
+        .authors
+        .iter()
+        .find_map(person)
+        .or_else(|| extra.and_then(|x| x.author.as_deref()).and_then(non_empty))
+        .or_else(|| e.media.iter().flat_map(|m| &m.credits).find_map(|c| non_empty(&c.entity)))
+        .or(feed_author.map(str::to_owned));
 
     NewEntry {
         key,
@@ -200,6 +282,16 @@ fn normalise_entry(e: feed_rs::model::Entry, base: &Url, feed_author: Option<&st
     }
 }
 
+/// The canonical link of an entry; a relative link in a local (`file://`)
+/// feed stays a local file's URL, since there is no web site to resolve it
+/// against.
+fn entry_link(raw: &str, base: &Url) -> Option<String> {
+    canonical_link(raw, base).or_else(|| {
+        let url = base.join(raw.trim()).ok().filter(|_| base.scheme() == "file" && !raw.trim().is_empty())?;
+        (url.scheme() == "file").then(|| url.to_string())
+    })
+}
+
 /// Sanitised HTML and plain text of a text construct of the given media type.
 fn html_and_text(content: &str, media_type: &str) -> (Option<String>, Option<String>) {
     if content.trim().is_empty() {
@@ -208,7 +300,11 @@ fn html_and_text(content: &str, media_type: &str) -> (Option<String>, Option<Str
     // Terminal escape sequences mean nothing in feed text: they go first.
     let content = strip_controls(content);
     let (html, text) = if media_type.contains("html") {
-        (sanitize_html(&content), html_to_text(&content))
+        let mut text = html_to_text(&content);
+        if text.is_empty() {
+            text = markup_fallback(&content);
+        }
+        (sanitize_html(&content), text)
     } else {
         let text = plain_paragraphs(&content);
         (text_to_html(&text), text)
@@ -218,6 +314,74 @@ fn html_and_text(content: &str, media_type: &str) -> (Option<String>, Option<Str
     } else {
         (Some(html), Some(text))
     }
+}
+
+/// A title as one line of text; markup with no text of its own (an image,
+/// a drawing) is named by what it shows.
+fn markup_text(raw: &str) -> String {
+    let title = clean_title(raw);
+    if title.is_empty() && raw.contains('<') {
+        markup_fallback(&strip_controls(raw)).split_whitespace().collect::<Vec<_>>().join(" ")
+    } else {
+        title
+    }
+}
+
+/// The text of HTML that [`html_to_text`] finds none in: the titles and
+/// descriptions inside an SVG drawing, else the text itself if it holds no
+/// whole tag (`<!DOCTYPE` is not an element), else its images' alternative
+/// text or file names (`[image: cam.jpg]`), else nothing. Scans by pattern, so its
+/// cost stays linear however the markup nests.
+fn markup_fallback(html: &str) -> String {
+    static SVG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?is)<svg\b.*?(?:</svg\s*>|$)").expect("valid pattern"));
+    static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)<[^>]*>?").expect("valid pattern"));
+    static IMG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)<img\b[^>]*>?").expect("valid pattern"));
+    static ATTR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\s(alt|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#).expect("valid pattern")
+    });
+    static ACTIVE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?is)<(?:script|style)\b.*?(?:</(?:script|style)\s*>|$)").expect("valid pattern")
+    });
+    let drawn: Vec<String> = SVG
+        .find_iter(html)
+        .map(|m| html_to_text(&TAG.replace_all(&ACTIVE.replace_all(m.as_str(), " "), " ")))
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !drawn.is_empty() {
+        return drawn.join(" ");
+    }
+    // Text that only looks like the start of a tag (`<!DOCTYPE`, `<a`)
+    // and holds no whole tag is text.
+    if !html.contains('>') && !html.trim().is_empty() {
+        return plain_paragraphs(html);
+    }
+    let images: Vec<String> = IMG
+        .find_iter(html)
+        .map(|m| {
+            let (mut alt, mut src) = (None, None);
+            for c in ATTR.captures_iter(m.as_str()) {
+                let value = c.get(2).or(c.get(3)).or(c.get(4)).map_or("", |v| v.as_str());
+                let value = html_to_text(value);
+                if c[1].eq_ignore_ascii_case("alt") {
+                    alt = Some(value);
+                } else {
+                    src = Some(value);
+                }
+            }
+            // A file name, if the source has a plain one (not an unexpanded `&entity;`).
+            let file = src
+                .as_deref()
+                .and_then(|s| s.split(['?', '#']).next())
+                .and_then(|s| s.rsplit('/').next())
+                .filter(|f| f.chars().all(|c| c.is_alphanumeric() || "._-~%+".contains(c)));
+            match alt.filter(|a| !a.trim().is_empty()).or(file.filter(|f| !f.trim().is_empty()).map(str::to_owned)) {
+                Some(name) => format!("[image: {}]", name.trim()),
+                None => "[image]".to_owned(),
+            }
+        })
+        .collect();
+    images.join(" ")
 }
 
 /// Plain text with its paragraphs kept and the whitespace inside them collapsed.
@@ -353,6 +517,141 @@ mod tests {
 
     fn parse(doc: &str) -> ParsedFeed {
         parse_feed(doc.as_bytes(), "https://news.example/feed/", None, now()).unwrap()
+    }
+
+    /// The one entry `doc` yields, parsed as a feed at `url`, and kept by
+    /// sync (not empty).
+    fn only_entry_at(doc: &str, url: &str) -> NewEntry {
+        let f = parse_feed(doc.as_bytes(), url, None, now()).unwrap_or_else(|e| panic!("{e}: {doc}"));
+        assert_eq!(f.entries.len(), 1, "{doc}");
+        let e = f.entries.into_iter().next().unwrap();
+        assert!(!e.is_empty(), "{e:?}");
+        e
+    }
+
+    fn only_entry(doc: &str) -> NewEntry {
+        only_entry_at(doc, "https://news.example/feed/")
+    }
+
+    // Issue 9, parse coverage: items feedparser reads and feed-rs leaves empty.
+    #[test]
+    fn dublin_core_title_author_and_description() {
+        let dc = r#"xmlns:dc="http://purl.org/dc/elements/1.1/""#;
+        let e = only_entry(&format!(
+            r#"<rss version="2.0" {dc}><channel><item><dc:title>Example title</dc:title></item></channel></rss>"#
+        ));
+        assert_eq!(e.title, "Example title");
+        let e = only_entry(&format!(
+            r#"<rss version="2.0" {dc}><channel><item><dc:author>Example author</dc:author></item></channel></rss>"#
+        ));
+        assert_eq!(e.author.as_deref(), Some("Example author"));
+        let e = only_entry(&format!(
+            r#"<rss version="2.0" {dc}><channel><item><dc:description>Example description</dc:description></item></channel></rss>"#
+        ));
+        assert_eq!(e.summary_text.as_deref(), Some("Example description"));
+        assert_eq!(e.title, "Example description");
+    }
+
+    #[test]
+    fn xhtml_body_and_fullitem_are_content() {
+        let e = only_entry(
+            r#"<rss version="2.0"><channel><item><body xmlns="http://www.w3.org/1999/xhtml"><p>Example <b>content</b></p><script>x()</script></body></item></channel></rss>"#,
+        );
+        assert_eq!(e.content_text.as_deref(), Some("Example content"));
+        assert!(!e.content_html.as_deref().unwrap().contains("script"));
+        let e = only_entry(
+            r#"<rss version="2.0"><channel><item><fullitem>&lt;p&gt;Full &lt;i&gt;text&lt;/i&gt;&lt;/p&gt;</fullitem></item></channel></rss>"#,
+        );
+        assert_eq!(e.content_text.as_deref(), Some("Full text"));
+        // Markup left unescaped inside a description.
+        let e = only_entry(
+            r#"<rss version="2.0"><channel><item><description><p>Naked <b>markup</b></p></description></item></channel></rss>"#,
+        );
+        assert_eq!(e.summary_text.as_deref(), Some("Naked markup"));
+    }
+
+    #[test]
+    fn markup_only_titles_are_sanitised_and_keep_what_they_show() {
+        // Atom 0.3, an image with an event handler as the whole title.
+        let e = only_entry(
+            r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry><title type="text/html" mode="escaped">&lt;img src="http://e.x/i/cam-full.jpg" onabort="location.href='http://e.x/';" /&gt;</title></entry></feed>"#,
+        );
+        assert_eq!(e.title, "[image: cam-full.jpg]");
+        let e = only_entry(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><title>A red circle</title><circle r="50"/></svg></div></content></entry></feed>"#,
+        );
+        assert_eq!(e.content_text.as_deref(), Some("A red circle"));
+        let e = only_entry(
+            r#"<rss version="2.0"><channel><item><description>&lt;svg&gt;&lt;script&gt;steal()&lt;/script&gt;&lt;desc&gt;A map&lt;/desc&gt;&lt;/svg&gt;</description></item></channel></rss>"#,
+        );
+        assert_eq!(e.summary_text.as_deref(), Some("A map"));
+        assert!(!e.content_html.as_deref().unwrap_or("").contains("onload"));
+        let e = only_entry(
+            r#"<rss version="2.0"><channel><item><description>&lt;img alt="Gwadar port at dawn" src="x.jpg"&gt;</description></item></channel></rss>"#,
+        );
+        assert_eq!(e.title, "[image: Gwadar port at dawn]");
+        // Text that merely starts like a tag is text.
+        let e = only_entry(
+            r#"<rss version="2.0"><channel><item><description><![CDATA[ <!DOCTYPE ]]></description></item></channel></rss>"#,
+        );
+        assert_eq!(e.summary_text.as_deref(), Some("<!DOCTYPE"));
+    }
+
+    #[test]
+    fn media_rss_and_itunes_item_fields() {
+        let media = r#"xmlns:media="http://search.yahoo.com/mrss/""#;
+        let e = only_entry(&format!(
+            r#"<rss version="2.0" {media}><channel><item><media:title>bar</media:title></item></channel></rss>"#
+        ));
+        assert_eq!(e.title, "bar");
+        let e = only_entry(&format!(
+            r#"<rss {media}><channel><item><media:title type="plain">plain title</media:title></item></channel></rss>"#
+        ));
+        assert_eq!(e.title, "plain title");
+        let itunes = r#"xmlns:itunes="http://www.itunes.com/DTDs/Podcast-1.0.dtd""#;
+        let e = only_entry(&format!(
+            r#"<rss {itunes}><channel><item><itunes:author>Mark Pilgrim</itunes:author></item></channel></rss>"#
+        ));
+        assert_eq!(e.author.as_deref(), Some("Mark Pilgrim"));
+        let e = only_entry(&format!(
+            r#"<rss {itunes}><channel><item><itunes:summary>Example summary</itunes:summary></item></channel></rss>"#
+        ));
+        assert_eq!(e.summary_text.as_deref(), Some("Example summary"));
+    }
+
+    #[test]
+    fn links_as_text_authors_by_email_and_local_relative_links() {
+        let e = only_entry(
+            r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry><link rel="alternate" type="text/html">http://www.example.com/a</link></entry></feed>"#,
+        );
+        assert_eq!(e.url.as_deref(), Some("http://www.example.com/a"));
+        let e = only_entry(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><author><email>one@one.com</email></author></entry></feed>"#,
+        );
+        assert_eq!(e.author.as_deref(), Some("one@one.com"));
+        // A local feed's relative link is a local file.
+        let e = only_entry_at(
+            r#"<rss version="2.0"><channel><item><link>/relative/uri</link></item></channel></rss>"#,
+            "file:///srv/feeds/x.xml",
+        );
+        assert_eq!(e.url.as_deref(), Some("file:///relative/uri"));
+        // A link syndic will not open still keeps the entry apart.
+        let e = only_entry(
+            r#"<rss version="2.0"><channel><item><link>mailto:me@example.com</link></item></channel></rss>"#,
+        );
+        assert_eq!(
+            (e.url.as_deref(), e.key.0.as_str(), e.title.as_str()),
+            (None, "link:mailto:me@example.com", "mailto:me@example.com")
+        );
+        // …but `about:blank` (what a repaired RSS 1.0 item without any link gets) does not.
+        let doc = r#"<rss version="2.0"><channel><item><link>about:blank</link><description>d</description></item></channel></rss>"#;
+        assert!(only_entry(doc).key.0.starts_with("hash:"));
+    }
+
+    #[test]
+    fn a_comments_page_is_not_the_article_link() {
+        let doc = r#"<rss version="2.0"><channel><item><title>t</title><comments>https://news.example/a#comments</comments></item></channel></rss>"#;
+        assert_eq!(only_entry(doc).url, None);
     }
 
     const RSS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>

@@ -1,114 +1,18 @@
-//! What stands between raw feed bytes and feed-rs: decoding to UTF-8, and
-//! repairs for documents feed-rs would reject or read as empty. Pure.
+//! Repairs for documents feed-rs would reject or read as empty. Pure.
 //!
-//! [`to_utf8`] always runs. [`repair_xml`] and [`repair_json`] run only when
-//! the document as sent fails to parse or yields no entries, so a
-//! well-formed feed is never rewritten.
+//! [`repair_xml`] and [`repair_json`] run only when the document as sent
+//! fails to parse or yields no entries, so a well-formed feed is never
+//! rewritten.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 use quick_xml::events::Event;
 use regex::Regex;
 
-/// Decodes a feed document to UTF-8 text, the way feedparser does: a byte
-/// order mark, else UTF-16/32 recognised from the first bytes, else the
-/// XML declaration's encoding, else the HTTP `charset`, else UTF-8 if the
-/// bytes are valid UTF-8, else windows-1252. The XML declaration is
-/// rewritten to say UTF-8 and a BOM is dropped.
-pub fn to_utf8(body: &[u8], http_charset: Option<&str>) -> String {
-    let text = decode(body, http_charset);
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    rewrite_declaration(text)
-}
-
-fn decode(body: &[u8], http_charset: Option<&str>) -> String {
-    if let Some((enc, bom)) = Encoding::for_bom(body) {
-        return enc.decode_without_bom_handling(&body[bom..]).0.into_owned();
-    }
-    match body {
-        [0, 0, 0, b'<', ..] => return decode_utf32(body, true),
-        [b'<', 0, 0, 0, ..] => return decode_utf32(body, false),
-        [0, b'<', 0, b'?', ..] | [0, b'<', 0, _, ..] => {
-            return UTF_16BE.decode_without_bom_handling(body).0.into_owned()
-        }
-        [b'<', 0, b'?', 0, ..] | [b'<', 0, _, 0, ..] => {
-            return UTF_16LE.decode_without_bom_handling(body).0.into_owned()
-        }
-        _ => {}
-    }
-    let declared = declared_encoding(body).or_else(|| http_charset.and_then(encoding_for_label));
-    match declared {
-        // A document that says UTF-8 but is not: feedparser falls back too.
-        Some(enc) if enc == UTF_8 => match std::str::from_utf8(body) {
-            Ok(s) => s.to_owned(),
-            Err(_) => WINDOWS_1252.decode_without_bom_handling(body).0.into_owned(),
-        },
-        // UTF-16 declared in an ASCII-compatible document is a mislabel.
-        Some(enc) if enc == UTF_16LE || enc == UTF_16BE => utf8_or_1252(body),
-        Some(enc) => enc.decode_without_bom_handling(body).0.into_owned(),
-        None => utf8_or_1252(body),
-    }
-}
-
-fn utf8_or_1252(body: &[u8]) -> String {
-    match std::str::from_utf8(body) {
-        Ok(s) => s.to_owned(),
-        Err(_) => WINDOWS_1252.decode_without_bom_handling(body).0.into_owned(),
-    }
-}
-
-fn decode_utf32(body: &[u8], big_endian: bool) -> String {
-    body.chunks_exact(4)
-        .map(|c| {
-            let v = if big_endian {
-                u32::from_be_bytes([c[0], c[1], c[2], c[3]])
-            } else {
-                u32::from_le_bytes([c[0], c[1], c[2], c[3]])
-            };
-            char::from_u32(v).unwrap_or('\u{fffd}')
-        })
-        .collect()
-}
-
-/// A charset label, tolerating what feeds write: `windows_1252`, `cp1252`,
-/// `utf8`, surrounding quotes.
-fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
-    let l = label.trim().trim_matches(|c| c == '"' || c == '\'').to_ascii_lowercase().replace('_', "-");
-    let l = match l.as_str() {
-        "utf8" => "utf-8".to_owned(),
-        "cp-1252" | "win-1252" | "windows1252" => "windows-1252".to_owned(),
-        _ => l,
-    };
-    Encoding::for_label(l.as_bytes())
-}
-
-static DECLARATION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"^\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']+)["'][^>]*\?>"#).expect("valid pattern"));
-
-fn declared_encoding(body: &[u8]) -> Option<&'static Encoding> {
-    let head = &body[..body.len().min(512)];
-    let head = String::from_utf8_lossy(head);
-    let caps = DECLARATION.captures(&head)?;
-    encoding_for_label(&caps[1])
-}
-
-fn rewrite_declaration(text: &str) -> String {
-    match DECLARATION.captures(text) {
-        Some(caps) => {
-            let m = caps.get(1).expect("group 1 exists");
-            let mut out = String::with_capacity(text.len());
-            out.push_str(&text[..m.start()]);
-            out.push_str("UTF-8");
-            out.push_str(&text[m.end()..]);
-            out
-        }
-        None => text.to_owned(),
-    }
-}
-
-static RSS_ROOT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<rss\b([^>]*)>").expect("valid pattern"));
+/// An `<rss>` element (not `<rss:channel>`: RSS 1.0 elements under an
+/// `rss:` prefix are no RSS 2.0 root).
+static RSS_ROOT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<rss((?:\s[^>]*)?)>").expect("valid pattern"));
 static DEFAULT_NS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"\sxmlns\s*=\s*["'][^"']*["']"#).expect("valid pattern"));
 static VERSION_ATTR: LazyLock<Regex> =
@@ -117,7 +21,7 @@ static RDF_ITEM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?s)(<item\b(?:[^>]*?rdf:about\s*=\s*["']([^"']*)["'])?[^>]*>)(.*?)</item>"#).expect("valid pattern")
 });
 static TEXT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"<((?:[a-zA-Z]+:)?(?:title|subtitle|summary|content|rights|tagline|info|copyright))(\s[^>]*?)?\stype\s*=\s*(["'])([^"']*)(["'])"#)
+    Regex::new(r#"<((?:[a-zA-Z]+:)?(?:title|subtitle|summary|content|rights|tagline|info|copyright)|media:description)(\s[^>]*?)?\stype\s*=\s*(["'])([^"']*)(["'])"#)
         .expect("valid pattern")
 });
 
@@ -131,6 +35,16 @@ pub fn repair_xml(doc: &str) -> Option<String> {
         let s = s.replace("</Channel>", "</channel></rss>");
         let s = RSS11_ITEMS.replace_all(&s, "");
         out = Cow::Owned(s.into_owned());
+    }
+    // A bare `<rdf>` root (no RDF namespace) around items: RSS.
+    if let Some(range) = BARE_RDF_ROOT.find(&out).map(|m| m.start() + m.as_str().rfind("<rdf").unwrap_or(0)..m.end()) {
+        let (open, end) = (range.start, range.end);
+        let mut s = out.into_owned();
+        s.replace_range(open..end, "<rss>");
+        if let Some(close) = s.rfind("</rdf>") {
+            s.replace_range(close..close + 6, "</rss>");
+        }
+        out = Cow::Owned(s);
     }
     // `&#X41;`: XML wants a lower-case x.
     if out.contains("&#X") {
@@ -176,7 +90,7 @@ pub fn repair_xml(doc: &str) -> Option<String> {
         }
     }
     // Items directly under `<rss>`, with no `<channel>` around them.
-    if out.contains("<rss") && !out.contains("<channel") {
+    if RSS_ROOT.is_match(&out) && !out.contains("<channel") {
         if let Some(caps) = RSS_ROOT.captures(&out) {
             let end = caps.get(0).expect("group 0 exists").end();
             let mut s = out.into_owned();
@@ -188,9 +102,34 @@ pub fn repair_xml(doc: &str) -> Option<String> {
             out = Cow::Owned(s);
         }
     }
-    // RSS 0.90 (Netscape's namespace) reads as RSS 1.0.
-    if out.contains("http://my.netscape.com/rdf/simple/0.9/") {
-        out = Cow::Owned(out.replace("http://my.netscape.com/rdf/simple/0.9/", "http://purl.org/rss/1.0/"));
+    // RSS 0.90 (Netscape's namespace, under either of its host names) reads as RSS 1.0.
+    for netscape in ["http://my.netscape.com/rdf/simple/0.9/", "http://channel.netscape.com/rdf/simple/0.9/"] {
+        if out.contains(netscape) {
+            out = Cow::Owned(out.replace(netscape, "http://purl.org/rss/1.0/"));
+        }
+    }
+    // Atom content that lives elsewhere (`src`) but also holds text or an
+    // odd type: feed-rs rejects the whole feed; the entry is read without it.
+    if CONTENT_SRC.is_match(&out) {
+        out = Cow::Owned(CONTENT_SRC.replace_all(&out, "").into_owned());
+    }
+    // RSS 1.0 items written inside `<channel>`: feed-rs looks for them
+    // beside it.
+    if out.contains("rdf:RDF") {
+        let first_item = ITEM_START.find(&out).map(|m| m.start());
+        let close = out.rfind("</channel>");
+        if let (Some(item), Some(close)) = (first_item, close) {
+            if close > item && out[..item].contains("<channel") {
+                let mut s = out.into_owned();
+                s.replace_range(close..close + "</channel>".len(), "");
+                s.insert_str(item, "</channel>");
+                out = Cow::Owned(s);
+            }
+        }
+    }
+    // An RSS 1.0 item that is only its `rdf:about`.
+    if out.contains("rdf:RDF") && RDF_EMPTY_ITEM.is_match(&out) {
+        out = Cow::Owned(RDF_EMPTY_ITEM.replace_all(&out, "<item$1><link>$2</link></item>").into_owned());
     }
     // RSS 1.0 items without `<link>` are dropped by feed-rs: their
     // `rdf:about` is their link.
@@ -228,7 +167,11 @@ pub fn repair_xml(doc: &str) -> Option<String> {
     if TEXT_TYPE.is_match(&out) {
         let fixed = TEXT_TYPE.replace_all(&out, |c: &regex::Captures<'_>| {
             let value = c[4].trim().to_ascii_lowercase();
+            // Media RSS knows two types, and calls text "plain".
+            let media = c[1].starts_with("media:");
             let mapped = match value.as_str() {
+                v if media && v.contains("html") => "html".to_owned(),
+                _ if media => "plain".to_owned(),
                 "text" | "html" | "xhtml" | "text/html" => value.clone(),
                 v if v.contains("xhtml") => "xhtml".to_owned(),
                 v if v.contains("html") => "html".to_owned(),
@@ -251,6 +194,16 @@ pub fn repair_xml(doc: &str) -> Option<String> {
     }
 }
 
+static ITEM_START: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<item[\s>/]").expect("valid pattern"));
+static RDF_EMPTY_ITEM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"<item\b([^>]*?\brdf:about\s*=\s*["']([^"'<>]*)["'][^>]*?)\s*/>"#).expect("valid pattern")
+});
+static BARE_RDF_ROOT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:\s|<\?[^>]*\?>|<!--(?s:.*?)-->|<!DOCTYPE[^>]*>)*<rdf\s*>").expect("valid pattern")
+});
+static CONTENT_SRC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?s)<content\b[^>]*?\ssrc\s*=\s*["'][^>]*?(?:/>|>.*?</content\s*>)"#).expect("valid pattern")
+});
 static USERLAND_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"\s+xmlns:([A-Za-z][\w.-]*)\s*=\s*["']http://backend\.userland\.com/rss2["']"#).expect("valid pattern")
 });
@@ -354,7 +307,7 @@ static DCTERMS_DATE: LazyLock<Regex> = LazyLock::new(|| {
 /// document parses but none of its entries has a date.
 pub fn repair_dates(doc: &str) -> Option<String> {
     let mut out = Cow::Borrowed(doc);
-    if out.contains("<rss") {
+    if RSS_ROOT.is_match(&out) {
         let fixed = DCTERMS_DATE.replace_all(&out, |c: &regex::Captures<'_>| format!("<{}pubDate{}>", &c[1], &c[2]));
         if fixed != out {
             out = Cow::Owned(fixed.into_owned());
@@ -413,25 +366,6 @@ pub fn repair_json(doc: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encodings_are_recognised() {
-        let utf16be: Vec<u8> =
-            "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss/>".encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
-        assert_eq!(to_utf8(&utf16be, None), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss/>");
-        let latin1 = b"<?xml version='1.0' encoding='windows_1252'?><t>caf\xe9 \x80</t>";
-        assert_eq!(to_utf8(latin1, None), "<?xml version='1.0' encoding='UTF-8'?><t>café €</t>");
-        // Charset only in the HTTP header.
-        assert_eq!(to_utf8(b"<t>\xe9</t>", Some("iso-8859-1")), "<t>é</t>");
-        // Declared UTF-8 with invalid bytes.
-        assert_eq!(
-            to_utf8(b"<?xml version=\"1.0\" encoding=\"utf-8\"?><t>\xe9</t>", None),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>é</t>"
-        );
-        assert_eq!(to_utf8("\u{feff}{\"a\":1}".as_bytes(), None), "{\"a\":1}");
-        let utf32: Vec<u8> = "<a>ü</a>".chars().flat_map(|c| (c as u32).to_be_bytes()).collect();
-        assert_eq!(to_utf8(&utf32, None), "<a>ü</a>");
-    }
 
     #[test]
     fn rss_version_is_repaired() {
@@ -529,6 +463,49 @@ mod tests {
         let fixed = repair_xml(doc).unwrap();
         assert!(fixed.contains("<title type=\"text\">") && fixed.contains("<content type='text'>"), "{fixed}");
         assert!(fixed.contains("<link type=\"application/rss+xml\"/>"), "{fixed}");
+    }
+
+    #[test]
+    fn content_elsewhere_netscape_and_bare_rdf_roots() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>t</title><content src="http://e.x/a.pdf" type="pdf">extra</content></entry></feed>"#;
+        assert_eq!(
+            repair_xml(doc).unwrap(),
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>t</title></entry></feed>"#
+        );
+        let doc = r#"<rdf:RDF xmlns="http://channel.netscape.com/rdf/simple/0.9/"><item><title>a</title><link>http://e.x/a</link></item></rdf:RDF>"#;
+        assert!(repair_xml(doc).unwrap().contains("http://purl.org/rss/1.0/"));
+        let doc = "<?xml version=\"1.0\"?>\n<rdf>\n<item><title>a</title></item>\n</rdf>";
+        assert_eq!(
+            repair_xml(doc).unwrap(),
+            "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel>\n<item><title>a</title></item>\n</channel></rss>"
+        );
+        let doc = r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><item><media:title type="text/html">Yum</media:title><media:description type="text">d</media:description></item></channel></rss>"#;
+        let fixed = repair_xml(doc).unwrap();
+        assert!(
+            fixed.contains(r#"<media:title type="html">"#) && fixed.contains(r#"<media:description type="plain">"#),
+            "{fixed}"
+        );
+    }
+
+    #[test]
+    fn rss_10_items_inside_channel_or_only_an_about() {
+        let doc = r#"<rdf:RDF><channel rdf:about="http://e.x/"><title>c</title><item rdf:about="http://e.x/1"><title>a</title><link>http://e.x/1</link></item></channel></rdf:RDF>"#;
+        assert_eq!(
+            repair_xml(doc).unwrap(),
+            r#"<rdf:RDF><channel rdf:about="http://e.x/"><title>c</title></channel><item rdf:about="http://e.x/1"><title>a</title><link>http://e.x/1</link></item></rdf:RDF>"#
+        );
+        let doc = r#"<rdf:RDF><channel/><item rdf:about="http://e.x/1"/></rdf:RDF>"#;
+        assert_eq!(
+            repair_xml(doc).unwrap(),
+            r#"<rdf:RDF><channel/><item rdf:about="http://e.x/1"><link>http://e.x/1</link></item></rdf:RDF>"#
+        );
+    }
+
+    #[test]
+    fn rss_10_under_a_prefix_is_not_taken_for_rss_20() {
+        // See issue 9: `<rss:channel>` once got a `<channel>` and a version.
+        let doc = "<rdf:RDF xmlns:rss=\"http://purl.org/rss/1.0/\"><rss:channel><rss:title>t</rss:title></rss:channel><rss:item rdf:about=\"http://e.x/1\"><rss:title>a</rss:title></rss:item></rdf:RDF";
+        assert_eq!(repair_xml(doc).unwrap(), format!("{doc}>"));
     }
 
     #[test]

@@ -36,6 +36,15 @@ const KEY_MAX_ENTRIES: usize = 64;
 /// exact equivalences, so linking to a few of them keeps the story connected.
 const EXACT_MAX: usize = 16;
 
+/// Body keys two entries must share to be compared. One shared key is
+/// usually a stock phrase ("the prime minister said on"): requiring two cuts
+/// the comparisons per entry several times over. Versions of an article share
+/// a dozen or more, a brief and its full version about nine; what is lost is
+/// some short items carried inside roundups (a 100-word item shares two keys
+/// with probability 0.8), which join no story anyway when the roundup
+/// carries others (see dedup::cluster).
+const BODY_MIN_SHARED_KEYS: usize = 2;
+
 /// Candidates verified per entry at most, the best supported first.
 const MAX_CANDIDATES: usize = 200;
 
@@ -431,7 +440,9 @@ pub(crate) fn candidates(conn: &Connection, f: &Facts, p: &Prepared, settings: D
             }
         }
         for (id, n) in body {
-            add(id, Via::Body, n);
+            if n >= BODY_MIN_SHARED_KEYS {
+                add(id, Via::Body, n);
+            }
         }
     }
     if let Some(key) = title_key(&f.title) {
@@ -457,7 +468,9 @@ pub(crate) fn candidates(conn: &Connection, f: &Facts, p: &Prepared, settings: D
 /// One candidate, assessed.
 #[derive(Debug, Clone)]
 pub struct Assessment {
-    pub other: Facts,
+    pub id: i64,
+    /// The candidate's facts (loaded for `dedup --explain` only).
+    pub other: Option<Facts>,
     pub via: Via,
     pub strength: usize,
     pub verdict: Verdict,
@@ -471,17 +484,31 @@ impl Assessment {
     }
 }
 
-/// Compares `f` (prepared as `p`) with each of its candidates.
-pub(crate) fn assess(conn: &Connection, f: &Facts, p: &Prepared, hits: &[Hit]) -> Result<Vec<Assessment>> {
+/// Compares `f` (prepared as `p`) with each of its candidates; with
+/// `with_facts`, also loads what `dedup --explain` shows of them.
+pub(crate) fn assess(
+    conn: &Connection,
+    f: &Facts,
+    p: &Prepared,
+    hits: &[Hit],
+    with_facts: bool,
+) -> Result<Vec<Assessment>> {
     let fp = p.fingerprint();
+    let mut load = conn.prepare_cached(
+        "SELECT e.title, fp.data FROM entries e JOIN fingerprints fp ON fp.entry_id = e.id WHERE e.id = ?1",
+    )?;
     let mut out = Vec::with_capacity(hits.len());
     for &(id, via, strength) in hits {
-        let (Some(other), Some(ofp)) = (facts_without_body(conn, id)?, stored_fingerprint(conn, id)?) else {
+        let Some((title, data)) =
+            load.query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))).optional()?
+        else {
             continue;
         };
-        let verdict = dedup::verify(&fp, &f.title, &ofp, &other.title);
+        let Some(ofp) = Fingerprint::decode(&data) else { continue };
+        let verdict = dedup::verify(&fp, &f.title, &ofp, &title);
         let kind = via.explicit().or(verdict.kind);
-        out.push(Assessment { other, via, strength, verdict, kind });
+        let other = if with_facts { facts_without_body(conn, id)? } else { None };
+        out.push(Assessment { id, other, via, strength, verdict, kind });
     }
     Ok(out)
 }
@@ -497,11 +524,11 @@ fn pair_entry(conn: &Connection, f: &Facts, p: &Prepared, settings: DedupSetting
              containment = excluded.containment
          WHERE dedup_pairs.kind != 0",
     )?;
-    for a in assess(conn, f, p, &hits)? {
+    for a in assess(conn, f, p, &hits, false)? {
         let Some(kind) = a.kind else { continue };
-        let shorter = (!kind.is_strong()).then_some(if a.verdict.first_is_shorter { f.id } else { a.other.id });
-        ins.execute(params![f.id.min(a.other.id), f.id.max(a.other.id), kind.code(), shorter, a.verdict.containment])?;
-        partners.push(a.other.id);
+        let shorter = (!kind.is_strong()).then_some(if a.verdict.first_is_shorter { f.id } else { a.id });
+        ins.execute(params![f.id.min(a.id), f.id.max(a.id), kind.code(), shorter, a.verdict.containment])?;
+        partners.push(a.id);
     }
     Ok(partners)
 }
@@ -660,6 +687,12 @@ pub(crate) fn regroup(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<()> {
             fingerprint: fp,
         });
     }
+    let mut adjacency: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (i, p) in pairs.iter().enumerate() {
+        adjacency.entry(p.a).or_default().push(i);
+        adjacency.entry(p.b).or_default().push(i);
+    }
+    let split: HashSet<i64> = nodes.iter().filter(|n| n.split).map(|n| n.id).collect();
     let mut update = conn.prepare_cached(
         "UPDATE entries SET duplicate_of = ?2, dup_reason = ?3, dup_score = ?4 WHERE id = ?1
          AND (duplicate_of IS NOT ?2 OR dup_reason IS NOT ?3 OR dup_score IS NOT ?4)",
@@ -685,10 +718,13 @@ pub(crate) fn regroup(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<()> {
                 continue;
             }
             // How it is tied to its story: its strongest pair within it.
-            let best = pairs
-                .iter()
-                .filter(|p| (p.a == *id || p.b == *id) && members.contains(&p.a) && members.contains(&p.b))
-                .filter(|p| !nodes.iter().any(|n| n.split && (n.id == p.a || n.id == p.b)))
+            let best = adjacency
+                .get(id)
+                .into_iter()
+                .flatten()
+                .map(|i| &pairs[*i])
+                .filter(|p| members.contains(&p.a) && members.contains(&p.b))
+                .filter(|p| !split.contains(&p.a) && !split.contains(&p.b))
                 .min_by(|x, y| x.kind.cmp(&y.kind).then(y.containment.total_cmp(&x.containment)));
             let (reason, score) = best.map_or(("near", None), |p| (p.kind.reason(), Some(p.containment)));
             update.execute(params![id, root, reason, score])?;

@@ -42,6 +42,10 @@ impl Store {
         }
         // Then copy detection over the batch: fingerprints, pairs, stories.
         let copies = dedup::process(&tx, feed.0, &new, &changed, settings)?;
+        // A copy joining a story already read is stored read.
+        for id in &new {
+            super::reading::inherit_story_read(&tx, *id, now)?;
+        }
         report.copies = copies.len();
         report.new = new.len() - copies.len();
         report.updated = changed.len();

@@ -7,7 +7,8 @@
 //! the sync lock), [`feeds`] (feed state), [`entries`] (saving entries),
 //! [`dedup`] (copy detection's bookkeeping), [`stories`] (rebuild, explain,
 //! splits and merges), [`read`] (list, search, show), [`maintenance`]
-//! (doctor, repair, prune).
+//! (doctor, repair, prune), [`reading`] (read state, sync times, purging a
+//! feed).
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -20,12 +21,14 @@ mod entries;
 mod feeds;
 mod maintenance;
 mod read;
+mod reading;
 mod schema;
 mod stories;
 
 use schema::MIGRATIONS;
 
 pub use dedup::{Assessment, DedupSettings, Via};
+pub use reading::PurgeReport;
 
 pub use read::{
     BadQuery, EntryDetail, EntryRow, ListQuery, Related, SearchError, SearchHit, HIGHLIGHT_END, HIGHLIGHT_START,

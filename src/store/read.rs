@@ -37,6 +37,12 @@ pub struct ListQuery {
     pub limit: usize,
     /// List copies too, each as its own row.
     pub all: bool,
+    /// Only stories no member of which has been read.
+    pub unread: bool,
+    /// Only entries first seen (stored) at or after this time.
+    pub seen_since: Option<DateTime<Utc>>,
+    /// Only entries first seen (stored) before this time.
+    pub seen_until: Option<DateTime<Utc>>,
 }
 
 /// One listed entry (a story's original, or any entry with `all`).
@@ -56,6 +62,8 @@ pub struct EntryRow {
     /// Number of copies of an original (0 for a copy).
     pub copies: u32,
     pub attribution: Option<String>,
+    /// Its story has been read (see `store::reading`).
+    pub read: bool,
 }
 
 /// A search result: the story's row, the best-matching snippet and score.
@@ -122,6 +130,7 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
         duplicate_of: r.get::<_, Option<i64>>(8)?.map(EntryId),
         copies: r.get(10)?,
         attribution: r.get(9)?,
+        read: false,
     })
 }
 
@@ -141,7 +150,7 @@ fn short_summary(text: &str) -> String {
 
 /// WHERE clauses and their parameters for the filters of `q`, applied to
 /// the entry `e` (the story's original unless `q.all`).
-fn filters(q: &ListQuery, sql: &mut String, params: &mut Vec<Value>) {
+pub(super) fn filters(q: &ListQuery, sql: &mut String, params: &mut Vec<Value>) {
     if !q.all && q.feed_urls.is_empty() {
         sql.push_str(" AND e.duplicate_of IS NULL");
     }
@@ -152,6 +161,18 @@ fn filters(q: &ListQuery, sql: &mut String, params: &mut Vec<Value>) {
     if let Some(until) = q.until {
         sql.push_str(" AND e.published < ?");
         params.push(Value::Integer(until.timestamp()));
+    }
+    if let Some(seen) = q.seen_since {
+        sql.push_str(" AND e.first_seen >= ?");
+        params.push(Value::Integer(seen.timestamp()));
+    }
+    if let Some(seen) = q.seen_until {
+        sql.push_str(" AND e.first_seen < ?");
+        params.push(Value::Integer(seen.timestamp()));
+    }
+    if q.unread {
+        sql.push_str(" AND ");
+        sql.push_str(super::reading::STORY_UNREAD);
     }
     if !q.feed_urls.is_empty() {
         sql.push_str(&format!(
@@ -223,7 +244,7 @@ impl Store {
         let mut stmt = self.conn.prepare(&sql)?;
         let rows: Vec<EntryRow> =
             stmt.query_map(params_from_iter(params), row_from)?.collect::<rusqlite::Result<_>>()?;
-        self.with_topics(rows, !q.all && q.feed_urls.is_empty())
+        self.with_read(self.with_topics(rows, !q.all && q.feed_urls.is_empty())?)
     }
 
     /// Full-text search, best match first, copies folded into their
@@ -274,7 +295,7 @@ impl Store {
             let snip = best_snippet(&texts, &words);
             decorations.push((rank, snip));
         }
-        let rows = self.with_topics(rows, fold)?;
+        let rows = self.with_read(self.with_topics(rows, fold)?)?;
         Ok(rows
             .into_iter()
             .zip(decorations)
@@ -305,7 +326,7 @@ impl Store {
         let Some((row, text, content_html, source_url, first_seen, date_source)) = found else {
             return Ok(None);
         };
-        let mut row = self.with_topics(vec![row], false)?.remove(0);
+        let mut row = self.with_read(self.with_topics(vec![row], false)?)?.remove(0);
         let root = row.duplicate_of.unwrap_or(row.id);
         let original = match row.duplicate_of {
             Some(o) => self.related("e.id = ?1", o.0)?.into_iter().next(),

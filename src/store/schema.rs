@@ -14,6 +14,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_near_duplicates.sql"),
     include_str!("migrations/003_feed_health.sql"),
+    include_str!("migrations/004_reading.sql"),
     include_str!("migrations/006_stories.sql"),
     CONTENTLESS_SEARCH,
 ];

@@ -51,7 +51,7 @@ impl Store {
         let Some(f) = dedup::facts(&self.conn, id.0)? else { return Ok(None) };
         let p = dedup::prepare(&self.conn, &crate::dedup::reduce(&f.body))?;
         let hits = dedup::candidates(&self.conn, &f, &p, self.dedup)?;
-        let candidates = dedup::assess(&self.conn, &f, &p, &hits)?;
+        let candidates = dedup::assess(&self.conn, &f, &p, &hits, true)?;
         let override_: Option<Option<i64>> = self
             .conn
             .query_row("SELECT original_id FROM dedup_overrides WHERE entry_id = ?1", [id.0], |r| r.get(0))

@@ -225,3 +225,24 @@ fn a_batch_commits_whole_feeds_and_a_failing_feed_alone_is_undone() {
     s.checkpoint().unwrap();
     assert_eq!(count(&Store::open_at(&path).unwrap(), b), 1);
 }
+
+/// See issue 9: a feed of identical items made copy detection quadratic.
+/// Identical items are linked through a bounded number of candidates each
+/// (exact evidence to a few, keys shared by too many ignored) and still form
+/// one story.
+#[test]
+fn identical_items_are_one_story_through_a_bounded_number_of_comparisons() {
+    let (mut s, f) = store_with_feeds(2);
+    let batch = |prefix: &str| -> Vec<TaggedEntry> {
+        (0..150).map(|i| entry(&format!("{prefix}{i:03}"), Some(&format!("https://{prefix}/{i}")), TEXT, 1)).collect()
+    };
+    s.save_feed(f[0], &FetchState::default(), &batch("a"), at(2)).unwrap();
+    s.save_feed(f[1], &FetchState::default(), &batch("b"), at(2)).unwrap();
+    let copies: i64 = s.conn.query_row("SELECT COUNT(duplicate_of) FROM entries", [], |r| r.get(0)).unwrap();
+    assert_eq!(copies, 299, "all 300 identical items are one story");
+    let roots: i64 =
+        s.conn.query_row("SELECT COUNT(DISTINCT COALESCE(duplicate_of, id)) FROM entries", [], |r| r.get(0)).unwrap();
+    assert_eq!(roots, 1);
+    let x = s.explain_dedup(EntryId(id_of(&s, "b149"))).unwrap().unwrap();
+    assert!(x.candidates.len() <= 3 * 16, "candidates are capped: {}", x.candidates.len());
+}

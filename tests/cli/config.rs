@@ -72,6 +72,6 @@ fn unknown_feed_filter_lists_the_known_ones() {
     let feed = env.fixture_file("jsonfeed.json");
     env.write_config(&format!("[[feeds]]\nurl = \"{feed}\"\nname = \"Dawn\"\n"));
     let (code, _, stderr) = env.run(&["sync", "--feed", "Daawn"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 64, "a usage error");
     assert!(stderr.contains("no feed is named or has the URL \"Daawn\"; known feeds: Dawn"), "{stderr}");
 }

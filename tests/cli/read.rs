@@ -102,6 +102,7 @@ fn list_json_fields_are_the_documented_interface() {
             "feed_url",
             "id",
             "published",
+            "read",
             "summary",
             "title",
             "topics",
@@ -151,14 +152,19 @@ fn list_filters_by_time_topic_and_feed() {
 #[test]
 fn unknown_topic_or_feed_lists_the_known_ones_and_empty_results_are_fine() {
     let s = synced();
+    // A mistake in the command line is a usage error (64), not a failure (1) or failed feeds (2).
     let (code, _, stderr) = s.env.run(&["list", "--topic", "cpce"]);
-    assert_eq!(code, 1);
-    assert_eq!(stderr.trim(), "error: unknown topic \"cpce\"; known topics: business, cpec, pakistan, technology");
+    assert_eq!(code, 64);
+    assert_eq!(
+        stderr.lines().next().unwrap_or_default(),
+        "error: unknown topic \"cpce\"; known topics: business, cpec, pakistan, technology"
+    );
+    assert!(stderr.contains("\nhint: "), "{stderr}");
     let (code, _, stderr) = s.env.run(&["list", "--feed", "Dawnn"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 64);
     assert!(stderr.contains("unknown feed \"Dawnn\"; known feeds: Bol News, Tech Frontier, CEN, Dawn,"), "{stderr}");
     let (code, _, stderr) = s.env.run(&["list", "--since", "yesterday"]);
-    assert_eq!(code, 2, "clap usage error");
+    assert_eq!(code, 64, "clap usage error");
     assert!(stderr.contains("write a duration ago like 24h or 7d"), "{stderr}");
 
     let (code, out, err) = s.env.run(&["list", "--topic", "cpec", "--since", "1h"]);

@@ -118,3 +118,17 @@ fn a_split_entry_stands_alone_and_bridges_nothing() {
     let pairs = [pair(1, 2, PairKind::Same), pair(1, 3, PairKind::Manual)];
     assert_eq!(groups(&nodes, &pairs), vec![vec![1, 3]]);
 }
+
+#[test]
+fn an_excerpt_and_a_brief_cut_from_the_same_lead_both_join_the_full_version() {
+    // The full version 1 carries an excerpt (2) and a rewritten brief (3) of
+    // its lead; 2 and 3 do not verify against each other, but they cover the
+    // same passage of 1: one article, not a roundup.
+    let nodes = [
+        node(1, "Solar panel imports triple", 0..1000),
+        node(2, "Solar panel imports triple", 0..50),
+        node(3, "Rooftop boom: imports up threefold", 10..230),
+    ];
+    let pairs = [part(2, 1, PairKind::Excerpt), part(3, 1, PairKind::Part)];
+    assert_eq!(groups(&nodes, &pairs), vec![vec![1, 2, 3]]);
+}
