@@ -462,6 +462,8 @@ mod tests {
             ListQuery { limit: 50, topics: vec!["t".into()], all: true, ..ListQuery::default() },
             ListQuery { limit: 50, feed_urls: vec!["https://f.example/feed".into()], ..ListQuery::default() },
             ListQuery { limit: 50, since: day, until: day, ..ListQuery::default() },
+            ListQuery { limit: 50, unread: true, ..ListQuery::default() },
+            ListQuery { limit: 50, seen_since: day, ..ListQuery::default() },
         ];
         let mut checked = Vec::new();
         for q in &queries {
