@@ -258,6 +258,17 @@ impl Store {
     }
 }
 
+/// The SQL and parameters of [`Store::count`]: newest first, so that the
+/// stories' index answers it without reading the rows.
+pub(super) fn count_sql(q: &ListQuery, cap: usize) -> (String, Vec<Value>) {
+    let mut sql = "SELECT COUNT(*) FROM (SELECT 1 FROM entries e WHERE 1 = 1".to_owned();
+    let mut values: Vec<Value> = Vec::new();
+    filters(q, &mut sql, &mut values);
+    sql.push_str(" ORDER BY e.published DESC, e.id DESC LIMIT ?)");
+    values.push(Value::Integer(cap.min(i64::MAX as usize) as i64));
+    (sql, values)
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -356,15 +367,4 @@ mod tests {
         assert_eq!(s.last_sync_start().unwrap(), Some(day(2)));
         assert_eq!(s.meta(PREVIOUS_SYNC_START).unwrap(), Some(day(1).timestamp().to_string()));
     }
-}
-
-/// The SQL and parameters of [`Store::count`]: newest first, so that the
-/// stories' index answers it without reading the rows.
-pub(super) fn count_sql(q: &ListQuery, cap: usize) -> (String, Vec<Value>) {
-    let mut sql = "SELECT COUNT(*) FROM (SELECT 1 FROM entries e WHERE 1 = 1".to_owned();
-    let mut values: Vec<Value> = Vec::new();
-    filters(q, &mut sql, &mut values);
-    sql.push_str(" ORDER BY e.published DESC, e.id DESC LIMIT ?)");
-    values.push(Value::Integer(cap.min(i64::MAX as usize) as i64));
-    (sql, values)
 }
