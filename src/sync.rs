@@ -1,9 +1,12 @@
 //! The sync pipeline: fetch → not modified? → parse → tag → store, for every
 //! feed concurrently; one feed failing never stops the others.
 //!
-//! Fetching and parsing run in tokio tasks (at most `concurrency` at once,
-//! `per_host` per host); the results are written by this task, one feed per
-//! transaction, as they arrive.
+//! Fetching, parsing and topic tagging run in tokio tasks (at most
+//! `concurrency` feeds at once, `per_host` per host; a feed keeps its slot
+//! until it is written, which also caps the parsed feeds held in memory).
+//! This task is the single writer: it writes each feed as it arrives, whole
+//! (its entries and its state together), and groups the feeds that arrive
+//! within [`BATCH_TIME`] or [`BATCH_ENTRIES`] entries into one transaction.
 
 pub mod order;
 
@@ -12,18 +15,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::config::{Config, FeedConfig};
 use crate::error::{FeedError, FetchError, StoreError};
-use crate::fetch::{FetchOutcome, Fetcher, Validators};
+use crate::fetch::{FetchOutcome, Fetcher, Slot, Validators};
 use crate::lookup::FeedKey;
-use crate::model::ParsedFeed;
+use crate::model::{FeedMeta, NewEntry};
 use crate::parse;
 use crate::store::{Failure, FeedRow, FetchState, Store, TaggedEntry};
 use crate::topics::Topics;
+use order::InOrder;
 
 /// What one feed's sync came to.
 #[derive(Debug, Clone)]
@@ -125,6 +128,11 @@ pub struct SyncOptions {
     pub force: bool,
 }
 
+/// A write transaction is committed once it is this old...
+pub const BATCH_TIME: Duration = Duration::from_millis(250);
+/// ...or holds this many new or changed entries.
+pub const BATCH_ENTRIES: usize = 1_000;
+
 /// How many different hosts must all fail to resolve before a sync says
 /// "no network?" rather than blaming each feed.
 pub const OFFLINE_MIN_HOSTS: usize = 2;
@@ -223,7 +231,7 @@ pub async fn run(
     let all: Vec<(String, Option<String>)> = config.feeds.iter().map(|f| (f.url.clone(), f.name.clone())).collect();
     let rows = store.upsert_feeds(&all)?;
     let selected = select_feeds(config, &rows, &options.only)?;
-    let topics = Topics::new(&config.topics);
+    let topics = Arc::new(Topics::new(&config.topics));
     let retagged = retag_if_changed(config, &topics, store)?;
     store.set_dedup_settings(config.dedup_settings());
     if store.ensure_dedup_current()? {
@@ -232,11 +240,13 @@ pub async fn run(
 
     let last_before = store.last_entry_id()?;
     let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));
-    let limit = Arc::new(Semaphore::new(config.settings.concurrency));
     let mut tasks = JoinSet::new();
-    let mut rows_by_task: HashMap<tokio::task::Id, FeedRow> = HashMap::new();
+    // Which feed (its position in the selection, its row) each task fetches.
+    let mut feeds_by_task: HashMap<tokio::task::Id, (usize, FeedRow)> = HashMap::new();
+    let mut not_fetched = Vec::new();
     let mut report = SyncReport { retagged, ..SyncReport::default() };
-    for feed in &selected {
+    let parse_deadline = config.settings.timeout;
+    for (position, feed) in selected.iter().enumerate() {
         let row = rows.iter().find(|r| r.url == feed.url).expect("every configured feed has a row").clone();
         let not_due = row.next_attempt.filter(|t| *t > now);
         if !options.force && (row.gone || not_due.is_some()) {
@@ -248,33 +258,78 @@ pub async fn run(
             };
             on_progress(&outcome);
             report.outcomes.push(outcome);
+            not_fetched.push(position);
             continue;
         }
         let fetcher = Arc::clone(&fetcher);
-        let limit = Arc::clone(&limit);
+        let topics = Arc::clone(&topics);
+        let feed_topics = feed.topics.clone();
         let task_row = row.clone();
-        let parse_deadline = config.settings.timeout;
         let handle = tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.expect("semaphore is never closed");
-            fetch_and_parse(&fetcher, &task_row, now, parse_deadline).await
+            // The feed's own URL or where it moved: its host decides the permit.
+            let slot = fetcher.slot(task_row.moved_to.as_deref().unwrap_or(&task_row.url)).await;
+            let result = fetch_and_parse(&fetcher, &slot, &task_row, &topics, feed_topics, now, parse_deadline).await;
+            (result, slot)
         });
-        rows_by_task.insert(handle.id(), row);
+        feeds_by_task.insert(handle.id(), (position, row));
     }
 
-    while let Some((row, joined)) = join_next_keyed(&mut tasks, &mut rows_by_task).await {
+    // Feeds are written in the order of feeds.toml (each waiting a moment at
+    // most for those before it), so that the same documents get the same ids.
+    let mut order: InOrder<(FeedRow, Result<Fetched, FeedError>, Option<Slot>)> =
+        InOrder::new(selected.len(), not_fetched);
+    // Feeds written but not yet committed, reported once they are.
+    let mut batch = Batch::default();
+    store.defer_checkpoints()?;
+    let mut finished = false;
+    loop {
+        while let Some((_, (row, result, slot))) = order.pop(tokio::time::Instant::now()) {
+            write_feed(store, &mut batch, &mut report, &mut on_progress, &row, result, now)?;
+            // Written: its parsed entries are gone, its slot free for the next feed.
+            drop(slot);
+        }
+        if finished {
+            break;
+        }
+        let deadline = batch.deadline().into_iter().chain(order.deadline()).min();
+        let next = join_next_keyed(&mut tasks, &mut feeds_by_task);
+        let joined = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, next).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    if batch.deadline().is_some_and(|d| d <= tokio::time::Instant::now()) {
+                        batch.commit(store, &mut report, &mut on_progress)?;
+                    }
+                    continue;
+                }
+            },
+            None => next.await,
+        };
+        let Some(((position, row), joined)) = joined else {
+            // Every task is done: write what still waits, in order.
+            for (_, (row, result, slot)) in order.drain() {
+                write_feed(store, &mut batch, &mut report, &mut on_progress, &row, result, now)?;
+                drop(slot);
+            }
+            finished = true;
+            continue;
+        };
         // A panic in one feed's task is that feed's failure: it is reported
         // and recorded like any other, and the exit status says so.
-        let result = joined.unwrap_or_else(|e| {
-            tracing::error!(feed_url = %row.url, error = %e, "a feed task panicked");
-            Err(FeedError::Crashed)
-        });
-        let feed_cfg = selected.iter().find(|f| f.url == row.url).expect("task rows come from the selection");
-        let outcome = record(store, &topics, feed_cfg, &row, result, now)?;
-        on_progress(&outcome);
-        report.outcomes.push(outcome);
+        let (result, slot) = match joined {
+            Ok((result, slot)) => (result, Some(slot)),
+            Err(e) => {
+                tracing::error!(feed_url = %row.url, error = %e, "a feed task panicked");
+                (Err(FeedError::Crashed), None)
+            }
+        };
+        order.push(position, (row, result, slot), tokio::time::Instant::now());
     }
+    batch.commit(store, &mut report, &mut on_progress)?;
     // [filters]: decide which new entries are hidden (all of them if the rules changed).
     crate::filters::apply(config, store)?;
+    // One checkpoint for the whole run (it also syncs the WAL to disk).
+    store.checkpoint()?;
     report.stored = Some(store.stored_since(last_before)?);
     // Report in the order of feeds.toml, not of completion.
     report.outcomes.sort_by_key(|o| selected.iter().position(|f| f.url == o.url));
@@ -288,6 +343,33 @@ pub async fn run(
         "sync finished"
     );
     Ok(report)
+}
+
+/// Writes one feed's result into the open batch (starting one if needed),
+/// committing the batch when it is full.
+fn write_feed(
+    store: &mut Store,
+    batch: &mut Batch,
+    report: &mut SyncReport,
+    on_progress: &mut impl FnMut(&FeedOutcome),
+    row: &FeedRow,
+    result: Result<Fetched, FeedError>,
+    now: DateTime<Utc>,
+) -> Result<(), SyncError> {
+    batch.begin(store)?;
+    let written = match record(store, row, result, now) {
+        Ok(written) => written,
+        Err(e) => {
+            // Keep what the batch holds (this feed's savepoint is undone), then stop.
+            let _ = batch.commit(store, report, on_progress);
+            return Err(e.into());
+        }
+    };
+    batch.add(written);
+    if batch.is_full() {
+        batch.commit(store, report, on_progress)?;
+    }
+    Ok(())
 }
 
 /// The next finished task of `tasks` with the key it was spawned under
@@ -309,6 +391,58 @@ async fn join_next_keyed<K, T: 'static>(
     }
 }
 
+/// The feeds written in the open transaction.
+#[derive(Default)]
+struct Batch {
+    started: Option<tokio::time::Instant>,
+    entries: usize,
+    outcomes: Vec<FeedOutcome>,
+}
+
+impl Batch {
+    /// When the open transaction is due to commit; `None` when none is open.
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.started.map(|t| t + BATCH_TIME)
+    }
+
+    fn begin(&mut self, store: &mut Store) -> Result<(), StoreError> {
+        if self.started.is_none() {
+            store.begin_batch()?;
+            self.started = Some(tokio::time::Instant::now());
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, (outcome, entries): (FeedOutcome, usize)) {
+        self.entries += entries;
+        self.outcomes.push(outcome);
+    }
+
+    fn is_full(&self) -> bool {
+        self.entries >= BATCH_ENTRIES || self.started.is_some_and(|t| t.elapsed() >= BATCH_TIME)
+    }
+
+    /// Commits the open transaction, then reports its feeds.
+    fn commit(
+        &mut self,
+        store: &mut Store,
+        report: &mut SyncReport,
+        on_progress: &mut impl FnMut(&FeedOutcome),
+    ) -> Result<(), StoreError> {
+        if self.started.take().is_none() {
+            return Ok(());
+        }
+        store.commit_batch()?;
+        tracing::debug!(feeds = self.outcomes.len(), entries = self.entries, "batch committed");
+        self.entries = 0;
+        for outcome in self.outcomes.drain(..) {
+            on_progress(&outcome);
+            report.outcomes.push(outcome);
+        }
+        Ok(())
+    }
+}
+
 enum Fetched {
     NotModified {
         status: u16,
@@ -318,22 +452,27 @@ enum Fetched {
     Parsed {
         status: u16,
         validators: Validators,
-        feed: ParsedFeed,
+        meta: FeedMeta,
+        entries: Vec<TaggedEntry>,
         moved_to: Option<String>,
         fresh_for: Option<Duration>,
     },
 }
 
+/// Fetches, parses and tags one feed (everything that needs no database).
 async fn fetch_and_parse(
     fetcher: &Fetcher,
+    slot: &Slot,
     row: &FeedRow,
+    topics: &Arc<Topics>,
+    feed_topics: Vec<String>,
     now: DateTime<Utc>,
     parse_deadline: Duration,
 ) -> Result<Fetched, FeedError> {
     let validators = Validators { etag: row.etag.clone(), last_modified: row.last_modified.clone() };
     // A feed a permanent redirect moved is fetched where it now is.
     let url = row.moved_to.clone().unwrap_or_else(|| row.url.clone());
-    match fetcher.fetch(&url, &validators).await? {
+    match fetcher.fetch_in_slot(&url, &validators, slot).await? {
         FetchOutcome::NotModified { status, moved_to, fresh_for } => {
             Ok(Fetched::NotModified { status, moved_to, fresh_for })
         }
@@ -341,28 +480,51 @@ async fn fetch_and_parse(
             let (status, validators, content_type) = (doc.status, doc.validators, doc.content_type);
             let (moved_to, fresh_for) = (doc.moved_to, doc.fresh_for);
             let body = doc.body;
+            let topics = Arc::clone(topics);
+            // The body is dropped as soon as it is parsed; only entries travel on.
             // Parsing has a deadline too (the feed's timeout): a hostile
             // document is that feed's error, not a hung run holding the lock.
             // The blocking thread cannot be stopped; the run goes on without it.
-            let parsing =
-                tokio::task::spawn_blocking(move || parse::parse_feed(&body, &url, content_type.as_deref(), now));
-            let feed = tokio::time::timeout(parse_deadline, parsing)
+            let parsing = tokio::task::spawn_blocking(move || {
+                let parsed = parse::parse_feed(&body, &url, content_type.as_deref(), now)?;
+                drop(body);
+                Ok::<_, crate::error::ParseError>((parsed.meta, tag(&topics, &feed_topics, parsed.entries)))
+            });
+            let (meta, entries) = tokio::time::timeout(parse_deadline, parsing)
                 .await
                 .map_err(|_| crate::error::ParseError::Deadline(parse_deadline))?
                 .map_err(|_| crate::error::ParseError::Panicked)??;
-            Ok(Fetched::Parsed { status, validators, feed, moved_to, fresh_for })
+            Ok(Fetched::Parsed { status, validators, meta, entries, moved_to, fresh_for })
         }
     }
 }
 
+/// The entries worth keeping, each with its topics.
+fn tag(topics: &Topics, feed_topics: &[String], entries: Vec<NewEntry>) -> Vec<TaggedEntry> {
+    entries
+        .into_iter()
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let texts = [
+                entry.title.as_str(),
+                entry.summary_text.as_deref().unwrap_or(""),
+                entry.content_text.as_deref().unwrap_or(""),
+            ];
+            let topics = topics.tag(feed_topics, &texts);
+            TaggedEntry { entry, topics }
+        })
+        .collect()
+}
+
+/// Writes one feed's result into the open transaction; returns its outcome
+/// and how many entries it brought.
 fn record(
     store: &mut Store,
-    topics: &Topics,
-    feed: &FeedConfig,
     row: &FeedRow,
     result: Result<Fetched, FeedError>,
     now: DateTime<Utc>,
-) -> Result<FeedOutcome, StoreError> {
+) -> Result<(FeedOutcome, usize), StoreError> {
+    let mut entries = 0;
     let mut outcome = FeedOutcome {
         name: row.display_name().to_owned(),
         url: row.url.clone(),
@@ -386,35 +548,22 @@ fn record(
             };
             store.record_not_modified(row.id, &state, now)?;
         }
-        Ok(Fetched::Parsed { status, validators, feed: parsed, moved_to, fresh_for }) => {
-            let tagged: Vec<TaggedEntry> = parsed
-                .entries
-                .into_iter()
-                .filter(|e| !e.is_empty())
-                .map(|entry| {
-                    let texts = [
-                        entry.title.as_str(),
-                        entry.summary_text.as_deref().unwrap_or(""),
-                        entry.content_text.as_deref().unwrap_or(""),
-                    ];
-                    let topics = topics.tag(&feed.topics, &texts);
-                    TaggedEntry { entry, topics }
-                })
-                .collect();
+        Ok(Fetched::Parsed { status, validators, meta, entries: tagged, moved_to, fresh_for }) => {
             outcome.moved_to = moved_to.clone();
             let state = FetchState {
                 http_status: Some(status),
                 etag: validators.etag,
                 last_modified: validators.last_modified,
-                title: parsed.meta.title.clone(),
-                site_url: parsed.meta.site_url,
-                next_attempt: fresh_until(fresh_for, parsed.meta.ttl_minutes),
+                title: meta.title.clone(),
+                site_url: meta.site_url,
+                next_attempt: fresh_until(fresh_for, meta.ttl_minutes),
                 moved_to,
-                feed_updated: parsed.meta.updated,
+                feed_updated: meta.updated,
             };
             let saved = store.save_feed(row.id, &state, &tagged, now)?;
+            entries = saved.new + saved.copies + saved.updated;
             if row.name.is_none() {
-                if let Some(title) = parsed.meta.title {
+                if let Some(title) = meta.title {
                     outcome.name = title;
                 }
             }
@@ -451,7 +600,7 @@ fn record(
             outcome.result = FeedResult::Failed { reason, unresolved };
         }
     }
-    Ok(outcome)
+    Ok((outcome, entries))
 }
 
 #[cfg(test)]
@@ -541,7 +690,10 @@ mod tests {
             feed_updated: None,
         };
         let fetcher = Fetcher::new(&crate::config::Settings::default()).unwrap();
-        let result = fetch_and_parse(&fetcher, &row, Utc::now(), Duration::from_millis(1)).await;
+        let slot = fetcher.slot(&row.url).await;
+        let topics = Arc::new(Topics::new(&[]));
+        let result =
+            fetch_and_parse(&fetcher, &slot, &row, &topics, Vec::new(), Utc::now(), Duration::from_millis(1)).await;
         assert!(matches!(result, Err(FeedError::Parse(crate::error::ParseError::Deadline(_)))), "{:?}", result.err());
     }
 }

@@ -9,7 +9,7 @@ use crate::output::entries::{write_list, write_list_tsv, EntryJson};
 use crate::output::{write_json, OutputFormat};
 
 /// The "N more" line counts at most this many rows beyond the limit.
-const MORE_COUNTED: usize = 100_000;
+const MORE_COUNTED: usize = 200;
 
 pub(crate) fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let (config, store) = ctx.read_store()?;

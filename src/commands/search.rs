@@ -16,6 +16,7 @@ pub(crate) fn run(ctx: &Context, args: &SearchArgs) -> anyhow::Result<ExitCode> 
     // A query of only punctuation (a lone `*` or quote) finds nothing; it is not an error.
     let fts = match fts_query(&user_query) {
         Ok(fts) => fts,
+        Err(e) if !e.is_empty_query() => return Err(user_error(e.to_string(), e.hint())),
         Err(e) => {
             match args.filters.output_format() {
                 OutputFormat::Json => write_json(&mut std::io::stdout().lock(), &Vec::<SearchJson>::new())?,

@@ -2,14 +2,14 @@
 //! transaction, with the search index and topics kept in step.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{dedup, FetchState, Result, SaveReport, Store, TaggedEntry};
 use crate::model::{FeedId, NewEntry};
 use crate::text::spaced_cjk;
 
 impl Store {
-    /// Saves one feed's fetched entries and its new state in one transaction:
+    /// Saves one feed's fetched entries and its new state, all or nothing:
     /// new entries are inserted and grouped with the story they are a copy
     /// of (see [`crate::dedup`]), changed ones updated in place, unchanged
     /// ones left alone.
@@ -21,7 +21,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<SaveReport> {
         let settings = self.dedup;
-        let tx = self.conn.transaction()?;
+        // A savepoint: its own transaction, or part of the open batch
+        // ([`Store::begin_batch`]); either way the feed is written whole or not at all.
+        let tx = self.conn.savepoint()?;
         let mut report = SaveReport::default();
         // The feed's own title and site first: copy detection tells an
         // entry crediting its own site ("appeared first on <this site>")
@@ -69,6 +71,34 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(report)
+    }
+
+    /// Opens a write transaction that the following writes (whole feeds,
+    /// see [`Store::save_feed`]) join until [`Store::commit_batch`]: one
+    /// commit for many feeds.
+    pub fn begin_batch(&mut self) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    /// Commits the transaction [`Store::begin_batch`] opened.
+    pub fn commit_batch(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    /// Leaves checkpoints to [`Store::checkpoint`] for the rest of this
+    /// connection's life (a sync checkpoints once, at its end).
+    pub fn defer_checkpoints(&mut self) -> Result<()> {
+        let _pages: i64 = self.conn.query_row("PRAGMA wal_autocheckpoint = 0", [], |r| r.get(0))?;
+        Ok(())
+    }
+
+    /// Copies the write-ahead log into the database and syncs both to disk,
+    /// without waiting for readers (what they still use is copied next time).
+    pub fn checkpoint(&mut self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// The highest entry id stored: entries stored later have higher ids.
@@ -132,7 +162,7 @@ enum Saved {
     Unchanged,
 }
 
-fn save_entry(tx: &Transaction, feed: FeedId, tagged: &TaggedEntry, now: DateTime<Utc>) -> Result<Saved> {
+fn save_entry(tx: &Connection, feed: FeedId, tagged: &TaggedEntry, now: DateTime<Utc>) -> Result<Saved> {
     let e = &tagged.entry;
     let tombstoned: bool = tx
         .prepare_cached("SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2")?
@@ -222,22 +252,42 @@ fn save_entry(tx: &Transaction, feed: FeedId, tagged: &TaggedEntry, now: DateTim
     Ok(Saved::New(id))
 }
 
-fn index_text(tx: &Transaction, id: i64, e: &NewEntry, replace: bool) -> Result<()> {
+fn index_text(tx: &Connection, id: i64, e: &NewEntry, replace: bool) -> Result<()> {
     if replace {
         tx.prepare_cached("DELETE FROM entries_fts WHERE rowid = ?1")?.execute([id])?;
     }
+    insert_search_row(tx, id, &e.title, e.summary_text.as_deref(), e.content_text.as_deref())
+}
+
+/// Indexes one entry's text. The index is contentless (migration 007): it
+/// keeps no copy of the text, which the entry row already holds.
+fn insert_search_row(
+    tx: &Connection,
+    id: i64,
+    title: &str,
+    summary: Option<&str>,
+    content: Option<&str>,
+) -> Result<()> {
     tx.prepare_cached("INSERT INTO entries_fts (rowid, title, summary, content) VALUES (?1, ?2, ?3, ?4)")?.execute(
-        params![
-            id,
-            spaced_cjk(&e.title),
-            spaced_cjk(e.summary_text.as_deref().unwrap_or("")),
-            spaced_cjk(e.content_text.as_deref().unwrap_or(""))
-        ],
+        params![id, spaced_cjk(title), spaced_cjk(summary.unwrap_or("")), spaced_cjk(content.unwrap_or(""))],
     )?;
     Ok(())
 }
 
-fn set_topics(tx: &Transaction, id: i64, topics: &[String]) -> Result<()> {
+/// Rebuilds the whole search index from the stored entries.
+pub(super) fn reindex_search(tx: &Transaction) -> Result<()> {
+    tx.execute("INSERT INTO entries_fts (entries_fts) VALUES ('delete-all')", [])?;
+    let mut select = tx.prepare("SELECT id, title, summary_text, content_text FROM entries ORDER BY id")?;
+    let mut rows = select.query([])?;
+    while let Some(r) = rows.next()? {
+        let (id, title): (i64, String) = (r.get(0)?, r.get(1)?);
+        let (summary, content): (Option<String>, Option<String>) = (r.get(2)?, r.get(3)?);
+        insert_search_row(tx, id, &title, summary.as_deref(), content.as_deref())?;
+    }
+    Ok(())
+}
+
+fn set_topics(tx: &Connection, id: i64, topics: &[String]) -> Result<()> {
     tx.prepare_cached("DELETE FROM entry_topics WHERE entry_id = ?1")?.execute([id])?;
     let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO entry_topics (topic, entry_id) VALUES (?1, ?2)")?;
     for t in topics {

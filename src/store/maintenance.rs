@@ -5,7 +5,6 @@ use rusqlite::params;
 
 use super::{Check, Result, Store, MIGRATIONS};
 use crate::model::EntryId;
-use crate::text::spaced_cjk;
 
 impl Store {
     /// Checks the database beyond SQLite's integrity check: schema version,
@@ -54,26 +53,9 @@ impl Store {
         let tx = self.conn.transaction()?;
         tx.execute_batch(
             "DELETE FROM entries WHERE feed_id NOT IN (SELECT id FROM feeds);
-             DELETE FROM entry_topics WHERE entry_id NOT IN (SELECT id FROM entries);
-             DELETE FROM entries_fts;",
+             DELETE FROM entry_topics WHERE entry_id NOT IN (SELECT id FROM entries);",
         )?;
-        let ids: Vec<i64> =
-            tx.prepare("SELECT id FROM entries")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        for id in ids {
-            let (title, summary, content): (String, Option<String>, Option<String>) =
-                tx.query_row("SELECT title, summary_text, content_text FROM entries WHERE id = ?1", [id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?;
-            tx.execute(
-                "INSERT INTO entries_fts (rowid, title, summary, content) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    id,
-                    spaced_cjk(&title),
-                    spaced_cjk(summary.as_deref().unwrap_or("")),
-                    spaced_cjk(content.as_deref().unwrap_or(""))
-                ],
-            )?;
-        }
+        super::entries::reindex_search(&tx)?;
         tx.commit()?;
         self.rebuild_dedup()?;
         Ok(())

@@ -1,8 +1,9 @@
 //! The SQLite store: the only module that knows SQL.
 //!
-//! WAL journal, versioned migrations (`PRAGMA user_version`), one transaction
-//! per feed's new entries and state, and the full-text index kept in step in
-//! that same transaction. One file per job: [`schema`] (opening, migrations,
+//! WAL journal, versioned migrations (`PRAGMA user_version`), each feed's new
+//! entries and state written whole (a savepoint, inside a batch transaction
+//! during a sync), and the contentless full-text index kept in step in that
+//! same transaction. One file per job: [`schema`] (opening, migrations,
 //! the sync lock), [`feeds`] (feed state), [`entries`] (saving entries),
 //! [`dedup`] (copy detection's bookkeeping), [`stories`] (rebuild, explain,
 //! splits and merges), [`read`] (list, search, show), [`maintenance`]

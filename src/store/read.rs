@@ -8,15 +8,17 @@ use rusqlite::{params, params_from_iter, OptionalExtension};
 use super::{from_unix, Result, Store};
 use crate::error::StoreError;
 use crate::model::EntryId;
-use crate::text::unspace_cjk;
+use crate::search::{best_snippet, highlights, SNIPPET_SCAN_BYTES};
 
 /// Longest summary carried by a listed row, in characters.
 pub const SUMMARY_CHARS: usize = 300;
 
-/// Marks the start of a highlighted match in a search snippet.
-pub const HIGHLIGHT_START: char = '\u{1}';
-/// Marks the end of a highlighted match in a search snippet.
-pub const HIGHLIGHT_END: char = '\u{2}';
+pub use crate::search::{HIGHLIGHT_END, HIGHLIGHT_START};
+
+/// How many of the newest matching entries `search` ranks. A word in nearly
+/// every entry ("the") costs the same at a million entries as at ten
+/// thousand; a rarer word has fewer matches than this and all are ranked.
+pub const SEARCH_WINDOW: usize = 5_000;
 
 /// Column weights for bm25: a title match counts far more than a body match.
 const BM25_WEIGHTS: (f64, f64, f64) = (10.0, 3.0, 1.0);
@@ -180,7 +182,10 @@ pub(super) fn filters(q: &ListQuery, sql: &mut String, params: &mut Vec<Value>) 
         sql.push_str(super::reading::STORY_UNREAD);
     }
     if !q.feed_urls.is_empty() {
-        sql.push_str(&format!(" AND f.url IN ({})", placeholders(q.feed_urls.len())));
+        sql.push_str(&format!(
+            " AND e.feed_id IN (SELECT id FROM feeds WHERE url IN ({}))",
+            placeholders(q.feed_urls.len())
+        ));
         params.extend(q.feed_urls.iter().map(|u| Value::Text(u.clone())));
     }
     if !q.topics.is_empty() {
@@ -201,14 +206,48 @@ fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
+/// The SQL and parameters of [`Store::list`].
+fn list_sql(q: &ListQuery) -> (String, Vec<Value>) {
+    let mut sql = format!("SELECT {ROW_COLUMNS} FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE 1 = 1");
+    let mut params = Vec::new();
+    filters(q, &mut sql, &mut params);
+    sql.push_str(" ORDER BY e.published DESC, e.id DESC LIMIT ?");
+    params.push(Value::Integer(q.limit.min(i64::MAX as usize) as i64));
+    (sql, params)
+}
+
+/// The SQL and parameters that rank a search: (story root, rank, the
+/// story's best-matching entry), best first, at most `q.limit` rows.
+///
+/// Ranks first, decorates after: the newest [`SEARCH_WINDOW`] matches that
+/// pass the filters are scored with bm25 (nothing else is computed per
+/// match), folded into their stories and cut to the limit; only the rows
+/// shown are then read and given a snippet ([`Store::search`]).
+fn search_sql(fts_query: &str, q: &ListQuery) -> (String, Vec<Value>) {
+    let fold = !q.all && q.feed_urls.is_empty();
+    let root = if fold { "COALESCE(m.duplicate_of, m.id)" } else { "m.id" };
+    let (wt, ws, wc) = BM25_WEIGHTS;
+    let mut sql = format!(
+        "WITH matches AS (
+             SELECT {root} AS root, m.id AS hit, bm25(entries_fts, {wt}, {ws}, {wc}) AS rank
+             FROM entries_fts JOIN entries m ON m.id = entries_fts.rowid JOIN entries e ON e.id = {root}
+             WHERE entries_fts MATCH ?"
+    );
+    let mut params = vec![Value::Text(fts_query.to_owned())];
+    filters(q, &mut sql, &mut params);
+    sql.push_str(&format!(
+        " ORDER BY entries_fts.rowid DESC LIMIT {SEARCH_WINDOW}
+         )
+         SELECT root, MIN(rank) AS best, hit FROM matches GROUP BY root ORDER BY best, root DESC LIMIT ?"
+    ));
+    params.push(Value::Integer(q.limit.min(i64::MAX as usize) as i64));
+    (sql, params)
+}
+
 impl Store {
     /// Stories (or entries, with `all`) newest first.
     pub fn list(&self, q: &ListQuery) -> Result<Vec<EntryRow>> {
-        let mut sql = format!("SELECT {ROW_COLUMNS} FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE 1 = 1");
-        let mut params = Vec::new();
-        filters(q, &mut sql, &mut params);
-        sql.push_str(" ORDER BY e.published DESC, e.id DESC LIMIT ?");
-        params.push(Value::Integer(q.limit.min(i64::MAX as usize) as i64));
+        let (sql, params) = list_sql(q);
         let mut stmt = self.conn.prepare(&sql)?;
         let rows: Vec<EntryRow> =
             stmt.query_map(params_from_iter(params), row_from)?.collect::<rusqlite::Result<_>>()?;
@@ -216,7 +255,8 @@ impl Store {
     }
 
     /// Full-text search, best match first, copies folded into their
-    /// original unless `q.all`. `fts_query` is already in FTS5 syntax.
+    /// original unless `q.all`. `fts_query` is already in FTS5 syntax;
+    /// `user_query` is what was typed (its words are highlighted).
     pub fn search(
         &self,
         fts_query: &str,
@@ -224,31 +264,6 @@ impl Store {
         q: &ListQuery,
     ) -> std::result::Result<Vec<SearchHit>, SearchError> {
         let fold = !q.all && q.feed_urls.is_empty();
-        let root = if fold { "COALESCE(e.duplicate_of, e.id)" } else { "e.id" };
-        let (wt, ws, wc) = BM25_WEIGHTS;
-        let mut sql = format!(
-            "WITH hits AS (
-                 SELECT rowid AS id, bm25(entries_fts, {wt}, {ws}, {wc}) AS rank,
-                        snippet(entries_fts, -1, char(1), char(2), '…', 16) AS snip
-                 FROM entries_fts WHERE entries_fts MATCH ?
-             ),
-             best AS (
-                 SELECT {root} AS root, h.rank, h.snip,
-                        ROW_NUMBER() OVER (PARTITION BY {root} ORDER BY h.rank, e.id) AS n
-                 FROM hits h JOIN entries e ON e.id = h.id
-             )
-             SELECT {ROW_COLUMNS}, b.rank, b.snip
-             FROM best b JOIN entries e ON e.id = b.root JOIN feeds f ON f.id = e.feed_id
-             WHERE b.n = 1"
-        );
-        let mut params = vec![Value::Text(fts_query.to_owned())];
-        filters(q, &mut sql, &mut params);
-        sql.push_str(" ORDER BY b.rank, e.published DESC LIMIT ?");
-        params.push(Value::Integer(q.limit.min(i64::MAX as usize) as i64));
-
-        // The SQL is ours and fixed: a plain SQLITE_ERROR from it can only
-        // come from the MATCH expression the user wrote (busy, full, corrupt
-        // and the like have codes of their own).
         let bad = |e: rusqlite::Error| -> SearchError {
             if e.sqlite_error_code() == Some(rusqlite::ErrorCode::Unknown) {
                 let msg = e.to_string();
@@ -257,19 +272,41 @@ impl Store {
                 SearchError::Store(e.into())
             }
         };
+        let (sql, params) = search_sql(fts_query, q);
         let mut stmt = self.conn.prepare(&sql).map_err(bad)?;
-        let hits: Vec<(EntryRow, f64, String)> = stmt
-            .query_map(params_from_iter(params), |r| Ok((row_from(r)?, r.get::<_, f64>(11)?, r.get::<_, String>(12)?)))
+        let ranked: Vec<(i64, f64, i64)> = stmt
+            .query_map(params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(bad)?
             .collect::<rusqlite::Result<_>>()
             .map_err(bad)?;
-        let (rows, rest): (Vec<EntryRow>, Vec<(f64, String)>) =
-            hits.into_iter().map(|(row, rank, snip)| (row, (rank, snip))).unzip();
+        Ok(self.decorate(ranked, user_query, fold)?)
+    }
+
+    /// The rows of ranked hits, each with a snippet of its best-matching entry.
+    fn decorate(&self, ranked: Vec<(i64, f64, i64)>, user_query: &str, fold: bool) -> Result<Vec<SearchHit>> {
+        let words = highlights(user_query);
+        let row_sql = format!("SELECT {ROW_COLUMNS} FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.id = ?1");
+        let mut row_stmt = self.conn.prepare_cached(&row_sql)?;
+        // Only a bounded window of the text is read and scanned: a 20 MB
+        // entry costs what a long article does.
+        let mut text_stmt = self.conn.prepare_cached(
+            "SELECT title, substr(content_text, 1, ?2), substr(summary_text, 1, ?2) FROM entries WHERE id = ?1",
+        )?;
+        let mut rows = Vec::with_capacity(ranked.len());
+        let mut decorations = Vec::with_capacity(ranked.len());
+        for (root, rank, hit) in ranked {
+            rows.push(row_stmt.query_row([root], row_from)?);
+            let (title, content, summary): (String, Option<String>, Option<String>) = text_stmt
+                .query_row(params![hit, SNIPPET_SCAN_BYTES as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let texts = [title.as_str(), summary.as_deref().unwrap_or(""), content.as_deref().unwrap_or("")];
+            let snip = best_snippet(&texts, &words);
+            decorations.push((rank, snip));
+        }
         let rows = self.with_read(self.with_topics(rows, fold)?)?;
         Ok(rows
             .into_iter()
-            .zip(rest)
-            .map(|(row, (rank, snip))| SearchHit { row, snippet: unspace_cjk(&snip), score: -rank })
+            .zip(decorations)
+            .map(|(row, (rank, snippet))| SearchHit { row, snippet, score: -rank })
             .collect())
     }
 
@@ -347,17 +384,17 @@ impl Store {
     /// Fills in each row's topics: its own, or with `story` those of its
     /// whole story (original and copies).
     fn with_topics(&self, mut rows: Vec<EntryRow>, story: bool) -> Result<Vec<EntryRow>> {
-        let sql = if story {
-            "SELECT DISTINCT t.topic FROM entry_topics t
-             WHERE t.entry_id = ?1 OR t.entry_id IN (SELECT id FROM entries WHERE duplicate_of = ?1) ORDER BY t.topic"
-        } else {
-            "SELECT t.topic FROM entry_topics t WHERE t.entry_id = ?1 ORDER BY t.topic"
-        };
+        let sql = if story { TOPICS_OF_STORY } else { TOPICS_OF_ENTRY };
         let mut stmt = self.conn.prepare_cached(sql)?;
         for row in &mut rows {
             row.topics = stmt.query_map(params![row.id.0], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         }
         Ok(rows)
+    }
+
+    /// Returns true if and only if some stored entry has `topic`.
+    pub fn has_topic(&self, topic: &str) -> Result<bool> {
+        Ok(self.conn.prepare_cached("SELECT 1 FROM entry_topics WHERE topic = ?1 LIMIT 1")?.exists([topic])?)
     }
 
     /// Every topic that some stored entry has.
@@ -367,6 +404,12 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
+/// The topics of a story: its original's and its copies'.
+const TOPICS_OF_STORY: &str = "SELECT DISTINCT t.topic FROM entry_topics t
+     WHERE t.entry_id IN (SELECT ?1 UNION ALL SELECT id FROM entries WHERE duplicate_of = ?1) ORDER BY t.topic";
+/// The topics of one entry.
+const TOPICS_OF_ENTRY: &str = "SELECT t.topic FROM entry_topics t WHERE t.entry_id = ?1 ORDER BY t.topic";
 
 /// Why a search failed.
 #[derive(Debug, thiserror::Error)]
@@ -384,7 +427,88 @@ fn explain_fts_error(msg: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::short_summary;
+    use super::*;
+    use crate::store::Store;
+
+    /// The query plan of `sql`, one line per step.
+    fn plan(store: &Store, sql: &str, params: &[Value]) -> Vec<String> {
+        let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        // Statements without given parameters get 1 for each.
+        let ones = vec![Value::Integer(1); stmt.parameter_count()];
+        let params = if params.is_empty() { &ones[..] } else { params };
+        stmt.query_map(params_from_iter(params), |r| r.get::<_, String>(3)).unwrap().map(|r| r.unwrap()).collect()
+    }
+
+    /// Returns the steps that read a whole table, index or the search
+    /// index's content instead of seeking. Allowed walks: entries newest
+    /// first (`list` stops at its limit), FTS5 answering MATCH from its
+    /// index, and the bounded windows of ranked matches and counted rows.
+    fn full_scans(plan: &[String]) -> Vec<String> {
+        const ALLOWED: [&str; 4] = [
+            "USING INDEX entries_by_published",
+            "USING COVERING INDEX entries_by_published",
+            "USING INDEX entries_stories_by_published",
+            "USING COVERING INDEX entries_stories_by_published",
+        ];
+        plan.iter()
+            .filter(|step| {
+                let allowed = ALLOWED.iter().any(|a| step.contains(a))
+                    || (step.contains("VIRTUAL TABLE INDEX") && step.contains(":M"))
+                    || *step == "SCAN matches"
+                    || step.starts_with("SCAN (subquery-")
+                    || step.starts_with("SCAN CONSTANT ROW");
+                step.starts_with("SCAN ") && !allowed
+            })
+            .cloned()
+            .collect()
+    }
+
+    // See issue 11: "list and search must not scan entry_topics or count
+    // every feed's entries"; the plans must use indexes.
+    #[test]
+    fn read_queries_use_indexes() {
+        let store = Store::open_in_memory().unwrap();
+        let day = DateTime::from_timestamp(1_700_000_000, 0);
+        let queries = [
+            ListQuery { limit: 50, ..ListQuery::default() },
+            ListQuery { limit: 50, all: true, ..ListQuery::default() },
+            ListQuery { limit: 50, topics: vec!["t".into()], ..ListQuery::default() },
+            ListQuery { limit: 50, topics: vec!["t".into()], all: true, ..ListQuery::default() },
+            ListQuery { limit: 50, feed_urls: vec!["https://f.example/feed".into()], ..ListQuery::default() },
+            ListQuery { limit: 50, since: day, until: day, ..ListQuery::default() },
+            ListQuery { limit: 50, unread: true, ..ListQuery::default() },
+            ListQuery { limit: 50, seen_since: day, ..ListQuery::default() },
+        ];
+        let mut checked = Vec::new();
+        for q in &queries {
+            let (sql, params) = list_sql(q);
+            checked.push((format!("list {q:?}"), plan(&store, &sql, &params)));
+            let (sql, params) = crate::store::reading::count_sql(q, 1_000);
+            checked.push((format!("count {q:?}"), plan(&store, &sql, &params)));
+            let (sql, params) = search_sql("\"gwadar\"", q);
+            checked.push((format!("search {q:?}"), plan(&store, &sql, &params)));
+        }
+        let row = format!("SELECT {ROW_COLUMNS} FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.id = ?1");
+        checked.push(("search row, show".into(), plan(&store, &row, &[])));
+        for (what, sql) in [
+            ("story topics", TOPICS_OF_STORY),
+            ("entry topics", TOPICS_OF_ENTRY),
+            ("copies", "SELECT e.id FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.duplicate_of = ?1"),
+            ("has topic", "SELECT 1 FROM entry_topics WHERE topic = ?1 LIMIT 1"),
+            ("sync: is the entry new", "SELECT 1 FROM entries WHERE feed_id = ?1 AND entry_key = ?2"),
+            ("sync: tombstone", "SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2"),
+        ] {
+            checked.push((what.into(), plan(&store, sql, &[])));
+        }
+        for (what, plan) in &checked {
+            assert!(full_scans(plan).is_empty(), "{what} scans a table: {plan:#?}");
+        }
+        // The check itself can fail.
+        let scan = plan(&store, "SELECT id FROM entries WHERE title = 'x'", &[]);
+        assert!(!full_scans(&scan).is_empty(), "{scan:?}");
+        let scan = plan(&store, "SELECT DISTINCT topic FROM entry_topics t", &[]);
+        assert!(!full_scans(&scan).is_empty(), "{scan:?}");
+    }
 
     #[test]
     fn summary_is_cut_at_a_word() {

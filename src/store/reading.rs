@@ -141,12 +141,7 @@ impl Store {
     /// How many rows `q` selects without its limit, counting at most `cap`
     /// (so that the "N more" line stays cheap on a huge store).
     pub fn count(&self, q: &ListQuery, cap: usize) -> Result<usize> {
-        let mut sql =
-            "SELECT COUNT(*) FROM (SELECT 1 FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE 1 = 1".to_owned();
-        let mut values: Vec<Value> = Vec::new();
-        filters(q, &mut sql, &mut values);
-        sql.push_str(" LIMIT ?)");
-        values.push(Value::Integer(cap.min(i64::MAX as usize) as i64));
+        let (sql, values) = count_sql(q, cap);
         let n: i64 = self.conn.query_row(&sql, params_from_iter(values), |r| r.get(0))?;
         Ok(n as usize)
     }
@@ -261,6 +256,17 @@ impl Store {
         tx.commit()?;
         Ok(Some(PurgeReport { entries, rerooted }))
     }
+}
+
+/// The SQL and parameters of [`Store::count`]: newest first, so that the
+/// stories' index answers it without reading the rows.
+pub(super) fn count_sql(q: &ListQuery, cap: usize) -> (String, Vec<Value>) {
+    let mut sql = "SELECT COUNT(*) FROM (SELECT 1 FROM entries e WHERE 1 = 1".to_owned();
+    let mut values: Vec<Value> = Vec::new();
+    filters(q, &mut sql, &mut values);
+    sql.push_str(" ORDER BY e.published DESC, e.id DESC LIMIT ?)");
+    values.push(Value::Integer(cap.min(i64::MAX as usize) as i64));
+    (sql, values)
 }
 
 #[cfg(test)]

@@ -17,7 +17,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_reading.sql"),
     include_str!("migrations/005_filters.sql"),
     include_str!("migrations/006_stories.sql"),
+    CONTENTLESS_SEARCH,
 ];
+
+/// The migration that makes the search index contentless; the index is
+/// refilled from the entries after it (the spacing of CJK text is Rust).
+const CONTENTLESS_SEARCH: &str = include_str!("migrations/007_contentless_search.sql");
 
 /// How long a reader or writer waits for SQLite's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -158,6 +163,9 @@ impl Store {
             }
             if let Some(sql) = MIGRATIONS.get(current) {
                 tx.execute_batch(sql)?;
+                if *sql == CONTENTLESS_SEARCH {
+                    super::entries::reindex_search(&tx)?;
+                }
                 tx.pragma_update(None, "user_version", (current + 1) as i64)?;
             }
             tx.pragma_update(None, "application_id", APPLICATION_ID)?;

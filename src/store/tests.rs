@@ -186,6 +186,46 @@ fn sync_lock_excludes_a_second_holder() {
     assert!(b.lock_for_sync(Duration::from_millis(200)).unwrap().is_some());
 }
 
+// See issue 11, "Fewer, larger transactions": feeds share a transaction,
+// each written whole; a failing feed is undone alone; an uncommitted batch
+// is lost whole.
+#[test]
+fn a_batch_commits_whole_feeds_and_a_failing_feed_alone_is_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syndic.db");
+    let mut s = Store::open_at(&path).unwrap();
+    let feeds =
+        s.upsert_feeds(&[("https://a.example/feed".into(), None), ("https://b.example/feed".into(), None)]).unwrap();
+    let (a, b) = (feeds[0].id, feeds[1].id);
+    let count = |s: &Store, feed: FeedId| -> i64 {
+        s.conn.query_row("SELECT COUNT(*) FROM entries WHERE feed_id = ?1", [feed.0], |r| r.get(0)).unwrap()
+    };
+    let state = FetchState::default();
+    s.begin_batch().unwrap();
+    s.save_feed(a, &state, &[entry("a1", None, TEXT, 1), entry("a2", None, "Another story entirely.", 2)], at(3))
+        .unwrap();
+    // A feed the database refuses (no such feed: its entries break the foreign key).
+    let refused = s.save_feed(FeedId(9_999), &state, &[entry("x1", None, "Refused text.", 1)], at(3));
+    assert!(refused.is_err());
+    s.commit_batch().unwrap();
+    assert_eq!((count(&s, a), count(&s, FeedId(9_999))), (2, 0));
+
+    // Killed before the commit: the open batch is lost whole, nothing else.
+    s.begin_batch().unwrap();
+    s.save_feed(b, &state, &[entry("b1", None, "A story of feed b.", 2)], at(3)).unwrap();
+    assert_eq!(count(&s, b), 1, "written, not committed");
+    drop(s);
+    let mut s = Store::open_at(&path).unwrap();
+    assert_eq!((count(&s, a), count(&s, b)), (2, 0));
+    let last_success: Option<i64> =
+        s.conn.query_row("SELECT last_success FROM feeds WHERE id = ?1", [b.0], |r| r.get(0)).unwrap();
+    assert_eq!(last_success, None, "the feed's state went with its entries");
+    // Outside a batch, a feed is its own transaction.
+    s.save_feed(b, &state, &[entry("b1", None, "A story of feed b.", 2)], at(3)).unwrap();
+    s.checkpoint().unwrap();
+    assert_eq!(count(&Store::open_at(&path).unwrap(), b), 1);
+}
+
 /// See issue 9: a feed of identical items made copy detection quadratic.
 /// Identical items are linked through a bounded number of candidates each
 /// (exact evidence to a few, keys shared by too many ignored) and still form

@@ -16,6 +16,7 @@ mod reading;
 mod readme;
 mod reliability;
 mod robust;
+mod search_bounds;
 mod server;
 mod stories;
 mod sync;
