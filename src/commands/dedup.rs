@@ -138,7 +138,7 @@ fn write_explanation(x: &Explanation, _store: &Store, out: &mut dyn Write) -> st
             v.containment, v.cover, v.length_ratio, v.lead_containment, v.title_similarity, v.numbers_kept
         )?;
         let verdict = match a.kind {
-            Some(k) => format!("same article: {}", k.as_str()),
+            Some(k) => format!("same story ({})", k.as_str()),
             None => format!("different: {}", v.reason),
         };
         writeln!(out, "      → {verdict}")?;
