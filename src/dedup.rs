@@ -648,6 +648,48 @@ impl Fingerprint {
     pub fn compared_len(&self, other: &Fingerprint) -> usize {
         self.comparable(other).len()
     }
+
+    /// In one pass, without allocating: how many compared shingles the two
+    /// share, and how many of each are compared (see [`Fingerprint::shared_with`]).
+    pub fn overlap(&self, other: &Fingerprint) -> (usize, usize, usize) {
+        let filter_a = self.full && !other.full;
+        let filter_b = other.full && !self.full;
+        let kept = |filter: bool, x: u32| !filter || x.is_multiple_of(SKETCH_RATE);
+        let (a, b) = (&self.sample, &other.sample);
+        let (mut i, mut j) = (0, 0);
+        let (mut shared, mut na, mut nb) = (0, 0, 0);
+        loop {
+            while i < a.len() && !kept(filter_a, a[i]) {
+                i += 1;
+            }
+            while j < b.len() && !kept(filter_b, b[j]) {
+                j += 1;
+            }
+            if i >= a.len() || j >= b.len() {
+                break;
+            }
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => {
+                    na += 1;
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    nb += 1;
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    shared += 1;
+                    na += 1;
+                    nb += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        na += a[i.min(a.len())..].iter().filter(|x| kept(filter_a, **x)).count();
+        nb += b[j.min(b.len())..].iter().filter(|x| kept(filter_b, **x)).count();
+        (shared, na, nb)
+    }
 }
 
 /// Size of the intersection of two sorted, deduplicated lists.
@@ -822,8 +864,7 @@ pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) ->
     // that the verdict does not depend on which entry came first.
     let first_is_shorter = (a.shingles, &a.sample) <= (b.shingles, &b.sample);
     let (short, long) = if first_is_shorter { (a, b) } else { (b, a) };
-    let shared_sampled = short.shared_with(long).len();
-    let (short_n, long_n) = (short.compared_len(long), long.compared_len(short));
+    let (shared_sampled, short_n, long_n) = short.overlap(long);
     let ratio = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
     let mut containment = ratio(shared_sampled, short_n);
     let cover = ratio(shared_sampled, long_n);

@@ -230,6 +230,11 @@ fn fingerprints_round_trip_and_sample_long_texts() {
     assert_eq!(Fingerprint::decode(&short.encode()), Some(short));
     assert_eq!(Fingerprint::decode(&[9, 9, 9]), None);
     assert_eq!(Fingerprint::decode(&[]), None);
+    // The one-pass overlap counts what shared_with and compared_len do.
+    let short = fp(&seed_body());
+    for (x, y) in [(&short, &f), (&f, &short), (&f, &f), (&short, &short)] {
+        assert_eq!(x.overlap(y), (x.shared_with(y).len(), x.compared_len(y), y.compared_len(x)));
+    }
     // A sampled text against itself trimmed: containment is estimated well.
     let trimmed = fp(&long[..100].join(" "));
     let v = verify(&trimmed, "t", &f, "t");

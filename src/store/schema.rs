@@ -101,7 +101,7 @@ impl Store {
     fn configure(&mut self) -> Result<()> {
         // Saving an entry uses a few dozen statements; the default cache of 16
         // would re-prepare them all the time.
-        self.conn.set_prepared_statement_cache_capacity(128);
+        self.conn.set_prepared_statement_cache_capacity(256);
         // journal_mode answers with a row, so it is queried, not executed. A
         // new database being switched by another process at the same moment
         // answers "busy" without waiting for the busy timeout: try again.
