@@ -37,23 +37,12 @@ pub fn copy_demo(env: &TestEnv) {
     }
 }
 
-/// The names of the demo's feeds, in the order of feeds.toml.
-fn demo_feed_names() -> Vec<String> {
-    let config: toml::Table = std::fs::read_to_string(demo_dir().join("feeds.toml")).unwrap().parse().unwrap();
-    config["feeds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().expect("every demo feed has a name").to_owned())
-        .collect()
-}
-
 /// Syncs the demo copied into `env` as a reader would
 /// (`--config demo/feeds.toml`, database `demo/demo.db`).
 ///
-/// Feed by feed, in the order of feeds.toml: a plain `sync` stores the
-/// feeds in the order they arrive, which decides the ids (issue 10: "the
-/// demo is reproducible"); once that is fixed this can be one `sync`.
+/// One plain `sync`: feeds are written in the order of feeds.toml (see
+/// `sync::order`), so the ids are the same every time (issue 10: "the demo
+/// is reproducible").
 pub fn sync_demo(env: &TestEnv) {
     // One plain sync, as the README's first command: feeds are written in
     // the order of feeds.toml, so the ids are the same every time.
