@@ -118,12 +118,13 @@ fn background_published(i: i64) -> i64 {
 
 /// Builds (once) a store of `n` background entries with realistic
 /// fingerprints and index keys (their text is not stored: the write path
-/// reads fingerprints only), 1,000 a day. Returns its path.
+/// reads fingerprints only), 1,000 a day, with the lookup keys a sync keeps
+/// (those of the last weeks). Returns its path.
 fn store_with(n: i64, vocab: &[String]) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("stories-{n}.db"));
-    let done = dir.join(format!("stories-{n}.done"));
+    let path = dir.join(format!("stories-v2-{n}.db"));
+    let done = dir.join(format!("stories-v2-{n}.done"));
     if done.exists() {
         return path;
     }
@@ -188,6 +189,11 @@ fn store_with(n: i64, vocab: &[String]) -> PathBuf {
             fp.execute(rusqlite::params![id, data, blob, day]).unwrap();
             key_rows.extend(keys.iter().map(|k| (*k, day, id)));
         }
+        // What a sync leaves: the lookup keys of the last weeks only (see
+        // store::dedup::forget_old_keys); every entry keeps its fingerprint.
+        let newest = background_published(n - 1).div_euclid(DAY);
+        let horizon = syndic::store::KEY_HORIZON_DAYS + syndic::store::DedupSettings::default().window_days;
+        key_rows.retain(|(_, day, _)| *day >= newest - horizon);
         key_rows.sort_unstable();
         let mut k = tx.prepare("INSERT INTO dedup_keys (key, day, entry_id) VALUES (?1, ?2, ?3)").unwrap();
         for r in key_rows {

@@ -329,6 +329,9 @@ pub async fn run(
     // [filters]: decide which new entries are hidden (all of them if the rules changed).
     crate::filters::apply(config, store)?;
     // One checkpoint for the whole run (it also syncs the WAL to disk).
+    // Copy detection's lookup keys stay a few weeks long.
+    let dropped = store.forget_old_keys(now)?;
+    tracing::debug!(keys = dropped, "old copy-detection keys dropped");
     store.checkpoint()?;
     report.stored = Some(store.stored_since(last_before)?);
     // Report in the order of feeds.toml, not of completion.

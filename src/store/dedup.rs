@@ -36,6 +36,14 @@ const KEY_MAX_ENTRIES: usize = 64;
 /// exact equivalences, so linking to a few of them keeps the story connected.
 const EXACT_MAX: usize = 16;
 
+/// Index keys are kept for entries published up to this many days before
+/// the end of the dedup window of the newest entry (see
+/// [`forget_old_keys`]). A newcomer is looked up within its window, so what
+/// is older only matters for entries that arrive weeks late (a feed's
+/// archive): they are still grouped by exact evidence (link, text, source,
+/// title) and by `dedup --rebuild`, which files every entry again.
+pub const KEY_HORIZON_DAYS: i64 = 30;
+
 /// Body keys two entries must share to be compared. One shared key is
 /// usually a stock phrase ("the prime minister said on"): requiring two cuts
 /// the comparisons per entry several times over. Versions of an article share
@@ -304,6 +312,19 @@ pub(crate) fn write_fingerprint(conn: &Connection, f: &Facts, p: &Prepared) -> R
     conn.prepare_cached("INSERT OR REPLACE INTO fingerprints (entry_id, data, keys, day) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![f.id, data, ids_to_blob(&keys), day])?;
     Ok(true)
+}
+
+/// Drops the index keys of entries published more than the window plus
+/// [`KEY_HORIZON_DAYS`] before the newest entry filed (not after `now`: a
+/// date in the future says nothing). The key table stays a few weeks long
+/// whatever the size of the store. Returns the number of keys dropped.
+pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettings) -> Result<usize> {
+    let newest: Option<i64> = conn
+        .prepare_cached("SELECT MAX(day) FROM dedup_keys WHERE day <= ?1")?
+        .query_row([now.div_euclid(SECONDS_PER_DAY) + 1], |r| r.get(0))?;
+    let Some(newest) = newest else { return Ok(0) };
+    let cutoff = newest - settings.window_days - KEY_HORIZON_DAYS;
+    Ok(conn.prepare_cached("DELETE FROM dedup_keys WHERE day < ?1")?.execute([cutoff])?)
 }
 
 /// Removes the index keys of the entries `ids` (before they are deleted).

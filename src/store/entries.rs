@@ -94,6 +94,12 @@ impl Store {
         Ok(())
     }
 
+    /// Drops the copy-detection index keys of entries published long before
+    /// `now` (see `store::dedup::forget_old_keys`); returns how many.
+    pub fn forget_old_keys(&mut self, now: DateTime<Utc>) -> Result<usize> {
+        super::dedup::forget_old_keys(&self.conn, now.timestamp(), self.dedup)
+    }
+
     /// Copies the write-ahead log into the database and syncs both to disk,
     /// without waiting for readers (what they still use is copied next time).
     pub fn checkpoint(&mut self) -> Result<()> {

@@ -29,7 +29,7 @@ mod stories;
 
 use schema::MIGRATIONS;
 
-pub use dedup::{Assessment, DedupSettings, Via};
+pub use dedup::{Assessment, DedupSettings, Via, KEY_HORIZON_DAYS};
 pub use filters::FilterReport;
 pub use reading::PurgeReport;
 pub use stats::{FeedActivity, FeedDay, Republished, StatsQuery, TopicDay};

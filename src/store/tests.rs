@@ -246,3 +246,40 @@ fn identical_items_are_one_story_through_a_bounded_number_of_comparisons() {
     let x = s.explain_dedup(EntryId(id_of(&s, "b149"))).unwrap().unwrap();
     assert!(x.candidates.len() <= 3 * 16, "candidates are capped: {}", x.candidates.len());
 }
+
+/// The lookup keys stay a few weeks long: those of entries published long
+/// before the newest are dropped, the rest kept, and a date in the future
+/// moves nothing.
+#[test]
+fn old_lookup_keys_are_dropped_relative_to_the_newest_entry() {
+    let (mut s, f) = store_with_feeds(1);
+    let day = |d: i64| DateTime::<Utc>::from_timestamp(1_700_000_000 + d * 86_400, 0).unwrap();
+    let batch: Vec<TaggedEntry> = [0i64, 10, 70, 100, 500]
+        .iter()
+        .map(|d| {
+            let mut e = entry(&format!("e{d}"), Some(&format!("https://x/{d}")), &format!("{TEXT} Day {d}."), 1);
+            e.entry.published = day(*d);
+            e
+        })
+        .collect();
+    s.save_feed(f[0], &FetchState::default(), &batch, day(100)).unwrap();
+    let keys_of = |s: &Store, key: &str| -> i64 {
+        s.conn
+            .query_row(
+                "SELECT COUNT(*) FROM dedup_keys WHERE entry_id = (SELECT id FROM entries WHERE entry_key = ?1)",
+                [key],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert!(keys_of(&s, "e0") > 0);
+    // Synced long after, with a bogus future date among the keys: nothing is relative to it.
+    let dropped = s.forget_old_keys(day(100)).unwrap();
+    assert!(dropped > 0);
+    assert_eq!((keys_of(&s, "e0"), keys_of(&s, "e10")), (0, 0), "more than 7 + 30 days before day 100");
+    assert!(keys_of(&s, "e70") > 0 && keys_of(&s, "e100") > 0 && keys_of(&s, "e500") > 0);
+    // Old fixtures synced today keep their keys: the newest entry decides, not the clock.
+    let (mut old, g) = store_with_feeds(1);
+    old.save_feed(g[0], &FetchState::default(), &[entry("a", Some("https://y/a"), TEXT, 1)], day(1000)).unwrap();
+    assert_eq!(old.forget_old_keys(day(1000)).unwrap(), 0);
+}
