@@ -46,6 +46,9 @@ fn corpus_dir() -> Option<PathBuf> {
 /// Without ../shared/corpus the test cannot run: in CI (`CI` set) that is a
 /// failure; elsewhere a note that `cargo test` shows (written past the test
 /// harness's capture).
+/// How long one document may take to parse before the test calls it a hang.
+const HANG: Duration = Duration::from_secs(20);
+
 fn skip_without_corpus() {
     // CI lays ../shared beside the clone; a checkout elsewhere may not have
     // it. Under CI that fails; elsewhere the skip is shown.
@@ -130,7 +133,10 @@ fn corpus_parses_like_feedparser_or_better() {
             f.entries.retain(|e| !e.is_empty());
             f
         });
-        if started.elapsed() > Duration::from_secs(1) {
+        // A hang guard, not a speed test (speed is measured by the benches):
+        // the slowest document parses in well under a second in a debug build
+        // on an idle machine; only a runaway parse takes this long.
+        if started.elapsed() > HANG {
             slow.push(path.to_owned());
         }
         let t = by_kind.entry(kind.to_owned()).or_default();
@@ -213,7 +219,7 @@ fn corpus_parses_like_feedparser_or_better() {
         );
     }
     assert!(panicked.is_empty(), "the parser panicked on: {panicked:?}");
-    assert!(slow.is_empty(), "documents over 1 s: {slow:?}");
+    assert!(slow.is_empty(), "documents over {HANG:?} (a runaway parse): {slow:?}");
     assert!(
         total.with_entries >= FEEDPARSER_WITH_ENTRIES.max(PARSED_WITH_ENTRIES),
         "entries in {} documents; feedparser finds entries in {FEEDPARSER_WITH_ENTRIES}, syndic did in {PARSED_WITH_ENTRIES}",
