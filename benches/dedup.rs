@@ -109,6 +109,8 @@ fn entry(key: &str, title: &str, text: &str, published: i64) -> TaggedEntry {
             text_hash: syndic::dedup::text_hash(text),
         },
         topics: vec![],
+        // As a sync's parse workers compute it (no boilerplate known).
+        comparison: Some(syndic::dedup::Comparison::new(syndic::dedup::reduce(text), |_| false)),
     }
 }
 

@@ -253,26 +253,29 @@ pub fn paragraph_hashes(text: &str) -> Vec<i64> {
     hashes
 }
 
-static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
+static ATTRIBUTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
     // Each alternative ends the paragraph; it starts the paragraph or a new
     // sentence within it (WordPress appends "The post … appeared first on
     // …" to the excerpt itself). The credited source is group `src<N>`.
+    // The free spans are counted in bytes (`ANY`, a byte other than a line
+    // break): as Unicode characters, their hundreds of repetitions made an
+    // automaton whose matching caches took tens of megabytes per thread.
+    // Their ends are ASCII, so a captured span is whole UTF-8.
     let alternatives = [
         r"(?:this (?:article|story|post|piece) (?:was |is )?)?(?:originally|first) (?:published|appeared|posted)(?: (?:at|on|in|by))? SRC",
-        r"the post .{1,300}? appeared first on SRC",
+        r"the post ANY{1,300}? appeared first on SRC",
         r"this (?:article|story|post|piece) (?:first )?appeared (?:first )?(?:at|on|in) SRC",
-        r"this (?:article|story|post|piece) (?:is|was|has been) republished from SRC under .{1,200}",
+        r"this (?:article|story|post|piece) (?:is|was|has been) republished from SRC under ANY{1,200}",
         r"(?:re-?published|reprinted|reproduced) (?:here )?(?:with (?:kind )?permission )?(?:from|of|by|courtesy of) SRC",
         r"(?:source|courtesy|credit)\s*:\s*SRC",
     ];
     let pattern = alternatives
         .iter()
         .enumerate()
-        .map(|(i, a)| a.replace("SRC", &format!(r"(?P<src{i}>[^\n]{{2,100}}?)")))
+        .map(|(i, a)| a.replace("SRC", &format!(r"(?P<src{i}>ANY{{2,100}}?)")).replace("ANY", r"(?-u:[^\n])"))
         .collect::<Vec<_>>()
         .join("|");
-    regex::RegexBuilder::new(&format!(r"(?i)(?:^|[.!?…\]»”)]\s+)(?:{pattern})[\s.]*$"))
-        .dfa_size_limit(16 << 20)
+    regex::bytes::RegexBuilder::new(&format!(r"(?i)(?:^|[.!?…\]»”)]\s+)(?:{pattern})[\s.]*$"))
         .build()
         .expect("the attribution pattern is valid")
 });
@@ -343,15 +346,19 @@ pub fn find_attribution(paragraph: &str) -> Option<(String, usize)> {
     if !ATTRIBUTION_WORDS.iter().any(|w| lower.contains(w)) {
         return None;
     }
-    let caps = ATTRIBUTION.captures(paragraph)?;
+    let caps = ATTRIBUTION.captures(paragraph.as_bytes())?;
     let src = (0..8).find_map(|i| caps.name(&format!("src{i}")))?;
     let whole = caps.get(0)?;
+    let src_start = src.start();
+    // Whole UTF-8 (see ATTRIBUTION); were it not, no attribution.
+    let src = paragraph.get(src.range())?;
     // The match may start with the end of the previous sentence.
-    let start = paragraph[whole.start()..src.start()]
+    let start = paragraph
+        .get(whole.start()..src_start)?
         .char_indices()
         .find(|(_, c)| c.is_alphabetic())
         .map_or(whole.start(), |(i, _)| whole.start() + i);
-    let name = src.as_str().trim().trim_end_matches(['.', ',', ';', ':', '!']).trim();
+    let name = src.trim().trim_end_matches(['.', ',', ';', ':', '!']).trim();
     let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() || name.split_whitespace().count() > 12 {
         return None;
@@ -457,6 +464,44 @@ impl Reduced {
             truncated: self.truncated,
             dropped,
         }
+    }
+}
+
+/// An entry's comparison data: its reduced text and, for the boilerplate
+/// known when it was computed, the comparison text, fingerprint and index
+/// keys. Computed where the feed is parsed, off the single writer, which
+/// recomputes it only if boilerplate learnt since touches one of its
+/// paragraphs (see `store::dedup::process`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Comparison {
+    pub reduced: Reduced,
+    pub prepared: Prepared,
+    pub fingerprint: Fingerprint,
+    /// [`Prepared::index_keys`].
+    pub keys: Vec<i64>,
+    /// The lead keys among `keys`, sorted.
+    pub lead_keys: Vec<i64>,
+}
+
+impl Comparison {
+    /// The comparison data of `reduced` without the paragraphs `is_boilerplate` names.
+    pub fn new(reduced: Reduced, is_boilerplate: impl FnMut(i64) -> bool) -> Comparison {
+        let prepared = reduced.prepare(is_boilerplate);
+        let fingerprint = prepared.fingerprint();
+        let keys = prepared.index_keys();
+        let mut lead_keys: Vec<i64> = keys.iter().copied().filter(|k| prepared.is_lead_key(*k)).collect();
+        lead_keys.sort_unstable();
+        Comparison { reduced, prepared, fingerprint, keys, lead_keys }
+    }
+
+    /// Returns true if and only if `key` is one of the lead keys.
+    pub fn is_lead_key(&self, key: i64) -> bool {
+        self.lead_keys.binary_search(&key).is_ok()
+    }
+
+    /// Returns true if and only if one of its paragraphs is in `keys`.
+    pub fn touches(&self, keys: &std::collections::HashSet<i64>) -> bool {
+        !keys.is_empty() && self.reduced.paragraphs.iter().any(|p| p.key.is_some_and(|k| keys.contains(&k)))
     }
 }
 
@@ -841,7 +886,9 @@ pub struct Verdict {
     pub length_ratio: f64,
     /// Shared lead shingles / lead shingles of the shorter lead.
     pub lead_containment: f64,
-    pub title_similarity: f64,
+    /// [`title_similarity`] of the titles, when a rule needed it (it is
+    /// costly next to the rest, and most candidates are decided without it).
+    pub title_similarity: Option<f64>,
     /// Shared figures / figures of the text with fewer figures.
     pub numbers_kept: f64,
     /// Estimated shingles shared.
@@ -883,7 +930,8 @@ pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) ->
     let length_ratio = ratio(short.shingles as usize, long.shingles as usize);
     let fewest = a.numbers.len().min(b.numbers.len());
     let numbers_kept = if fewest == 0 { 1.0 } else { ratio(intersection(&a.numbers, &b.numbers), fewest) };
-    let title_similarity = title_similarity(title_a, title_b);
+    let mut titles = None;
+    let mut similar_titles = || *titles.get_or_insert_with(|| title_similarity(title_a, title_b)) >= TITLE_SIMILARITY;
     let (kind, reason) = if !short.is_comparable() {
         (None, "too little text to compare")
     } else if containment >= SAME_COVER && cover >= SAME_COVER {
@@ -893,8 +941,8 @@ pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) ->
     } else if length_ratio < PART_RATIO
         && containment >= EXCERPT_CONTAINMENT
         && lead_containment >= LEAD_CONTAINMENT
-        && (title_similarity >= TITLE_SIMILARITY
-            || (short.words as usize >= EXCERPT_SPECIFIC_WORDS && lead_containment >= EXCERPT_SPECIFIC_LEAD))
+        && ((short.words as usize >= EXCERPT_SPECIFIC_WORDS && lead_containment >= EXCERPT_SPECIFIC_LEAD)
+            || similar_titles())
     {
         (Some(PairKind::Excerpt), "excerpt of the longer text")
     } else if length_ratio < PART_RATIO
@@ -930,7 +978,7 @@ pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) ->
         cover,
         length_ratio,
         lead_containment,
-        title_similarity,
+        title_similarity: titles,
         numbers_kept,
         shared,
         reason,

@@ -82,6 +82,12 @@ impl NewEntry {
     }
 
     /// The longest plain text the entry carries: content, else summary.
+    /// The text copy detection compares: the content, else the summary (as
+    /// the store reads it back, `store::dedup::facts`).
+    pub fn comparison_text(&self) -> &str {
+        self.content_text.as_deref().or(self.summary_text.as_deref()).unwrap_or("")
+    }
+
     pub fn body_text(&self) -> &str {
         match (&self.content_text, &self.summary_text) {
             (Some(c), Some(s)) if s.len() > c.len() => s,

@@ -10,15 +10,17 @@
 
 pub mod order;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::config::{Config, FeedConfig};
+use crate::dedup::{self, Comparison};
 use crate::error::{FeedError, FetchError, StoreError};
 use crate::fetch::{FetchOutcome, Fetcher, Slot, Validators};
 use crate::lookup::FeedKey;
@@ -232,6 +234,12 @@ pub async fn run(
     let rows = store.upsert_feeds(&all)?;
     let selected = select_feeds(config, &rows, &options.only)?;
     let topics = Arc::new(Topics::new(&config.topics));
+    // The parse workers compute each entry's comparison data with the
+    // boilerplate known now; the writer redoes it only if it learns more.
+    let boilerplate = Arc::new(store.boilerplate_keys()?);
+    // Parsing is CPU work: as many at once as there are cores. More threads
+    // would not parse faster, and each keeps its own regex caches (megabytes).
+    let parsers = Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
     let retagged = retag_if_changed(config, &topics, store)?;
     store.set_dedup_settings(config.dedup_settings());
     if store.ensure_dedup_current()? {
@@ -263,12 +271,15 @@ pub async fn run(
         }
         let fetcher = Arc::clone(&fetcher);
         let topics = Arc::clone(&topics);
+        let boilerplate = Arc::clone(&boilerplate);
+        let parsers = Arc::clone(&parsers);
         let feed_topics = feed.topics.clone();
         let task_row = row.clone();
         let handle = tasks.spawn(async move {
             // The feed's own URL or where it moved: its host decides the permit.
             let slot = fetcher.slot(task_row.moved_to.as_deref().unwrap_or(&task_row.url)).await;
-            let result = fetch_and_parse(&fetcher, &slot, &task_row, &topics, feed_topics, now, parse_deadline).await;
+            let prep = Prep { topics, boilerplate, feed_topics, parsers };
+            let result = fetch_and_parse(&fetcher, &slot, &task_row, prep, now, parse_deadline).await;
             (result, slot)
         });
         feeds_by_task.insert(handle.id(), (position, row));
@@ -363,8 +374,10 @@ fn write_feed(
     let written = match record(store, row, result, now) {
         Ok(written) => written,
         Err(e) => {
-            // Keep what the batch holds (this feed's savepoint is undone), then stop.
-            let _ = batch.commit(store, report, on_progress);
+            // The batch is rolled back: none of its feeds is written, as
+            // after a crash; the next sync fetches them again.
+            store.rollback_batch();
+            batch.abandon();
             return Err(e.into());
         }
     };
@@ -425,6 +438,13 @@ impl Batch {
         self.entries >= BATCH_ENTRIES || self.started.is_some_and(|t| t.elapsed() >= BATCH_TIME)
     }
 
+    /// Forgets the open transaction, rolled back.
+    fn abandon(&mut self) {
+        self.started = None;
+        self.entries = 0;
+        self.outcomes.clear();
+    }
+
     /// Commits the open transaction, then reports its feeds.
     fn commit(
         &mut self,
@@ -462,13 +482,23 @@ enum Fetched {
     },
 }
 
-/// Fetches, parses and tags one feed (everything that needs no database).
+/// What the parse workers need besides the document.
+struct Prep {
+    topics: Arc<Topics>,
+    /// Paragraphs known to be boilerplate when the sync started.
+    boilerplate: Arc<HashSet<i64>>,
+    feed_topics: Vec<String>,
+    /// Leave to parse (one per core).
+    parsers: Arc<Semaphore>,
+}
+
+/// Fetches, parses and prepares one feed: everything that needs no
+/// database (topics, copy-detection data), in parallel, off the writer.
 async fn fetch_and_parse(
     fetcher: &Fetcher,
     slot: &Slot,
     row: &FeedRow,
-    topics: &Arc<Topics>,
-    feed_topics: Vec<String>,
+    prep: Prep,
     now: DateTime<Utc>,
     parse_deadline: Duration,
 ) -> Result<Fetched, FeedError> {
@@ -483,7 +513,8 @@ async fn fetch_and_parse(
             let (status, validators, content_type) = (doc.status, doc.validators, doc.content_type);
             let (moved_to, fresh_for) = (doc.moved_to, doc.fresh_for);
             let body = doc.body;
-            let topics = Arc::clone(topics);
+            // Waiting for a parser is not parsing: the deadline starts after.
+            let _parsing = Arc::clone(&prep.parsers).acquire_owned().await.expect("the semaphore is never closed");
             // The body is dropped as soon as it is parsed; only entries travel on.
             // Parsing has a deadline too (the feed's timeout): a hostile
             // document is that feed's error, not a hung run holding the lock.
@@ -491,7 +522,7 @@ async fn fetch_and_parse(
             let parsing = tokio::task::spawn_blocking(move || {
                 let parsed = parse::parse_feed(&body, &url, content_type.as_deref(), now)?;
                 drop(body);
-                Ok::<_, crate::error::ParseError>((parsed.meta, tag(&topics, &feed_topics, parsed.entries)))
+                Ok::<_, crate::error::ParseError>((parsed.meta, prepare(&prep, parsed.entries)))
             });
             let (meta, entries) = tokio::time::timeout(parse_deadline, parsing)
                 .await
@@ -502,8 +533,8 @@ async fn fetch_and_parse(
     }
 }
 
-/// The entries worth keeping, each with its topics.
-fn tag(topics: &Topics, feed_topics: &[String], entries: Vec<NewEntry>) -> Vec<TaggedEntry> {
+/// The entries worth keeping, each with its topics and copy-detection data.
+fn prepare(prep: &Prep, entries: Vec<NewEntry>) -> Vec<TaggedEntry> {
     entries
         .into_iter()
         .filter(|e| !e.is_empty())
@@ -513,8 +544,10 @@ fn tag(topics: &Topics, feed_topics: &[String], entries: Vec<NewEntry>) -> Vec<T
                 entry.summary_text.as_deref().unwrap_or(""),
                 entry.content_text.as_deref().unwrap_or(""),
             ];
-            let topics = topics.tag(feed_topics, &texts);
-            TaggedEntry { entry, topics }
+            let topics = prep.topics.tag(&prep.feed_topics, &texts);
+            let reduced = dedup::reduce(entry.comparison_text());
+            let comparison = Some(Comparison::new(reduced, |k| prep.boilerplate.contains(&k)));
+            TaggedEntry { entry, topics, comparison }
         })
         .collect()
 }
@@ -694,9 +727,13 @@ mod tests {
         };
         let fetcher = Fetcher::new(&crate::config::Settings::default()).unwrap();
         let slot = fetcher.slot(&row.url).await;
-        let topics = Arc::new(Topics::new(&[]));
-        let result =
-            fetch_and_parse(&fetcher, &slot, &row, &topics, Vec::new(), Utc::now(), Duration::from_millis(1)).await;
+        let prep = Prep {
+            topics: Arc::new(Topics::new(&[])),
+            boilerplate: Arc::default(),
+            feed_topics: Vec::new(),
+            parsers: Arc::new(Semaphore::new(1)),
+        };
+        let result = fetch_and_parse(&fetcher, &slot, &row, prep, Utc::now(), Duration::from_millis(1)).await;
         assert!(matches!(result, Err(FeedError::Parse(crate::error::ParseError::Deadline(_)))), "{:?}", result.err());
     }
 }

@@ -135,7 +135,12 @@ fn write_explanation(x: &Explanation, _store: &Store, out: &mut dyn Write) -> st
         writeln!(
             out,
             "      containment {:.2}  cover {:.2}  length ratio {:.2}  lead {:.2}  title {:.2}  numbers {:.2}",
-            v.containment, v.cover, v.length_ratio, v.lead_containment, v.title_similarity, v.numbers_kept
+            v.containment,
+            v.cover,
+            v.length_ratio,
+            v.lead_containment,
+            v.title_similarity.unwrap_or_default(),
+            v.numbers_kept
         )?;
         let verdict = match a.kind {
             Some(k) => format!("same story ({})", k.as_str()),
@@ -245,7 +250,7 @@ impl From<&Explanation> for ExplainJson {
                     cover: a.verdict.cover,
                     length_ratio: a.verdict.length_ratio,
                     lead_containment: a.verdict.lead_containment,
-                    title_similarity: a.verdict.title_similarity,
+                    title_similarity: a.verdict.title_similarity.unwrap_or_default(),
                     numbers_kept: a.verdict.numbers_kept,
                     same_story: a.is_copy(),
                     kind: a.kind.map(|k| k.as_str()),

@@ -39,6 +39,10 @@ fn attribution_lines_are_found_with_their_source() {
         ("Republished with permission from Dawn.", "Dawn"),
         ("Source: APP", "APP"),
         ("Courtesy: China Economic Net", "China Economic Net"),
+        // Sources in other scripts (the regex counts bytes, the name is whole UTF-8).
+        ("Originally published at بول نیوز", "بول نیوز"),
+        ("Source: 中国经济网", "中国经济网"),
+        ("The post Сотрудничество Китая и Пакистана appeared first on Новости.", "Новости"),
     ];
     for (p, want) in cases {
         assert_eq!(find_attribution(p).map(|a| a.0).as_deref(), Some(want), "{p}");

@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::Result;
 use crate::dedup::cluster::{self, Node, Pair};
-use crate::dedup::{self, Fingerprint, OriginInfo, PairKind, Prepared, Reduced, Verdict};
+use crate::dedup::{self, Comparison, Fingerprint, OriginInfo, PairKind, Prepared, Reduced, Verdict};
 use crate::text::comparable_words;
 use crate::urls::site_host;
 
@@ -195,40 +195,46 @@ fn is_boilerplate(conn: &Connection, key: i64) -> Result<bool> {
         .exists([key])?)
 }
 
-/// The entry's comparison text, with the boilerplate known now.
-pub(crate) fn prepare(conn: &Connection, reduced: &Reduced) -> Result<Prepared> {
+/// The entry's comparison data, with the boilerplate known now.
+pub(crate) fn comparison(conn: &Connection, reduced: Reduced) -> Result<Comparison> {
     let mut known = HashMap::new();
     for key in reduced.paragraph_keys() {
         known.insert(key, is_boilerplate(conn, key)?);
     }
-    Ok(reduced.prepare(|k| known.get(&k).copied().unwrap_or(false)))
+    Ok(Comparison::new(reduced, |k| known.get(&k).copied().unwrap_or(false)))
+}
+
+/// Every paragraph known to be boilerplate (of any feed), for the parse
+/// workers to compute comparison data with.
+pub(crate) fn boilerplate_keys(conn: &Connection) -> Result<HashSet<i64>> {
+    let mut stmt = conn.prepare_cached("SELECT hash FROM paragraph_counts WHERE boilerplate = 1")?;
+    let keys = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(keys)
 }
 
 /// Adds entry `id`'s paragraphs to its feed's counts; returns the paragraphs
 /// that just became boilerplate.
 pub(crate) fn count_paragraphs(conn: &Connection, feed_id: i64, id: i64, reduced: &Reduced) -> Result<Vec<i64>> {
-    let mut get = conn
-        .prepare_cached("SELECT entries, boilerplate, sample FROM paragraph_counts WHERE hash = ?1 AND feed_id = ?2")?;
-    let mut put = conn.prepare_cached(
-        "INSERT OR REPLACE INTO paragraph_counts (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
+    // One statement per paragraph: counted, and the entry added to the
+    // sample of those that carry it while the sample has room.
+    let mut count = conn.prepare_cached(&format!(
+        "INSERT INTO paragraph_counts (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, 1, 0, ?3)
+         ON CONFLICT (hash, feed_id) DO UPDATE SET entries = entries + 1,
+             sample = CASE WHEN length(sample) < {} THEN CAST(sample || excluded.sample AS BLOB) ELSE sample END
+         RETURNING entries, boilerplate, sample",
+        8 * dedup::BOILERPLATE_SAMPLES
+    ))?;
+    let me = ids_to_blob(&[id]);
     let mut learnt = Vec::new();
     for key in reduced.paragraph_keys() {
-        let (n, known, sample): (i64, bool, Vec<u8>) = get
-            .query_row(params![key, feed_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?
-            .unwrap_or((0, false, Vec::new()));
-        let n = n + 1;
-        let mut ids = ids_from_blob(&sample);
-        if ids.len() < dedup::BOILERPLATE_SAMPLES && !ids.contains(&id) {
-            ids.push(id);
-        }
-        put.execute(params![key, feed_id, n, known, ids_to_blob(&ids)])?;
-        let sample = ids_to_blob(&ids);
+        let (n, known, sample): (i64, bool, Vec<u8>) =
+            count.query_row(params![key, feed_id, me], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         if known || n < dedup::BOILERPLATE_MIN_ENTRIES {
             continue;
         }
-        if distinct_articles_around(conn, key, &ids_from_blob(&sample))? >= dedup::BOILERPLATE_MIN_ENTRIES as usize {
+        let mut ids = ids_from_blob(&sample);
+        ids.dedup();
+        if distinct_articles_around(conn, key, &ids)? >= dedup::BOILERPLATE_MIN_ENTRIES as usize {
             conn.prepare_cached("UPDATE paragraph_counts SET boilerplate = 1 WHERE hash = ?1 AND feed_id = ?2")?
                 .execute(params![key, feed_id])?;
             learnt.push(key);
@@ -283,21 +289,25 @@ fn title_key(title: &str) -> Option<i64> {
 
 /// Stores (or replaces) an entry's fingerprint and index keys, its title key
 /// and the attribution it carries. Returns true if the fingerprint changed.
-pub(crate) fn write_fingerprint(conn: &Connection, f: &Facts, p: &Prepared) -> Result<bool> {
+/// `is_new`: the entry has none yet (nothing to compare or remove).
+pub(crate) fn write_fingerprint(conn: &Connection, f: &Facts, c: &Comparison, is_new: bool) -> Result<bool> {
     conn.prepare_cached("UPDATE entries SET attribution = ?2, title_key = ?3 WHERE id = ?1")?.execute(params![
         f.id,
-        f.credit(p),
+        f.credit(&c.prepared),
         title_key(&f.title)
     ])?;
-    let data = p.fingerprint().encode();
-    let keys = p.index_keys();
+    let data = c.fingerprint.encode();
+    let keys = &c.keys;
     let day = f.published.div_euclid(SECONDS_PER_DAY);
-    let old: Option<(Vec<u8>, Vec<u8>, i64)> = conn
-        .prepare_cached("SELECT data, keys, day FROM fingerprints WHERE entry_id = ?1")?
-        .query_row([f.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
+    let old: Option<(Vec<u8>, Vec<u8>, i64)> = if is_new {
+        None
+    } else {
+        conn.prepare_cached("SELECT data, keys, day FROM fingerprints WHERE entry_id = ?1")?
+            .query_row([f.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?
+    };
     if let Some((old_data, old_keys, old_day)) = &old {
-        if *old_data == data && ids_from_blob(old_keys) == keys && *old_day == day {
+        if *old_data == data && ids_from_blob(old_keys) == *keys && *old_day == day {
             return Ok(false);
         }
         let mut del = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
@@ -306,11 +316,11 @@ pub(crate) fn write_fingerprint(conn: &Connection, f: &Facts, p: &Prepared) -> R
         }
     }
     let mut ins = conn.prepare_cached("INSERT OR IGNORE INTO dedup_keys (key, day, entry_id) VALUES (?1, ?2, ?3)")?;
-    for k in &keys {
+    for k in keys {
         ins.execute(params![k, day, f.id])?;
     }
     conn.prepare_cached("INSERT OR REPLACE INTO fingerprints (entry_id, data, keys, day) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![f.id, data, ids_to_blob(&keys), day])?;
+        .execute(params![f.id, data, ids_to_blob(keys), day])?;
     Ok(true)
 }
 
@@ -352,6 +362,29 @@ pub(crate) fn stored_fingerprint(conn: &Connection, id: i64) -> Result<Option<Fi
         .optional()?;
     Ok(blob.and_then(|b| Fingerprint::decode(&b)))
 }
+
+/// The candidate lookups, their limits written into the SQL.
+struct LookupSql {
+    by_url: String,
+    by_source: String,
+    by_text: String,
+    by_key: String,
+    by_title: String,
+}
+
+static LOOKUP_SQL: std::sync::LazyLock<LookupSql> = std::sync::LazyLock::new(|| LookupSql {
+    by_url: format!("SELECT id FROM entries WHERE url = ?1 AND id != ?2 LIMIT {EXACT_MAX}"),
+    by_source: format!("SELECT id FROM entries WHERE source_url = ?1 AND id != ?2 LIMIT {EXACT_MAX}"),
+    by_text: format!("SELECT id FROM entries WHERE text_hash = ?1 AND id != ?2 LIMIT {EXACT_MAX}"),
+    by_key: format!(
+        "SELECT entry_id FROM dedup_keys WHERE key = ?1 AND day >= ?2 AND day <= ?3 LIMIT {}",
+        KEY_MAX_ENTRIES + 1
+    ),
+    by_title: format!(
+        "SELECT id FROM entries WHERE title_key = ?1 AND published >= ?2 AND published <= ?3 AND id != ?4
+         LIMIT {EXACT_MAX}"
+    ),
+});
 
 /// Why an entry became a candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -399,7 +432,7 @@ pub type Hit = (i64, Via, usize);
 /// explicit evidence whenever published, shared keys and titles within the
 /// window. Each lookup is symmetric: if `b` is found from `a`, `a` would be
 /// found from `b`.
-pub(crate) fn candidates(conn: &Connection, f: &Facts, p: &Prepared, settings: DedupSettings) -> Result<Vec<Hit>> {
+pub(crate) fn candidates(conn: &Connection, f: &Facts, c: &Comparison, settings: DedupSettings) -> Result<Vec<Hit>> {
     let day = f.published.div_euclid(SECONDS_PER_DAY);
     let (lo, hi) = (day - settings.window_days, day + settings.window_days);
     let (t_lo, t_hi) =
@@ -416,41 +449,39 @@ pub(crate) fn candidates(conn: &Connection, f: &Facts, p: &Prepared, settings: D
             e.1 = e.1.max(n);
         }
     };
-    let limit = EXACT_MAX as i64;
-    let mut by_url = conn.prepare_cached("SELECT id FROM entries WHERE url = ?1 AND id != ?2 LIMIT ?3")?;
+    // The limits are in the SQL text, not bound: SQLite re-prepares a
+    // statement whose LIMIT is a parameter every time it is bound.
+    let mut by_url = conn.prepare_cached(&LOOKUP_SQL.by_url)?;
     if let Some(src) = &f.source_url {
-        for id in by_url.query_map(params![src, f.id, limit], |r| r.get(0))? {
+        for id in by_url.query_map(params![src, f.id], |r| r.get(0))? {
             add(id?, Via::Source, 0);
         }
     }
     if let Some(url) = &f.url {
-        for id in by_url.query_map(params![url, f.id, limit], |r| r.get(0))? {
+        for id in by_url.query_map(params![url, f.id], |r| r.get(0))? {
             add(id?, Via::Link, 0);
         }
-        let mut naming = conn.prepare_cached("SELECT id FROM entries WHERE source_url = ?1 AND id != ?2 LIMIT ?3")?;
-        for id in naming.query_map(params![url, f.id, limit], |r| r.get(0))? {
+        let mut naming = conn.prepare_cached(&LOOKUP_SQL.by_source)?;
+        for id in naming.query_map(params![url, f.id], |r| r.get(0))? {
             add(id?, Via::Source, 0);
         }
     }
     if let Some(h) = f.text_hash {
-        let mut stmt = conn.prepare_cached("SELECT id FROM entries WHERE text_hash = ?1 AND id != ?2 LIMIT ?3")?;
-        for id in stmt.query_map(params![h, f.id, limit], |r| r.get(0))? {
+        let mut stmt = conn.prepare_cached(&LOOKUP_SQL.by_text)?;
+        for id in stmt.query_map(params![h, f.id], |r| r.get(0))? {
             add(id?, Via::Text, 0);
         }
     }
     {
-        let mut stmt =
-            conn.prepare_cached("SELECT entry_id FROM dedup_keys WHERE key = ?1 AND day BETWEEN ?2 AND ?3 LIMIT ?4")?;
+        let mut stmt = conn.prepare_cached(&LOOKUP_SQL.by_key)?;
         let mut lead: HashMap<i64, usize> = HashMap::new();
         let mut body: HashMap<i64, usize> = HashMap::new();
-        for key in p.index_keys() {
-            let ids: Vec<i64> = stmt
-                .query_map(params![key, lo, hi, (KEY_MAX_ENTRIES + 1) as i64], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+        for &key in &c.keys {
+            let ids: Vec<i64> = stmt.query_map(params![key, lo, hi], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
             if ids.len() > KEY_MAX_ENTRIES {
                 continue;
             }
-            let tally = if p.is_lead_key(key) { &mut lead } else { &mut body };
+            let tally = if c.is_lead_key(key) { &mut lead } else { &mut body };
             for id in ids {
                 *tally.entry(id).or_default() += 1;
             }
@@ -467,10 +498,8 @@ pub(crate) fn candidates(conn: &Connection, f: &Facts, p: &Prepared, settings: D
         }
     }
     if let Some(key) = title_key(&f.title) {
-        let mut stmt = conn.prepare_cached(
-            "SELECT id FROM entries WHERE title_key = ?1 AND published BETWEEN ?2 AND ?3 AND id != ?4 LIMIT ?5",
-        )?;
-        for id in stmt.query_map(params![key, t_lo, t_hi, f.id, limit], |r| r.get(0))? {
+        let mut stmt = conn.prepare_cached(&LOOKUP_SQL.by_title)?;
+        for id in stmt.query_map(params![key, t_lo, t_hi, f.id], |r| r.get(0))? {
             add(id?, Via::Title, 0);
         }
     }
@@ -510,11 +539,11 @@ impl Assessment {
 pub(crate) fn assess(
     conn: &Connection,
     f: &Facts,
-    p: &Prepared,
+    c: &Comparison,
     hits: &[Hit],
     with_facts: bool,
 ) -> Result<Vec<Assessment>> {
-    let fp = p.fingerprint();
+    let fp = &c.fingerprint;
     let mut load = conn.prepare_cached(
         "SELECT e.title, fp.data FROM entries e JOIN fingerprints fp ON fp.entry_id = e.id WHERE e.id = ?1",
     )?;
@@ -526,7 +555,11 @@ pub(crate) fn assess(
             continue;
         };
         let Some(ofp) = Fingerprint::decode(&data) else { continue };
-        let verdict = dedup::verify(&fp, &f.title, &ofp, &title);
+        let mut verdict = dedup::verify(fp, &f.title, &ofp, &title);
+        if with_facts {
+            // Shown by `dedup --explain` even where no rule needed it.
+            verdict.title_similarity.get_or_insert_with(|| dedup::title_similarity(&f.title, &title));
+        }
         let kind = via.explicit().or(verdict.kind);
         let other = if with_facts { facts_without_body(conn, id)? } else { None };
         out.push(Assessment { id, other, via, strength, verdict, kind });
@@ -536,8 +569,8 @@ pub(crate) fn assess(
 
 /// Verifies `f` against its candidates and records the pairs found.
 /// Returns the entries it was paired with.
-fn pair_entry(conn: &Connection, f: &Facts, p: &Prepared, settings: DedupSettings) -> Result<Vec<i64>> {
-    let hits = candidates(conn, f, p, settings)?;
+fn pair_entry(conn: &Connection, f: &Facts, c: &Comparison, settings: DedupSettings) -> Result<Vec<i64>> {
+    let hits = candidates(conn, f, c, settings)?;
     let mut partners = Vec::new();
     let mut ins = conn.prepare_cached(
         "INSERT INTO dedup_pairs (a, b, kind, shorter, containment) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -545,7 +578,7 @@ fn pair_entry(conn: &Connection, f: &Facts, p: &Prepared, settings: DedupSetting
              containment = excluded.containment
          WHERE dedup_pairs.kind != 0",
     )?;
-    for a in assess(conn, f, p, &hits, false)? {
+    for a in assess(conn, f, c, &hits, false)? {
         let Some(kind) = a.kind else { continue };
         let shorter = (!kind.is_strong()).then_some(if a.verdict.first_is_shorter { f.id } else { a.id });
         ins.execute(params![f.id.min(a.id), f.id.max(a.id), kind.code(), shorter, a.verdict.containment])?;
@@ -588,58 +621,79 @@ pub(crate) fn pairs_of(conn: &Connection, id: i64) -> Result<Vec<Pair>> {
 }
 
 /// Fingerprints, pairs and regroups a batch of entries of one feed: `new`
-/// ones just inserted, `changed` ones whose text changed at the source.
+/// ones just inserted (with the comparison data their parse worker
+/// computed, if any), `changed` ones whose text changed at the source.
+/// `learnt` holds the paragraphs this connection found to be boilerplate:
+/// a worker's comparison data that has one of them is recomputed.
 /// Returns the new entries that ended up as copies.
 pub(crate) fn process(
     conn: &Connection,
     feed_id: i64,
-    new: &[i64],
+    new: &[(i64, Option<&Comparison>)],
     changed: &[i64],
     settings: DedupSettings,
+    learnt: &mut HashSet<i64>,
 ) -> Result<HashSet<i64>> {
     // Count the paragraphs of every new entry first, so that a footer the
     // feed repeats on each post is known as boilerplate before they are compared.
-    let mut reduced: Vec<(Facts, Reduced)> = Vec::with_capacity(new.len());
-    let mut learnt = Vec::new();
-    for id in new {
-        let Some(f) = facts(conn, *id)? else { continue };
-        let r = dedup::reduce(&f.body);
-        learnt.extend(count_paragraphs(conn, feed_id, *id, &r)?);
-        reduced.push((f, r));
+    let mut batch: Vec<(Facts, Comparison)> = Vec::with_capacity(new.len());
+    let mut learnt_now = Vec::new();
+    for (id, computed) in new {
+        let (f, c) = match computed {
+            Some(c) => {
+                let Some(f) = facts_without_body(conn, *id)? else { continue };
+                (f, (*c).clone())
+            }
+            None => {
+                let Some(f) = facts(conn, *id)? else { continue };
+                let c = Comparison { reduced: dedup::reduce(&f.body), ..Comparison::default() };
+                (f, c)
+            }
+        };
+        learnt_now.extend(count_paragraphs(conn, feed_id, *id, &c.reduced)?);
+        batch.push((f, c));
     }
+    learnt.extend(learnt_now.iter().copied());
     let mut seeds: BTreeSet<i64> = BTreeSet::new();
-    for (f, r) in &reduced {
-        let p = prepare(conn, r)?;
-        write_fingerprint(conn, f, &p)?;
-        seeds.insert(f.id);
-        seeds.extend(pair_entry(conn, f, &p, settings)?);
+    for (i, (f, c)) in batch.iter_mut().enumerate() {
+        // Computed by the store, or before boilerplate it carries was learnt: (re)compute.
+        if new[i].1.is_none() || c.touches(learnt) {
+            *c = comparison(conn, std::mem::take(&mut c.reduced))?;
+        }
+        write_fingerprint(conn, f, c, true)?;
+        let partners = pair_entry(conn, f, c, settings)?;
+        // An entry paired with nothing is a story of its own already.
+        if !partners.is_empty() {
+            seeds.insert(f.id);
+            seeds.extend(partners);
+        }
     }
     // Entries whose comparison text changed: their text, or the boilerplate
     // it carries. They are compared afresh.
-    let new_set: HashSet<i64> = new.iter().copied().collect();
+    let new_set: HashSet<i64> = new.iter().map(|(id, _)| *id).collect();
     let mut again: BTreeSet<i64> = changed.iter().copied().collect();
-    let touched_by_learning = entries_with_paragraphs(conn, &learnt)?;
+    let touched_by_learning = entries_with_paragraphs(conn, &learnt_now)?;
     for id in changed.iter().chain(touched_by_learning.iter()) {
         if new_set.contains(id) && !changed.contains(id) {
             continue;
         }
         let Some(f) = facts(conn, *id)? else { continue };
-        let p = prepare(conn, &dedup::reduce(&f.body))?;
-        if write_fingerprint(conn, &f, &p)? {
+        let c = comparison(conn, dedup::reduce(&f.body))?;
+        if write_fingerprint(conn, &f, &c, false)? {
             again.insert(*id);
         }
     }
     for id in again {
         let Some(f) = facts(conn, id)? else { continue };
-        let p = prepare(conn, &dedup::reduce(&f.body))?;
+        let c = comparison(conn, dedup::reduce(&f.body))?;
         seeds.insert(id);
         seeds.extend(unpair(conn, id)?);
-        seeds.extend(pair_entry(conn, &f, &p, settings)?);
+        seeds.extend(pair_entry(conn, &f, &c, settings)?);
     }
     regroup(conn, &seeds)?;
     let mut copies = HashSet::new();
     let mut is_copy = conn.prepare_cached("SELECT duplicate_of IS NOT NULL FROM entries WHERE id = ?1")?;
-    for id in new {
+    for id in seeds.iter().filter(|id| new_set.contains(id)) {
         if is_copy.query_row([id], |r| r.get::<_, bool>(0)).optional()?.unwrap_or(false) {
             copies.insert(*id);
         }
@@ -789,9 +843,9 @@ pub(crate) fn rebuild(conn: &Connection, settings: DedupSettings) -> Result<usiz
     }
     for (id, _) in &all {
         let Some(f) = facts(conn, *id)? else { continue };
-        let p = prepare(conn, &dedup::reduce(&f.body))?;
-        write_fingerprint(conn, &f, &p)?;
-        pair_entry(conn, &f, &p, settings)?;
+        let c = comparison(conn, dedup::reduce(&f.body))?;
+        write_fingerprint(conn, &f, &c, true)?;
+        pair_entry(conn, &f, &c, settings)?;
     }
     conn.execute(
         "INSERT OR REPLACE INTO dedup_pairs (a, b, kind, shorter, containment)

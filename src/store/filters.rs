@@ -148,6 +148,7 @@ mod tests {
                 text_hash: None,
             },
             topics: vec![],
+            comparison: None,
         }
     }
 

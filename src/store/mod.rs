@@ -48,6 +48,13 @@ pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
     dedup: DedupSettings,
+    /// Paragraphs this connection has found to be boilerplate: comparison
+    /// data computed before (by a parse worker) is recomputed if it has one.
+    learnt: std::collections::HashSet<i64>,
+    /// Search index rows waiting for the end of the transaction (see
+    /// `entries::flush_search`): written outside the feeds' savepoints, at
+    /// each of which FTS5 would otherwise flush its pending terms to disk.
+    pending_search: Vec<entries::SearchRow>,
 }
 
 /// A feed as the store knows it.
@@ -118,6 +125,9 @@ pub struct Failure {
 pub struct TaggedEntry {
     pub entry: NewEntry,
     pub topics: Vec<String>,
+    /// Its copy-detection data, computed by the parse worker
+    /// ([`crate::dedup::Comparison`]); `None`: the store computes it.
+    pub comparison: Option<crate::dedup::Comparison>,
 }
 
 /// What saving one feed changed.
@@ -190,6 +200,12 @@ pub struct PairView {
 }
 
 impl Store {
+    /// Every paragraph known to be boilerplate, of any feed (see
+    /// [`crate::dedup::Comparison`]).
+    pub fn boilerplate_keys(&self) -> Result<std::collections::HashSet<i64>> {
+        dedup::boilerplate_keys(&self.conn)
+    }
+
     /// Sets how copies are recognised (the time window).
     pub fn set_dedup_settings(&mut self, settings: DedupSettings) {
         self.dedup = settings;

@@ -300,7 +300,13 @@ mod tests {
             source_url: None,
             text_hash: crate::dedup::text_hash(TEXT),
         };
-        s.save_feed(feed, &FetchState::default(), &[TaggedEntry { entry: e, topics: vec![] }], day(d)).unwrap();
+        s.save_feed(
+            feed,
+            &FetchState::default(),
+            &[TaggedEntry { entry: e, topics: vec![], comparison: None }],
+            day(d),
+        )
+        .unwrap();
         EntryId(s.conn.query_row("SELECT id FROM entries WHERE entry_key = ?1", [key], |r| r.get(0)).unwrap())
     }
 

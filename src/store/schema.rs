@@ -42,7 +42,13 @@ impl Store {
                 .map_err(|e| StoreError::open(path, format!("cannot create directory {}: {e}", dir.display()), e))?;
         }
         let conn = Connection::open(path).map_err(|e| StoreError::open(path, e.to_string(), e))?;
-        let mut store = Store { conn, path: Some(path.to_owned()), dedup: DedupSettings::default() };
+        let mut store = Store {
+            conn,
+            path: Some(path.to_owned()),
+            dedup: DedupSettings::default(),
+            learnt: Default::default(),
+            pending_search: Vec::new(),
+        };
         store.conn.busy_timeout(BUSY_TIMEOUT)?;
         // Before anything writes (WAL mode included): is it ours?
         store.check_ownership()?;
@@ -54,7 +60,13 @@ impl Store {
     /// A private in-memory database (tests, benchmarks).
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
-        let mut store = Store { conn, path: None, dedup: DedupSettings::default() };
+        let mut store = Store {
+            conn,
+            path: None,
+            dedup: DedupSettings::default(),
+            learnt: Default::default(),
+            pending_search: Vec::new(),
+        };
         store.conn.busy_timeout(BUSY_TIMEOUT)?;
         store.configure()?;
         store.migrate()?;
@@ -120,7 +132,7 @@ impl Store {
         }
         // A 64 MiB page cache: the dedup indexes are read and written on every new entry.
         self.conn
-            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;")?;
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;")?;
         Ok(())
     }
 

@@ -49,9 +49,10 @@ impl Store {
     /// the verdict, and why the story's original is that entry.
     pub fn explain_dedup(&self, id: EntryId) -> Result<Option<Explanation>> {
         let Some(f) = dedup::facts(&self.conn, id.0)? else { return Ok(None) };
-        let p = dedup::prepare(&self.conn, &crate::dedup::reduce(&f.body))?;
-        let hits = dedup::candidates(&self.conn, &f, &p, self.dedup)?;
-        let candidates = dedup::assess(&self.conn, &f, &p, &hits, true)?;
+        let c = dedup::comparison(&self.conn, crate::dedup::reduce(&f.body))?;
+        let p = &c.prepared;
+        let hits = dedup::candidates(&self.conn, &f, &c, self.dedup)?;
+        let candidates = dedup::assess(&self.conn, &f, &c, &hits, true)?;
         let override_: Option<Option<i64>> = self
             .conn
             .query_row("SELECT original_id FROM dedup_overrides WHERE entry_id = ?1", [id.0], |r| r.get(0))
@@ -89,7 +90,7 @@ impl Store {
             story_size: story.len(),
             root: EntryId(root),
             override_: override_.map(|o| o.map(EntryId)),
-            prepared: p,
+            prepared: p.clone(),
             pairs,
             candidates,
             original_reason,

@@ -30,6 +30,7 @@ fn entry(key: &str, url: Option<&str>, text: &str, day: u32) -> TaggedEntry {
             text_hash: dedup::text_hash(text),
         },
         topics: vec!["cpec".into()],
+        comparison: None,
     }
 }
 
@@ -187,10 +188,10 @@ fn sync_lock_excludes_a_second_holder() {
 }
 
 // See issue 11, "Fewer, larger transactions": feeds share a transaction,
-// each written whole; a failing feed is undone alone; an uncommitted batch
-// is lost whole.
+// each written whole; a failing feed undoes its batch (nothing half-written;
+// the sync stops there); an uncommitted batch is lost whole.
 #[test]
-fn a_batch_commits_whole_feeds_and_a_failing_feed_alone_is_undone() {
+fn a_batch_commits_whole_feeds_and_a_failing_feed_undoes_its_batch() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("syndic.db");
     let mut s = Store::open_at(&path).unwrap();
@@ -207,8 +208,21 @@ fn a_batch_commits_whole_feeds_and_a_failing_feed_alone_is_undone() {
     // A feed the database refuses (no such feed: its entries break the foreign key).
     let refused = s.save_feed(FeedId(9_999), &state, &[entry("x1", None, "Refused text.", 1)], at(3));
     assert!(refused.is_err());
+    assert!(s.conn.is_autocommit(), "the batch was rolled back");
+    assert_eq!((count(&s, a), count(&s, FeedId(9_999))), (0, 0));
+    let indexed: i64 = s.conn.query_row("SELECT COUNT(*) FROM entries_fts", [], |r| r.get(0)).unwrap();
+    assert_eq!(indexed, 0, "nor its search rows");
+    // Written again in a batch of their own, they commit.
+    s.begin_batch().unwrap();
+    s.save_feed(a, &state, &[entry("a1", None, TEXT, 1), entry("a2", None, "Another story entirely.", 2)], at(3))
+        .unwrap();
     s.commit_batch().unwrap();
-    assert_eq!((count(&s, a), count(&s, FeedId(9_999))), (2, 0));
+    assert_eq!(count(&s, a), 2);
+    let found: i64 = s
+        .conn
+        .query_row("SELECT COUNT(*) FROM entries_fts WHERE entries_fts MATCH 'another'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(found, 1, "its search rows are written with the batch");
 
     // Killed before the commit: the open batch is lost whole, nothing else.
     s.begin_batch().unwrap();
@@ -282,4 +296,25 @@ fn old_lookup_keys_are_dropped_relative_to_the_newest_entry() {
     let (mut old, g) = store_with_feeds(1);
     old.save_feed(g[0], &FetchState::default(), &[entry("a", Some("https://y/a"), TEXT, 1)], day(1000)).unwrap();
     assert_eq!(old.forget_old_keys(day(1000)).unwrap(), 0);
+}
+
+#[test]
+fn paragraph_counts_keep_a_sample_of_the_entries_that_carry_a_paragraph() {
+    // One upsert per paragraph (store::dedup::count_paragraphs): counted
+    // every time, the entry added to the sample while it has room.
+    let (s, f) = store_with_feeds(1);
+    let reduced = dedup::reduce("A footer paragraph that every post of this site carries at its end.");
+    let key = reduced.paragraph_keys()[0];
+    for id in 1..=12 {
+        super::dedup::count_paragraphs(&s.conn, f[0].0, id, &reduced).unwrap();
+    }
+    let (n, sample): (i64, Vec<u8>) = s
+        .conn
+        .query_row("SELECT entries, sample FROM paragraph_counts WHERE hash = ?1", [key], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(n, 12);
+    let ids: Vec<i64> = sample.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(ids, (1..=dedup::BOILERPLATE_SAMPLES as i64).collect::<Vec<_>>());
 }
