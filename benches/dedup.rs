@@ -125,8 +125,10 @@ fn background_published(i: i64) -> i64 {
 fn store_with(n: i64, vocab: &[String]) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("stories-v2-{n}.db"));
-    let done = dir.join(format!("stories-v2-{n}.done"));
+    // Named after the copy-detection version: a change of format builds it afresh.
+    let version = syndic::dedup::DEDUP_VERSION;
+    let path = dir.join(format!("stories-v{version}-{n}.db"));
+    let done = dir.join(format!("stories-v{version}-{n}.done"));
     if done.exists() {
         return path;
     }
@@ -187,7 +189,7 @@ fn store_with(n: i64, vocab: &[String]) -> PathBuf {
                 published
             ])
             .unwrap();
-            let blob: Vec<u8> = keys.iter().flat_map(|k| k.to_le_bytes()).collect();
+            let blob = syndic::dedup::encode_keys(keys);
             fp.execute(rusqlite::params![id, data, blob, day]).unwrap();
             key_rows.extend(keys.iter().map(|k| (*k, day, id)));
         }

@@ -36,7 +36,7 @@ pub const HASH_SEED: u64 = 0x5359_4e44_4943_0001;
 
 /// Version of the fingerprints, thresholds and clustering below. When it
 /// changes, the next `sync` rebuilds every fingerprint and story.
-pub const DEDUP_VERSION: u32 = 2;
+pub const DEDUP_VERSION: u32 = 3;
 
 /// Texts shorter than this many words are not compared for exact copies:
 /// short summaries ("Read more", a one-line teaser) are too often equal
@@ -535,6 +535,21 @@ pub struct Prepared {
 const LEAD_KEY_TAG: u64 = 0x4c45_4144_0000_0001;
 const BODY_KEY_TAG: u64 = 0x424f_4459_0000_0002;
 
+/// The index key of shingle hash `h` in the key space `tag`.
+fn index_key(h: u64, tag: u64) -> i64 {
+    i64::from(((h ^ tag) >> 32) as u32 as i32)
+}
+
+/// Index keys as stored with a fingerprint: 4 bytes each, little-endian.
+pub fn encode_keys(keys: &[i64]) -> Vec<u8> {
+    keys.iter().flat_map(|k| (*k as i32).to_le_bytes()).collect()
+}
+
+/// The keys [`encode_keys`] wrote (a trailing partial key is ignored).
+pub fn decode_keys(bytes: &[u8]) -> Vec<i64> {
+    bytes.chunks_exact(4).map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect()
+}
+
 /// The 32 bits of a shingle hash kept in a fingerprint.
 fn short_hash(h: u64) -> u32 {
     (h >> 32) as u32
@@ -550,13 +565,17 @@ impl Prepared {
     /// shingles of its lead and of its whole text (see [`LEAD_KEY_RATE`],
     /// [`BODY_KEY_RATE`]). Content-defined, so two texts sharing a run of
     /// words share the keys of that run whichever arrives first.
+    /// A key is the upper 32 bits of the tagged hash (SQLite stores it in
+    /// 4 bytes); sampling looks at the lower bits.
     pub fn index_keys(&self) -> Vec<i64> {
         let mut keys: Vec<i64> = Vec::new();
         if self.lead_index.len() >= LEAD_MIN_SHARED_KEYS {
-            keys.extend(self.lead_index.iter().filter(|h| *h % LEAD_KEY_RATE == 0).map(|h| (h ^ LEAD_KEY_TAG) as i64));
+            keys.extend(
+                self.lead_index.iter().filter(|h| *h % LEAD_KEY_RATE == 0).map(|h| index_key(*h, LEAD_KEY_TAG)),
+            );
         }
         if self.is_comparable() {
-            keys.extend(self.shingles.iter().filter(|h| *h % BODY_KEY_RATE == 0).map(|h| (h ^ BODY_KEY_TAG) as i64));
+            keys.extend(self.shingles.iter().filter(|h| *h % BODY_KEY_RATE == 0).map(|h| index_key(*h, BODY_KEY_TAG)));
         }
         keys.sort_unstable();
         keys.dedup();
@@ -565,7 +584,7 @@ impl Prepared {
 
     /// Returns true if and only if `key` is one of the lead keys.
     pub fn is_lead_key(&self, key: i64) -> bool {
-        self.lead_index.iter().any(|h| (h ^ LEAD_KEY_TAG) as i64 == key)
+        self.lead_index.iter().any(|h| index_key(*h, LEAD_KEY_TAG) == key)
     }
 
     /// What is kept of the text for verification.

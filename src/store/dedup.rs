@@ -290,7 +290,14 @@ fn title_key(title: &str) -> Option<i64> {
 /// Stores (or replaces) an entry's fingerprint and index keys, its title key
 /// and the attribution it carries. Returns true if the fingerprint changed.
 /// `is_new`: the entry has none yet (nothing to compare or remove).
-pub(crate) fn write_fingerprint(conn: &Connection, f: &Facts, c: &Comparison, is_new: bool) -> Result<bool> {
+/// `keys_from`: the first day whose keys are filed ([`keys_from`]).
+pub(crate) fn write_fingerprint(
+    conn: &Connection,
+    f: &Facts,
+    c: &Comparison,
+    is_new: bool,
+    keys_from: i64,
+) -> Result<bool> {
     conn.prepare_cached("UPDATE entries SET attribution = ?2, title_key = ?3 WHERE id = ?1")?.execute(params![
         f.id,
         f.credit(&c.prepared),
@@ -307,34 +314,69 @@ pub(crate) fn write_fingerprint(conn: &Connection, f: &Facts, c: &Comparison, is
             .optional()?
     };
     if let Some((old_data, old_keys, old_day)) = &old {
-        if *old_data == data && ids_from_blob(old_keys) == *keys && *old_day == day {
+        if *old_data == data && dedup::decode_keys(old_keys) == *keys && *old_day == day {
             return Ok(false);
         }
         let mut del = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
-        for k in ids_from_blob(old_keys) {
+        for k in dedup::decode_keys(old_keys) {
             del.execute(params![k, old_day, f.id])?;
         }
     }
-    let mut ins = conn.prepare_cached("INSERT OR IGNORE INTO dedup_keys (key, day, entry_id) VALUES (?1, ?2, ?3)")?;
-    for k in keys {
-        ins.execute(params![k, day, f.id])?;
+    // Keys of days already forgotten are not filed (see forget_old_keys).
+    if day >= keys_from {
+        let mut ins =
+            conn.prepare_cached("INSERT OR IGNORE INTO dedup_keys (key, day, entry_id) VALUES (?1, ?2, ?3)")?;
+        for k in keys {
+            ins.execute(params![k, day, f.id])?;
+        }
     }
     conn.prepare_cached("INSERT OR REPLACE INTO fingerprints (entry_id, data, keys, day) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![f.id, data, ids_to_blob(keys), day])?;
+        .execute(params![f.id, data, dedup::encode_keys(keys), day])?;
     Ok(true)
+}
+
+/// The first day whose index keys are filed: the keys of older entries
+/// were dropped by [`forget_old_keys`].
+pub(crate) fn keys_from(conn: &Connection) -> Result<i64> {
+    let from: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'dedup_keys_from'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(from.and_then(|v| v.parse().ok()).unwrap_or(i64::MIN))
 }
 
 /// Drops the index keys of entries published more than the window plus
 /// [`KEY_HORIZON_DAYS`] before the newest entry filed (not after `now`: a
 /// date in the future says nothing). The key table stays a few weeks long
-/// whatever the size of the store. Returns the number of keys dropped.
+/// whatever the size of the store. The entries are found by day through
+/// their fingerprints, from the first day not yet forgotten (meta
+/// `dedup_keys_from`), so each is visited once. Returns the number of keys dropped.
 pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettings) -> Result<usize> {
     let newest: Option<i64> = conn
-        .prepare_cached("SELECT MAX(day) FROM dedup_keys WHERE day <= ?1")?
+        .prepare_cached("SELECT MAX(day) FROM fingerprints WHERE day <= ?1")?
         .query_row([now.div_euclid(SECONDS_PER_DAY) + 1], |r| r.get(0))?;
     let Some(newest) = newest else { return Ok(0) };
     let cutoff = newest - settings.window_days - KEY_HORIZON_DAYS;
-    Ok(conn.prepare_cached("DELETE FROM dedup_keys WHERE day < ?1")?.execute([cutoff])?)
+    let from = keys_from(conn)?;
+    if cutoff <= from {
+        return Ok(0);
+    }
+    let mut old = conn.prepare_cached("SELECT entry_id, keys, day FROM fingerprints WHERE day >= ?1 AND day < ?2")?;
+    let mut del = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
+    let mut dropped = 0;
+    let mut rows = old.query(params![from, cutoff])?;
+    while let Some(r) = rows.next()? {
+        let (id, keys, day): (i64, Vec<u8>, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        for k in dedup::decode_keys(&keys) {
+            dropped += del.execute(params![k, day, id])?;
+        }
+    }
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('dedup_keys_from', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([cutoff.to_string()])?;
+    Ok(dropped)
 }
 
 /// Removes the index keys of the entries `ids` (before they are deleted).
@@ -347,7 +389,7 @@ pub(crate) fn forget_keys(conn: &Connection, ids: &[i64]) -> Result<()> {
         else {
             continue;
         };
-        for k in ids_from_blob(&keys) {
+        for k in dedup::decode_keys(&keys) {
             del.execute(params![k, day, id])?;
         }
     }
@@ -385,6 +427,33 @@ static LOOKUP_SQL: std::sync::LazyLock<LookupSql> = std::sync::LazyLock::new(|| 
          LIMIT {EXACT_MAX}"
     ),
 });
+
+/// The statements a sync runs per entry to look up candidates and keep the
+/// key table short, for the query-plan test (`store::read::tests`).
+#[cfg(test)]
+pub(crate) fn sync_queries() -> Vec<(&'static str, String)> {
+    vec![
+        ("sync: same link", LOOKUP_SQL.by_url.clone()),
+        ("sync: naming as source", LOOKUP_SQL.by_source.clone()),
+        ("sync: same text", LOOKUP_SQL.by_text.clone()),
+        ("sync: shared key", LOOKUP_SQL.by_key.clone()),
+        ("sync: same title", LOOKUP_SQL.by_title.clone()),
+        ("sync: is boilerplate", "SELECT 1 FROM paragraph_counts WHERE hash = ?1 AND boilerplate = 1 LIMIT 1".into()),
+        ("sync: known boilerplate", "SELECT hash FROM paragraph_counts WHERE boilerplate = 1".into()),
+        ("sync: old keys", "SELECT entry_id, keys, day FROM fingerprints WHERE day >= ?1 AND day < ?2".into()),
+        ("sync: newest key day", "SELECT MAX(day) FROM fingerprints WHERE day <= ?1".into()),
+        (
+            "sync: candidate",
+            "SELECT e.title, fp.data FROM entries e JOIN fingerprints fp ON fp.entry_id = e.id WHERE e.id = ?1".into(),
+        ),
+        (
+            "sync: pairs",
+            "SELECT a, b, kind, shorter, containment FROM dedup_pairs WHERE a = ?1
+         UNION ALL SELECT a, b, kind, shorter, containment FROM dedup_pairs WHERE b = ?1"
+                .into(),
+        ),
+    ]
+}
 
 /// Why an entry became a candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -654,13 +723,14 @@ pub(crate) fn process(
         batch.push((f, c));
     }
     learnt.extend(learnt_now.iter().copied());
+    let keys_from = keys_from(conn)?;
     let mut seeds: BTreeSet<i64> = BTreeSet::new();
     for (i, (f, c)) in batch.iter_mut().enumerate() {
         // Computed by the store, or before boilerplate it carries was learnt: (re)compute.
         if new[i].1.is_none() || c.touches(learnt) {
             *c = comparison(conn, std::mem::take(&mut c.reduced))?;
         }
-        write_fingerprint(conn, f, c, true)?;
+        write_fingerprint(conn, f, c, true, keys_from)?;
         let partners = pair_entry(conn, f, c, settings)?;
         // An entry paired with nothing is a story of its own already.
         if !partners.is_empty() {
@@ -679,7 +749,7 @@ pub(crate) fn process(
         }
         let Some(f) = facts(conn, *id)? else { continue };
         let c = comparison(conn, dedup::reduce(&f.body))?;
-        if write_fingerprint(conn, &f, &c, false)? {
+        if write_fingerprint(conn, &f, &c, false, keys_from)? {
             again.insert(*id);
         }
     }
@@ -830,6 +900,7 @@ pub(crate) fn original_reason(conn: &Connection, members: &[i64]) -> Result<Opti
 pub(crate) fn rebuild(conn: &Connection, settings: DedupSettings) -> Result<usize> {
     conn.execute_batch(
         "DELETE FROM dedup_keys; DELETE FROM fingerprints; DELETE FROM dedup_pairs; DELETE FROM paragraph_counts;
+         DELETE FROM meta WHERE key = 'dedup_keys_from';
          UPDATE entries SET duplicate_of = NULL, dup_reason = NULL, dup_score = NULL, attribution = NULL;",
     )?;
     let all: Vec<(i64, i64)> = conn
@@ -844,7 +915,7 @@ pub(crate) fn rebuild(conn: &Connection, settings: DedupSettings) -> Result<usiz
     for (id, _) in &all {
         let Some(f) = facts(conn, *id)? else { continue };
         let c = comparison(conn, dedup::reduce(&f.body))?;
-        write_fingerprint(conn, &f, &c, true)?;
+        write_fingerprint(conn, &f, &c, true, i64::MIN)?;
         pair_entry(conn, &f, &c, settings)?;
     }
     conn.execute(

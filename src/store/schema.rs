@@ -18,6 +18,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_filters.sql"),
     include_str!("migrations/006_stories.sql"),
     CONTENTLESS_SEARCH,
+    include_str!("migrations/009_compact_dedup_keys.sql"),
 ];
 
 /// The migration that makes the search index contentless; the index is

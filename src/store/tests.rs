@@ -292,6 +292,19 @@ fn old_lookup_keys_are_dropped_relative_to_the_newest_entry() {
     assert!(dropped > 0);
     assert_eq!((keys_of(&s, "e0"), keys_of(&s, "e10")), (0, 0), "more than 7 + 30 days before day 100");
     assert!(keys_of(&s, "e70") > 0 && keys_of(&s, "e100") > 0 && keys_of(&s, "e500") > 0);
+    // Forgotten days stay forgotten: a late entry of those days files no keys,
+    // and the next run has nothing to visit.
+    let mut late = entry("late", Some("https://x/late"), &format!("{TEXT} A late one."), 1);
+    late.entry.published = day(5);
+    s.save_feed(f[0], &FetchState::default(), &[late], day(100)).unwrap();
+    assert_eq!(keys_of(&s, "late"), 0);
+    assert_eq!(s.forget_old_keys(day(100)).unwrap(), 0);
+    // A rebuild files every entry again; the next run forgets the old ones again.
+    s.rebuild_dedup().unwrap();
+    assert!(keys_of(&s, "e0") > 0 && keys_of(&s, "late") > 0);
+    assert!(s.forget_old_keys(day(100)).unwrap() > 0);
+    assert_eq!((keys_of(&s, "e0"), keys_of(&s, "late")), (0, 0));
+    assert!(keys_of(&s, "e70") > 0);
     // Old fixtures synced today keep their keys: the newest entry decides, not the clock.
     let (mut old, g) = store_with_feeds(1);
     old.save_feed(g[0], &FetchState::default(), &[entry("a", Some("https://y/a"), TEXT, 1)], day(1000)).unwrap();
