@@ -13,7 +13,8 @@
 # shared, so compare within one run. Environment: REPS (3), BENCH (../shared/bench), SYNDIC (the binary
 # to time; default target/release/syndic, built by this script),
 # WORK (target/bench-data/scale-sync-work: the stores synced into, one at a time; put it on a tmpfs
-# such as /dev/shm when the disk cannot hold a second copy of the fixture).
+# such as /dev/shm when the disk cannot hold a second copy of the fixture), FIXTURE_DIR (where the
+# fixture is built and kept: target/bench-data; about 5 GB at 1M entries).
 # Everything targets 127.0.0.1 only.
 set -euo pipefail
 
@@ -43,7 +44,7 @@ CORPUS="target/bench-data/corpus-200x50"
 CONFIG="$WORK/feeds.toml"
 { printf '[settings]\nconcurrency = 16\nper_host = 16\n\n'; python3 "$BENCH/bench_util.py" feedstoml "$CORPUS" "$PORT"; } \
   > "$CONFIG"
-DB="target/bench-data/scale-sync-$N.db"
+DB="${FIXTURE_DIR:-target/bench-data}/scale-sync-$N.db"
 [ -f "$DB.done" ] || {
   target/release/examples/scale_fixture --write-path --now "$FIXTURE_NOW" --config "$CONFIG" "$DB" "$N" 5000 &&
     touch "$DB.done"

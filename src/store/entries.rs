@@ -138,8 +138,14 @@ impl Store {
 
     /// Drops the copy-detection index keys of entries published long before
     /// `now` (see `store::dedup::forget_old_keys`); returns how many.
+    /// In one transaction: alone, every key deleted would be a commit of
+    /// its own, a page appended to the log each (2 GB of log for a sync
+    /// dropping a month of keys).
     pub fn forget_old_keys(&mut self, now: DateTime<Utc>) -> Result<usize> {
-        super::dedup::forget_old_keys(&self.conn, now.timestamp(), self.dedup)
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let dropped = super::dedup::forget_old_keys(&tx, now.timestamp(), self.dedup)?;
+        tx.commit()?;
+        Ok(dropped)
     }
 
     /// Copies the write-ahead log into the database and syncs both to disk,

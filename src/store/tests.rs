@@ -311,6 +311,36 @@ fn old_lookup_keys_are_dropped_relative_to_the_newest_entry() {
     assert_eq!(old.forget_old_keys(day(1000)).unwrap(), 0);
 }
 
+/// Dropping old lookup keys is one transaction: one key at a time, each
+/// would be a commit of its own and add its pages to the log (a sync that
+/// moved the horizon a month on wrote gigabytes of log for it).
+#[test]
+fn old_lookup_keys_are_dropped_in_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open_at(&dir.path().join("s.db")).unwrap();
+    let f = s.upsert_feeds(&[("https://f.example/feed".into(), None)]).unwrap()[0].id;
+    s.defer_checkpoints().unwrap();
+    let day = |d: i64| DateTime::<Utc>::from_timestamp(1_700_000_000 + d * 86_400, 0).unwrap();
+    let old: Vec<TaggedEntry> = (0..40)
+        .map(|i| {
+            let mut e = entry(&format!("o{i}"), Some(&format!("https://x/{i}")), &format!("{TEXT} Number {i}."), 1);
+            e.entry.published = day(i % 20);
+            e
+        })
+        .collect();
+    s.save_feed(f, &FetchState::default(), &old, day(20)).unwrap();
+    let mut new = entry("new", Some("https://x/new"), &format!("{TEXT} The newest."), 1);
+    new.entry.published = day(100);
+    s.save_feed(f, &FetchState::default(), &[new], day(100)).unwrap();
+    // Everything so far into the database: the log starts again at the next write.
+    let frames = |s: &Store| -> i64 { s.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1)).unwrap() };
+    frames(&s);
+    let dropped = s.forget_old_keys(day(100)).unwrap() as i64;
+    assert!(dropped >= 100, "enough keys to tell: {dropped}");
+    let written = frames(&s);
+    assert!(written < dropped / 4, "{written} pages logged for {dropped} keys dropped");
+}
+
 #[test]
 fn paragraph_counts_keep_a_sample_of_the_entries_that_carry_a_paragraph() {
     // One upsert per paragraph (store::dedup::count_paragraphs): counted
