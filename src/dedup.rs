@@ -276,6 +276,9 @@ static ATTRIBUTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
         .collect::<Vec<_>>()
         .join("|");
     regex::bytes::RegexBuilder::new(&format!(r"(?i)(?:^|[.!?…\]»”)]\s+)(?:{pattern})[\s.]*$"))
+        // Its lazy DFA's cache, per thread that parses: a megabyte is enough
+        // for the paragraphs that pass the keyword filter.
+        .dfa_size_limit(1 << 20)
         .build()
         .expect("the attribution pattern is valid")
 });

@@ -133,7 +133,7 @@ impl Store {
         }
         // A 64 MiB page cache: the dedup indexes are read and written on every new entry.
         self.conn
-            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;")?;
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;")?;
         Ok(())
     }
 
