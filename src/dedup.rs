@@ -929,6 +929,12 @@ impl Verdict {
 /// article, and how; see the thresholds above for why each rule is what it
 /// is. Symmetric: swapping the arguments swaps only `first_is_shorter`.
 pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) -> Verdict {
+    verify_with(a, b, || title_similarity(title_a, title_b))
+}
+
+/// [`verify`], with the [`title_similarity`] of the two titles computed by
+/// `titles` if a rule needs it (a caller may have to load a title first).
+pub fn verify_with(a: &Fingerprint, b: &Fingerprint, titles: impl FnOnce() -> f64) -> Verdict {
     // The shorter by shingle count; equal counts are ordered by content, so
     // that the verdict does not depend on which entry came first.
     let first_is_shorter = (a.shingles, &a.sample) <= (b.shingles, &b.sample);
@@ -952,8 +958,14 @@ pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) ->
     let length_ratio = ratio(short.shingles as usize, long.shingles as usize);
     let fewest = a.numbers.len().min(b.numbers.len());
     let numbers_kept = if fewest == 0 { 1.0 } else { ratio(intersection(&a.numbers, &b.numbers), fewest) };
-    let mut titles = None;
-    let mut similar_titles = || *titles.get_or_insert_with(|| title_similarity(title_a, title_b)) >= TITLE_SIMILARITY;
+    let mut titles = Some(titles);
+    let mut similarity = None;
+    let mut similar_titles = || {
+        if let Some(f) = titles.take() {
+            similarity = Some(f());
+        }
+        similarity.unwrap_or(0.0) >= TITLE_SIMILARITY
+    };
     let (kind, reason) = if !short.is_comparable() {
         (None, "too little text to compare")
     } else if containment >= SAME_COVER && cover >= SAME_COVER {
@@ -1000,7 +1012,7 @@ pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) ->
         cover,
         length_ratio,
         lead_containment,
-        title_similarity: titles,
+        title_similarity: similarity,
         numbers_kept,
         shared,
         reason,

@@ -5,6 +5,7 @@
 //! original?) and [`crate::dedup::cluster`] (which entries form a story?):
 //! this module loads what they need and writes what they decide.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -442,10 +443,8 @@ pub(crate) fn sync_queries() -> Vec<(&'static str, String)> {
         ("sync: known boilerplate", "SELECT hash FROM paragraph_counts WHERE boilerplate = 1".into()),
         ("sync: old keys", "SELECT entry_id, keys, day FROM fingerprints WHERE day >= ?1 AND day < ?2".into()),
         ("sync: newest key day", "SELECT MAX(day) FROM fingerprints WHERE day <= ?1".into()),
-        (
-            "sync: candidate",
-            "SELECT e.title, fp.data FROM entries e JOIN fingerprints fp ON fp.entry_id = e.id WHERE e.id = ?1".into(),
-        ),
+        ("sync: candidate", "SELECT data FROM fingerprints WHERE entry_id = ?1".into()),
+        ("sync: candidate's title", "SELECT title FROM entries WHERE id = ?1".into()),
         (
             "sync: pairs",
             "SELECT a, b, kind, shorter, containment FROM dedup_pairs WHERE a = ?1
@@ -613,21 +612,27 @@ pub(crate) fn assess(
     with_facts: bool,
 ) -> Result<Vec<Assessment>> {
     let fp = &c.fingerprint;
-    let mut load = conn.prepare_cached(
-        "SELECT e.title, fp.data FROM entries e JOIN fingerprints fp ON fp.entry_id = e.id WHERE e.id = ?1",
-    )?;
+    let mut load = conn.prepare_cached("SELECT data FROM fingerprints WHERE entry_id = ?1")?;
+    let mut title_of = conn.prepare_cached("SELECT title FROM entries WHERE id = ?1")?;
     let mut out = Vec::with_capacity(hits.len());
     for &(id, via, strength) in hits {
-        let Some((title, data)) =
-            load.query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))).optional()?
-        else {
-            continue;
-        };
+        let Some(data) = load.query_row([id], |r| r.get::<_, Vec<u8>>(0)).optional()? else { continue };
         let Some(ofp) = Fingerprint::decode(&data) else { continue };
-        let mut verdict = dedup::verify(fp, &f.title, &ofp, &title);
-        if with_facts {
+        // The candidate's title is read only if a rule needs it.
+        let mut failed = None;
+        let mut title = || {
+            title_of.query_row([id], |r| r.get::<_, String>(0)).unwrap_or_else(|e| {
+                failed = Some(e);
+                String::new()
+            })
+        };
+        let mut verdict = dedup::verify_with(fp, &ofp, || dedup::title_similarity(&f.title, &title()));
+        if with_facts && verdict.title_similarity.is_none() {
             // Shown by `dedup --explain` even where no rule needed it.
-            verdict.title_similarity.get_or_insert_with(|| dedup::title_similarity(&f.title, &title));
+            verdict.title_similarity = Some(dedup::title_similarity(&f.title, &title()));
+        }
+        if let Some(e) = failed {
+            return Err(e.into());
         }
         let kind = via.explicit().or(verdict.kind);
         let other = if with_facts { facts_without_body(conn, id)? } else { None };
@@ -705,31 +710,33 @@ pub(crate) fn process(
 ) -> Result<HashSet<i64>> {
     // Count the paragraphs of every new entry first, so that a footer the
     // feed repeats on each post is known as boilerplate before they are compared.
-    let mut batch: Vec<(Facts, Comparison)> = Vec::with_capacity(new.len());
+    // Each with its comparison data and whether it must be (re)computed.
+    let mut batch: Vec<(Facts, Cow<'_, Comparison>, bool)> = Vec::with_capacity(new.len());
     let mut learnt_now = Vec::new();
     for (id, computed) in new {
-        let (f, c) = match computed {
+        let (f, c, stale) = match computed {
             Some(c) => {
                 let Some(f) = facts_without_body(conn, *id)? else { continue };
-                (f, (*c).clone())
+                (f, Cow::Borrowed(*c), false)
             }
             None => {
                 let Some(f) = facts(conn, *id)? else { continue };
                 let c = Comparison { reduced: dedup::reduce(&f.body), ..Comparison::default() };
-                (f, c)
+                (f, Cow::Owned(c), true)
             }
         };
         learnt_now.extend(count_paragraphs(conn, feed_id, *id, &c.reduced)?);
-        batch.push((f, c));
+        batch.push((f, c, stale));
     }
     learnt.extend(learnt_now.iter().copied());
     let keys_from = keys_from(conn)?;
     let mut seeds: BTreeSet<i64> = BTreeSet::new();
-    for (i, (f, c)) in batch.iter_mut().enumerate() {
+    for (f, mut c, stale) in batch {
         // Computed by the store, or before boilerplate it carries was learnt: (re)compute.
-        if new[i].1.is_none() || c.touches(learnt) {
-            *c = comparison(conn, std::mem::take(&mut c.reduced))?;
+        if stale || c.touches(learnt) {
+            c = Cow::Owned(comparison(conn, c.into_owned().reduced)?);
         }
+        let (f, c) = (&f, c.as_ref());
         write_fingerprint(conn, f, c, true, keys_from)?;
         let partners = pair_entry(conn, f, c, settings)?;
         // An entry paired with nothing is a story of its own already.
