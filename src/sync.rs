@@ -514,7 +514,7 @@ fn tag(topics: &Topics, feed_topics: &[String], entries: Vec<NewEntry>) -> Vec<T
                 entry.content_text.as_deref().unwrap_or(""),
             ];
             let topics = topics.tag(feed_topics, &texts);
-            TaggedEntry { entry, topics }
+            TaggedEntry::new(entry, topics)
         })
         .collect()
 }
