@@ -188,7 +188,13 @@ fn save_entry(tx: &Connection, feed: FeedId, tagged: &TaggedEntry, now: DateTime
             Ok((
                 r.get::<_, i64>(0)?,
                 (r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<String>>(3)?),
-                r.get::<_, Option<Vec<u8>>>(4)?,
+                match r.get_ref(4)? {
+                    ValueRef::Null => None,
+                    ValueRef::Blob(b) => Some(b.to_vec()),
+                    // Damaged (not even a blob; rusqlite panics on a TEXT
+                    // value that is not UTF-8 when asked for a Value).
+                    _ => Some(Vec::new()),
+                },
                 r.get::<_, i64>(5)?,
             ))
         })
@@ -262,7 +268,7 @@ fn same_html(old: Option<&[u8]>, new: &body::Packed, e: &NewEntry) -> bool {
     if old == new.as_bytes() {
         return true;
     }
-    // A damaged old body: store the new one.
+    // A damaged old body does not unpack: the new one is stored.
     unpack(old).is_ok_and(|t| t.summary_html == e.summary_html && t.content_html == e.content_html)
 }
 
