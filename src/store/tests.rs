@@ -394,3 +394,35 @@ fn a_damaged_body_is_an_error_and_never_a_panic() {
         s.repair().unwrap();
     }
 }
+
+#[test]
+fn a_changed_text_is_an_update_and_another_packing_of_the_same_text_is_not() {
+    let (mut s, f) = store_with_feeds(1);
+    let save = |s: &mut Store, e: TaggedEntry| s.save_feed(f[0], &FetchState::default(), &[e], at(4)).unwrap();
+    save(&mut s, entry("a", None, TEXT, 1));
+    let id = id_of(&s, "a");
+    let changed = entry("a", None, "A corrected text, long enough to be a story of its own.", 1);
+    assert_eq!(save(&mut s, changed.clone()).updated, 1);
+    assert_eq!(s.entry(EntryId(id)).unwrap().unwrap().text, "A corrected text, long enough to be a story of its own.");
+    assert_eq!(save(&mut s, changed.clone()).updated, 0);
+    // The same texts packed otherwise (another codec, level or syndic
+    // version): the HTML is compared, nothing is rewritten.
+    let e = &changed.entry;
+    let texts = body::Texts {
+        summary_text: e.summary_text.clone(),
+        content_text: e.content_text.clone(),
+        summary_html: e.summary_html.clone(),
+        content_html: e.content_html.clone(),
+    };
+    let mut stored = vec![body::STORED];
+    for t in [&texts.summary_text, &texts.content_text, &texts.summary_html, &texts.content_html] {
+        stored.push(t.as_ref().map_or(0, |t| t.len() as u8 + 1));
+    }
+    for t in [&texts.summary_text, &texts.content_text, &texts.summary_html, &texts.content_html].into_iter().flatten()
+    {
+        stored.extend_from_slice(t.as_bytes());
+    }
+    assert_eq!(body::unpack(&stored).unwrap(), texts);
+    s.conn.execute("UPDATE entries SET body = ?2 WHERE id = ?1", params![id, stored]).unwrap();
+    assert_eq!(save(&mut s, changed).updated, 0);
+}
