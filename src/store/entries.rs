@@ -326,8 +326,8 @@ pub(super) fn reindex_search_before_008(tx: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Migration 008: packs the four text columns of every entry into `body`
-/// and empties them (so that dropping them next rewrites little), a
+/// Migration 008: packs the four text columns of every entry that has
+/// any into `body` and empties them (so that dropping them next rewrites little), a
 /// thousand rows at a time (no row is written under its own scan).
 pub(super) fn pack_all_texts(tx: &Connection) -> Result<()> {
     let mut select = tx.prepare(
@@ -356,7 +356,8 @@ pub(super) fn pack_all_texts(tx: &Connection) -> Result<()> {
             .collect::<rusqlite::Result<_>>()?;
         let Some((last, _)) = rows.last() else { return Ok(()) };
         after = *last;
-        for (id, texts) in rows {
+        // A row without any text keeps a NULL body (read as no text).
+        for (id, texts) in rows.into_iter().filter(|(_, t)| *t != Texts::default()) {
             update.execute(params![id, body::pack(&texts).as_bytes()])?;
         }
     }
