@@ -10,6 +10,7 @@
 
 use std::path::PathBuf;
 
+use syndic::store::body::{pack, Texts};
 use syndic::store::Store;
 
 /// The fixture's newest entry: bench/scale.sh pins SYNDIC_NOW here.
@@ -125,8 +126,8 @@ fn main() {
         let mut entry = tx
             .prepare(
                 "INSERT INTO entries (id, feed_id, entry_key, title, url, author, published, date_source, first_seen,
-                        updated_at, summary_text, summary_html, content_text, content_html, duplicate_of, dup_reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, 'published', ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                        updated_at, body, text_len, duplicate_of, dup_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, 'published', ?6, ?6, ?7, ?8, ?9, ?10)",
             )
             .unwrap();
         let mut fts =
@@ -176,6 +177,9 @@ fn main() {
             } else {
                 (None, None, Some(text.clone()), Some(html))
             };
+            let texts =
+                Texts { summary_text: summary.clone(), content_text: content.clone(), summary_html, content_html };
+            let text_len = texts.text().chars().count() as i64;
             entry
                 .execute(rusqlite::params![
                     id,
@@ -184,10 +188,8 @@ fn main() {
                     title,
                     format!("https://feed{feed}.example/{i}"),
                     published,
-                    summary,
-                    summary_html,
-                    content,
-                    content_html,
+                    pack(&texts).as_bytes(),
+                    text_len,
                     duplicate_of,
                     duplicate_of.map(|_| "text"),
                 ])

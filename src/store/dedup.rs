@@ -124,9 +124,16 @@ impl Facts {
 /// [`facts_without_body`] with the entry's plain text.
 pub(crate) fn facts(conn: &Connection, id: i64) -> Result<Option<Facts>> {
     let Some(mut f) = facts_without_body(conn, id)? else { return Ok(None) };
-    f.body = conn
-        .prepare_cached("SELECT COALESCE(content_text, summary_text, '') FROM entries WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))?;
+    // A damaged body compares as no text: one bad row must not fail every
+    // sync that meets it (`show` and `list` report it).
+    let plain = conn
+        .prepare_cached("SELECT body FROM entries WHERE id = ?1")?
+        .query_row([id], |r| Ok(super::entries::plain_texts(r.get_ref(0)?, usize::MAX)))?
+        .unwrap_or_else(|e| {
+            tracing::warn!(entry = id, error = %crate::error::StoreError::from(e), "comparing the entry without its text");
+            Default::default()
+        });
+    f.body = plain.content.or(plain.summary).unwrap_or_default();
     Ok(Some(f))
 }
 
