@@ -484,6 +484,8 @@ pub struct Comparison {
     pub keys: Vec<i64>,
     /// The lead keys among `keys`, sorted.
     pub lead_keys: Vec<i64>,
+    /// See [`Comparison::lighten`].
+    light: bool,
 }
 
 impl Comparison {
@@ -494,12 +496,42 @@ impl Comparison {
         let keys = prepared.index_keys();
         let mut lead_keys: Vec<i64> = keys.iter().copied().filter(|k| prepared.is_lead_key(*k)).collect();
         lead_keys.sort_unstable();
-        Comparison { reduced, prepared, fingerprint, keys, lead_keys }
+        Comparison { reduced, prepared, fingerprint, keys, lead_keys, light: false }
+    }
+
+    /// `reduced` alone, its comparison data to be computed once the
+    /// boilerplate is known (`store::dedup::comparison`).
+    pub fn unprepared(reduced: Reduced) -> Comparison {
+        Comparison { reduced, ..Comparison::default() }
     }
 
     /// Returns true if and only if `key` is one of the lead keys.
     pub fn is_lead_key(&self, key: i64) -> bool {
         self.lead_keys.binary_search(&key).is_ok()
+    }
+
+    /// Drops what only served to compute the fingerprint and keys (the
+    /// words and shingles, most of its size), keeping the paragraph keys,
+    /// the attribution and the counts: what a parse worker hands the
+    /// writer, which recomputes from the entry's text in the rare case it
+    /// must ([`Comparison::is_light`]).
+    pub fn lighten(mut self) -> Comparison {
+        for p in &mut self.reduced.paragraphs {
+            p.words = Vec::new();
+            p.numbers = Vec::new();
+        }
+        self.prepared.shingles = Vec::new();
+        self.prepared.lead = Vec::new();
+        self.prepared.lead_index = Vec::new();
+        self.prepared.numbers = Vec::new();
+        self.light = true;
+        self
+    }
+
+    /// Returns true if and only if [`Comparison::lighten`] dropped its words:
+    /// it cannot be recomputed from itself.
+    pub fn is_light(&self) -> bool {
+        self.light
     }
 
     /// Returns true if and only if one of its paragraphs is in `keys`.

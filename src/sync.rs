@@ -546,7 +546,7 @@ fn prepare(prep: &Prep, entries: Vec<NewEntry>) -> Vec<TaggedEntry> {
             ];
             let topics = prep.topics.tag(&prep.feed_topics, &texts);
             let reduced = dedup::reduce(entry.comparison_text());
-            let comparison = Comparison::new(reduced, |k| prep.boilerplate.contains(&k));
+            let comparison = Comparison::new(reduced, |k| prep.boilerplate.contains(&k)).lighten();
             TaggedEntry::new(entry, topics).with_comparison(comparison)
         })
         .collect()

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::Result;
+use super::{Result, TaggedEntry};
 use crate::dedup::cluster::{self, Node, Pair};
 use crate::dedup::{self, Comparison, Fingerprint, OriginInfo, PairKind, Prepared, Reduced, Verdict};
 use crate::text::comparable_words;
@@ -710,26 +710,26 @@ pub(crate) fn pairs_of(conn: &Connection, id: i64) -> Result<Vec<Pair>> {
 pub(crate) fn process(
     conn: &Connection,
     feed_id: i64,
-    new: &[(i64, Option<&Comparison>)],
+    new: &[(i64, Option<&TaggedEntry>)],
     changed: &[i64],
     settings: DedupSettings,
     learnt: &mut HashSet<i64>,
 ) -> Result<HashSet<i64>> {
     // Count the paragraphs of every new entry first, so that a footer the
     // feed repeats on each post is known as boilerplate before they are compared.
-    // Each with its comparison data and whether it must be (re)computed.
-    let mut batch: Vec<(Facts, Cow<'_, Comparison>, bool)> = Vec::with_capacity(new.len());
+    // Each with its comparison data and, if a parse worker computed it, the text it came from.
+    let mut batch: Vec<(Facts, Cow<'_, Comparison>, Option<&str>)> = Vec::with_capacity(new.len());
     let mut learnt_now = Vec::new();
-    for (id, computed) in new {
-        let (f, c, stale) = match computed {
-            Some(c) => {
+    for (id, tagged) in new {
+        let (f, c, stale) = match tagged.and_then(|t| t.comparison.as_ref().map(|c| (t, c))) {
+            Some((t, c)) => {
                 let Some(f) = facts_without_body(conn, *id)? else { continue };
-                (f, Cow::Borrowed(*c), false)
+                (f, Cow::Borrowed(c), Some(t.entry.comparison_text()))
             }
             None => {
                 let Some(f) = facts(conn, *id)? else { continue };
-                let c = Comparison { reduced: dedup::reduce(&f.body), ..Comparison::default() };
-                (f, Cow::Owned(c), true)
+                let c = Comparison::unprepared(dedup::reduce(&f.body));
+                (f, Cow::Owned(c), None)
             }
         };
         learnt_now.extend(count_paragraphs(conn, feed_id, *id, &c.reduced)?);
@@ -738,10 +738,16 @@ pub(crate) fn process(
     learnt.extend(learnt_now.iter().copied());
     let keys_from = keys_from(conn)?;
     let mut seeds: BTreeSet<i64> = BTreeSet::new();
-    for (f, mut c, stale) in batch {
-        // Computed by the store, or before boilerplate it carries was learnt: (re)compute.
-        if stale || c.touches(learnt) {
-            c = Cow::Owned(comparison(conn, c.into_owned().reduced)?);
+    for (f, mut c, worker_text) in batch {
+        // Computed by the store, or by a worker before boilerplate it
+        // carries was learnt: (re)compute (a worker's words are gone: from its text).
+        match worker_text {
+            None => c = Cow::Owned(comparison(conn, c.into_owned().reduced)?),
+            Some(text) if c.touches(learnt) => {
+                let reduced = if c.is_light() { dedup::reduce(text) } else { c.into_owned().reduced };
+                c = Cow::Owned(comparison(conn, reduced)?);
+            }
+            Some(_) => {}
         }
         let (f, c) = (&f, c.as_ref());
         write_fingerprint(conn, f, c, true, keys_from)?;

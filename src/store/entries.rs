@@ -75,7 +75,7 @@ impl Store {
         let (mut new, mut changed) = (Vec::new(), Vec::new());
         for tagged in entries {
             match save_entry(tx, feed, tagged, now, pending_search)? {
-                Saved::New(id) => new.push((id, tagged.comparison.as_ref())),
+                Saved::New(id) => new.push((id, Some(tagged))),
                 Saved::Updated(id) => changed.push(id),
                 Saved::Unchanged => {}
             }

@@ -476,3 +476,49 @@ fn a_changed_text_is_an_update_and_another_packing_of_the_same_text_is_not() {
     s.conn.execute("UPDATE entries SET body = ?2 WHERE id = ?1", params![id, stored]).unwrap();
     assert_eq!(save(&mut s, changed).updated, 0);
 }
+
+/// Comparison data computed by a parse worker before boilerplate is known
+/// (and lightened) leads to the same fingerprints and stories as data the
+/// store computes itself: the writer recomputes it from the entry's text
+/// when a footer turns out to be boilerplate within the batch.
+#[test]
+fn worker_comparison_data_gives_what_the_store_computes() {
+    let footer = "Follow the Lakeside Chronicle on social media for more news from the region every day.";
+    let articles = [
+        "Officials approved the new harbour budget on Monday after a long debate about dredging costs and the fishing fleet.",
+        "The railway line to the northern valleys will reopen in spring, engineers said, once the landslide damage is repaired.",
+        "Farmers in the eastern district reported a record wheat harvest this year thanks to late rains and new irrigation canals.",
+        "A new school for three hundred pupils opened in the old market quarter, funded by the city and two local charities.",
+    ];
+    let batch = |worker: bool| -> Vec<TaggedEntry> {
+        articles
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let text = format!("{a}\n\n{footer}");
+                let e = entry(&format!("p{i}"), Some(&format!("https://x/{i}")), &text, 1);
+                if worker {
+                    let c = dedup::Comparison::new(dedup::reduce(&text), |_| false).lighten();
+                    e.with_comparison(c)
+                } else {
+                    e
+                }
+            })
+            .collect()
+    };
+    let fingerprints = |s: &Store| -> Vec<(i64, Vec<u8>, Vec<u8>)> {
+        s.conn
+            .prepare("SELECT entry_id, data, keys FROM fingerprints ORDER BY entry_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let (mut by_store, f) = store_with_feeds(1);
+    by_store.save_feed(f[0], &FetchState::default(), &batch(false), at(3)).unwrap();
+    let (mut by_worker, g) = store_with_feeds(1);
+    by_worker.save_feed(g[0], &FetchState::default(), &batch(true), at(3)).unwrap();
+    assert!(!by_worker.learnt.is_empty(), "the footer was learnt as boilerplate");
+    assert_eq!(fingerprints(&by_worker), fingerprints(&by_store));
+}
