@@ -93,8 +93,8 @@ fn article(vocab: &[String], seed: u64, len: usize) -> String {
 }
 
 fn entry(key: &str, title: &str, text: &str, published: i64) -> TaggedEntry {
-    TaggedEntry {
-        entry: NewEntry {
+    TaggedEntry::new(
+        NewEntry {
             key: EntryKey(key.into()),
             title: title.into(),
             url: Some(format!("https://{key}.example/story")),
@@ -108,10 +108,10 @@ fn entry(key: &str, title: &str, text: &str, published: i64) -> TaggedEntry {
             source_url: None,
             text_hash: syndic::dedup::text_hash(text),
         },
-        topics: vec![],
-        // As a sync's parse workers compute it (no boilerplate known).
-        comparison: Some(syndic::dedup::Comparison::new(syndic::dedup::reduce(text), |_| false)),
-    }
+        vec![],
+    )
+    // As a sync's parse workers compute it (no boilerplate known).
+    .with_comparison(syndic::dedup::Comparison::new(syndic::dedup::reduce(text), |_| false))
 }
 
 fn background_published(i: i64) -> i64 {

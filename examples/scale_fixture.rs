@@ -29,6 +29,7 @@ use std::sync::{mpsc, Arc, RwLock};
 use chrono::{DateTime, Utc};
 use syndic::dedup::{self, Comparison};
 use syndic::model::{DateSource, EntryKey, NewEntry};
+use syndic::store::body::{pack, Texts};
 use syndic::store::{FetchState, Store, TaggedEntry};
 
 /// The fixture's newest entry by default: bench/scale.sh pins SYNDIC_NOW here.
@@ -193,8 +194,8 @@ impl Generator {
 
 /// The text as the store keeps it: (summary, summary_html, content,
 /// content_html). A third of the feeds publish excerpts only.
-type Texts = (Option<String>, Option<String>, Option<String>, Option<String>);
-fn texts(item: &Item) -> Texts {
+type Parts = (Option<String>, Option<String>, Option<String>, Option<String>);
+fn texts(item: &Item) -> Parts {
     if item.feed % 3 == 0 {
         let short: String = item.text.split_whitespace().take(55).collect::<Vec<_>>().join(" ");
         let short_html = format!("<p>{short}</p>");
@@ -276,8 +277,8 @@ fn write_raw(path: &Path, mut generator: Generator, started: std::time::Instant)
         let mut entry = tx
             .prepare(
                 "INSERT INTO entries (id, feed_id, entry_key, title, url, author, published, date_source, first_seen,
-                        updated_at, summary_text, summary_html, content_text, content_html, duplicate_of, dup_reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, 'published', ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                        updated_at, body, text_len, duplicate_of, dup_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, 'published', ?6, ?6, ?7, ?8, ?9, ?10)",
             )
             .unwrap();
         let mut fts =
@@ -287,6 +288,9 @@ fn write_raw(path: &Path, mut generator: Generator, started: std::time::Instant)
             let item = generator.item(i);
             let (id, feed) = (i + 1, item.feed);
             let (summary, summary_html, content, content_html) = texts(&item);
+            let texts =
+                Texts { summary_text: summary.clone(), content_text: content.clone(), summary_html, content_html };
+            let text_len = texts.text().chars().count() as i64;
             entry
                 .execute(rusqlite::params![
                     id,
@@ -295,10 +299,8 @@ fn write_raw(path: &Path, mut generator: Generator, started: std::time::Instant)
                     item.title,
                     format!("https://feed{feed}.example/{i}"),
                     item.published,
-                    summary,
-                    summary_html,
-                    content,
-                    content_html,
+                    pack(&texts).as_bytes(),
+                    text_len,
                     item.copy_of,
                     item.copy_of.map(|_| "text"),
                 ])
@@ -420,8 +422,8 @@ fn tagged(item: &Item, boilerplate: &HashSet<i64>) -> TaggedEntry {
     };
     let entry = NewEntry { text_hash: dedup::text_hash(entry.comparison_text()), ..entry };
     let reduced = dedup::reduce(entry.comparison_text());
-    let comparison = Some(Comparison::new(reduced, |k| boilerplate.contains(&k)));
-    TaggedEntry { entry, topics: item.topics.iter().map(|t| (*t).to_owned()).collect(), comparison }
+    let comparison = Comparison::new(reduced, |k| boilerplate.contains(&k)).lighten();
+    TaggedEntry::new(entry, item.topics.iter().map(|t| (*t).to_owned()).collect()).with_comparison(comparison)
 }
 
 fn at(unix: i64) -> DateTime<Utc> {

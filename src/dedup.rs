@@ -276,6 +276,9 @@ static ATTRIBUTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
         .collect::<Vec<_>>()
         .join("|");
     regex::bytes::RegexBuilder::new(&format!(r"(?i)(?:^|[.!?…\]»”)]\s+)(?:{pattern})[\s.]*$"))
+        // Its lazy DFA's cache, per thread that parses: a megabyte is enough
+        // for the paragraphs that pass the keyword filter.
+        .dfa_size_limit(1 << 20)
         .build()
         .expect("the attribution pattern is valid")
 });
@@ -481,6 +484,8 @@ pub struct Comparison {
     pub keys: Vec<i64>,
     /// The lead keys among `keys`, sorted.
     pub lead_keys: Vec<i64>,
+    /// See [`Comparison::lighten`].
+    light: bool,
 }
 
 impl Comparison {
@@ -491,12 +496,42 @@ impl Comparison {
         let keys = prepared.index_keys();
         let mut lead_keys: Vec<i64> = keys.iter().copied().filter(|k| prepared.is_lead_key(*k)).collect();
         lead_keys.sort_unstable();
-        Comparison { reduced, prepared, fingerprint, keys, lead_keys }
+        Comparison { reduced, prepared, fingerprint, keys, lead_keys, light: false }
+    }
+
+    /// `reduced` alone, its comparison data to be computed once the
+    /// boilerplate is known (`store::dedup::comparison`).
+    pub fn unprepared(reduced: Reduced) -> Comparison {
+        Comparison { reduced, ..Comparison::default() }
     }
 
     /// Returns true if and only if `key` is one of the lead keys.
     pub fn is_lead_key(&self, key: i64) -> bool {
         self.lead_keys.binary_search(&key).is_ok()
+    }
+
+    /// Drops what only served to compute the fingerprint and keys (the
+    /// words and shingles, most of its size), keeping the paragraph keys,
+    /// the attribution and the counts: what a parse worker hands the
+    /// writer, which recomputes from the entry's text in the rare case it
+    /// must ([`Comparison::is_light`]).
+    pub fn lighten(mut self) -> Comparison {
+        for p in &mut self.reduced.paragraphs {
+            p.words = Vec::new();
+            p.numbers = Vec::new();
+        }
+        self.prepared.shingles = Vec::new();
+        self.prepared.lead = Vec::new();
+        self.prepared.lead_index = Vec::new();
+        self.prepared.numbers = Vec::new();
+        self.light = true;
+        self
+    }
+
+    /// Returns true if and only if [`Comparison::lighten`] dropped its words:
+    /// it cannot be recomputed from itself.
+    pub fn is_light(&self) -> bool {
+        self.light
     }
 
     /// Returns true if and only if one of its paragraphs is in `keys`.
@@ -926,6 +961,12 @@ impl Verdict {
 /// article, and how; see the thresholds above for why each rule is what it
 /// is. Symmetric: swapping the arguments swaps only `first_is_shorter`.
 pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) -> Verdict {
+    verify_with(a, b, || title_similarity(title_a, title_b))
+}
+
+/// [`verify`], with the [`title_similarity`] of the two titles computed by
+/// `titles` if a rule needs it (a caller may have to load a title first).
+pub fn verify_with(a: &Fingerprint, b: &Fingerprint, titles: impl FnOnce() -> f64) -> Verdict {
     // The shorter by shingle count; equal counts are ordered by content, so
     // that the verdict does not depend on which entry came first.
     let first_is_shorter = (a.shingles, &a.sample) <= (b.shingles, &b.sample);
@@ -949,8 +990,14 @@ pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) ->
     let length_ratio = ratio(short.shingles as usize, long.shingles as usize);
     let fewest = a.numbers.len().min(b.numbers.len());
     let numbers_kept = if fewest == 0 { 1.0 } else { ratio(intersection(&a.numbers, &b.numbers), fewest) };
-    let mut titles = None;
-    let mut similar_titles = || *titles.get_or_insert_with(|| title_similarity(title_a, title_b)) >= TITLE_SIMILARITY;
+    let mut titles = Some(titles);
+    let mut similarity = None;
+    let mut similar_titles = || {
+        if let Some(f) = titles.take() {
+            similarity = Some(f());
+        }
+        similarity.unwrap_or(0.0) >= TITLE_SIMILARITY
+    };
     let (kind, reason) = if !short.is_comparable() {
         (None, "too little text to compare")
     } else if containment >= SAME_COVER && cover >= SAME_COVER {
@@ -997,7 +1044,7 @@ pub fn verify(a: &Fingerprint, title_a: &str, b: &Fingerprint, title_b: &str) ->
         cover,
         length_ratio,
         lead_containment,
-        title_similarity: titles,
+        title_similarity: similarity,
         numbers_kept,
         shared,
         reason,

@@ -105,11 +105,14 @@ pub enum StoreError {
     #[error("{path} is not a syndic database ({what}); it was left untouched")]
     Foreign { path: String, what: String },
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[source] rusqlite::Error),
     #[error("another syndic command is writing to {path} and did not finish within {}", humantime::format_duration(*.waited))]
     Locked { path: String, waited: Duration },
     #[error("{0}")]
     NotFound(String),
+    /// An entry's stored text (`entries.body`) cannot be unpacked.
+    #[error("an entry's stored text is damaged: {0}")]
+    Body(#[from] crate::store::body::BodyError),
 }
 
 /// What kind of database failure a [`StoreError`] is, for hints and exit paths.
@@ -131,6 +134,22 @@ pub enum StoreProblem {
     Other,
 }
 
+impl From<rusqlite::Error> for StoreError {
+    /// SQLite's errors, except a damaged entry body that a row closure
+    /// returned as a conversion failure: that is [`StoreError::Body`].
+    fn from(e: rusqlite::Error) -> StoreError {
+        match e {
+            rusqlite::Error::FromSqlConversionFailure(i, t, source) => {
+                match source.downcast::<crate::store::body::BodyError>() {
+                    Ok(body) => StoreError::Body(*body),
+                    Err(source) => StoreError::Sqlite(rusqlite::Error::FromSqlConversionFailure(i, t, source)),
+                }
+            }
+            e => StoreError::Sqlite(e),
+        }
+    }
+}
+
 impl StoreError {
     /// An error opening `path`, keeping `source` as the cause.
     pub fn open(
@@ -148,6 +167,7 @@ impl StoreError {
             StoreError::Locked { .. } => return StoreProblem::SyncLocked,
             StoreError::Foreign { .. } => return StoreProblem::Foreign,
             StoreError::NotFound(_) => return StoreProblem::Other,
+            StoreError::Body(_) => return StoreProblem::Corrupt,
             _ => {}
         }
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self);

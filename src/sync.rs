@@ -546,8 +546,8 @@ fn prepare(prep: &Prep, entries: Vec<NewEntry>) -> Vec<TaggedEntry> {
             ];
             let topics = prep.topics.tag(&prep.feed_topics, &texts);
             let reduced = dedup::reduce(entry.comparison_text());
-            let comparison = Some(Comparison::new(reduced, |k| prep.boilerplate.contains(&k)));
-            TaggedEntry { entry, topics, comparison }
+            let comparison = Comparison::new(reduced, |k| prep.boilerplate.contains(&k)).lighten();
+            TaggedEntry::new(entry, topics).with_comparison(comparison)
         })
         .collect()
 }

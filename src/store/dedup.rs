@@ -5,11 +5,12 @@
 //! original?) and [`crate::dedup::cluster`] (which entries form a story?):
 //! this module loads what they need and writes what they decide.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::Result;
+use super::{Result, TaggedEntry};
 use crate::dedup::cluster::{self, Node, Pair};
 use crate::dedup::{self, Comparison, Fingerprint, OriginInfo, PairKind, Prepared, Reduced, Verdict};
 use crate::text::comparable_words;
@@ -123,9 +124,16 @@ impl Facts {
 /// [`facts_without_body`] with the entry's plain text.
 pub(crate) fn facts(conn: &Connection, id: i64) -> Result<Option<Facts>> {
     let Some(mut f) = facts_without_body(conn, id)? else { return Ok(None) };
-    f.body = conn
-        .prepare_cached("SELECT COALESCE(content_text, summary_text, '') FROM entries WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))?;
+    // A damaged body compares as no text: one bad row must not fail every
+    // sync that meets it (`show` and `list` report it).
+    let plain = conn
+        .prepare_cached("SELECT body FROM entries WHERE id = ?1")?
+        .query_row([id], |r| Ok(super::entries::plain_texts(r.get_ref(0)?, usize::MAX)))?
+        .unwrap_or_else(|e| {
+            tracing::warn!(entry = id, error = %crate::error::StoreError::from(e), "comparing the entry without its text");
+            Default::default()
+        });
+    f.body = plain.content.or(plain.summary).unwrap_or_default();
     Ok(Some(f))
 }
 
@@ -442,10 +450,8 @@ pub(crate) fn sync_queries() -> Vec<(&'static str, String)> {
         ("sync: known boilerplate", "SELECT hash FROM paragraph_counts WHERE boilerplate = 1".into()),
         ("sync: old keys", "SELECT entry_id, keys, day FROM fingerprints WHERE day >= ?1 AND day < ?2".into()),
         ("sync: newest key day", "SELECT MAX(day) FROM fingerprints WHERE day <= ?1".into()),
-        (
-            "sync: candidate",
-            "SELECT e.title, fp.data FROM entries e JOIN fingerprints fp ON fp.entry_id = e.id WHERE e.id = ?1".into(),
-        ),
+        ("sync: candidate", "SELECT data FROM fingerprints WHERE entry_id = ?1".into()),
+        ("sync: candidate's title", "SELECT title FROM entries WHERE id = ?1".into()),
         (
             "sync: pairs",
             "SELECT a, b, kind, shorter, containment FROM dedup_pairs WHERE a = ?1
@@ -613,21 +619,27 @@ pub(crate) fn assess(
     with_facts: bool,
 ) -> Result<Vec<Assessment>> {
     let fp = &c.fingerprint;
-    let mut load = conn.prepare_cached(
-        "SELECT e.title, fp.data FROM entries e JOIN fingerprints fp ON fp.entry_id = e.id WHERE e.id = ?1",
-    )?;
+    let mut load = conn.prepare_cached("SELECT data FROM fingerprints WHERE entry_id = ?1")?;
+    let mut title_of = conn.prepare_cached("SELECT title FROM entries WHERE id = ?1")?;
     let mut out = Vec::with_capacity(hits.len());
     for &(id, via, strength) in hits {
-        let Some((title, data)) =
-            load.query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))).optional()?
-        else {
-            continue;
-        };
+        let Some(data) = load.query_row([id], |r| r.get::<_, Vec<u8>>(0)).optional()? else { continue };
         let Some(ofp) = Fingerprint::decode(&data) else { continue };
-        let mut verdict = dedup::verify(fp, &f.title, &ofp, &title);
-        if with_facts {
+        // The candidate's title is read only if a rule needs it.
+        let mut failed = None;
+        let mut title = || {
+            title_of.query_row([id], |r| r.get::<_, String>(0)).unwrap_or_else(|e| {
+                failed = Some(e);
+                String::new()
+            })
+        };
+        let mut verdict = dedup::verify_with(fp, &ofp, || dedup::title_similarity(&f.title, &title()));
+        if with_facts && verdict.title_similarity.is_none() {
             // Shown by `dedup --explain` even where no rule needed it.
-            verdict.title_similarity.get_or_insert_with(|| dedup::title_similarity(&f.title, &title));
+            verdict.title_similarity = Some(dedup::title_similarity(&f.title, &title()));
+        }
+        if let Some(e) = failed {
+            return Err(e.into());
         }
         let kind = via.explicit().or(verdict.kind);
         let other = if with_facts { facts_without_body(conn, id)? } else { None };
@@ -698,38 +710,46 @@ pub(crate) fn pairs_of(conn: &Connection, id: i64) -> Result<Vec<Pair>> {
 pub(crate) fn process(
     conn: &Connection,
     feed_id: i64,
-    new: &[(i64, Option<&Comparison>)],
+    new: &[(i64, Option<&TaggedEntry>)],
     changed: &[i64],
     settings: DedupSettings,
     learnt: &mut HashSet<i64>,
 ) -> Result<HashSet<i64>> {
     // Count the paragraphs of every new entry first, so that a footer the
     // feed repeats on each post is known as boilerplate before they are compared.
-    let mut batch: Vec<(Facts, Comparison)> = Vec::with_capacity(new.len());
+    // Each with its comparison data and, if a parse worker computed it, the text it came from.
+    let mut batch: Vec<(Facts, Cow<'_, Comparison>, Option<&str>)> = Vec::with_capacity(new.len());
     let mut learnt_now = Vec::new();
-    for (id, computed) in new {
-        let (f, c) = match computed {
-            Some(c) => {
+    for (id, tagged) in new {
+        let (f, c, stale) = match tagged.and_then(|t| t.comparison.as_ref().map(|c| (t, c))) {
+            Some((t, c)) => {
                 let Some(f) = facts_without_body(conn, *id)? else { continue };
-                (f, (*c).clone())
+                (f, Cow::Borrowed(c), Some(t.entry.comparison_text()))
             }
             None => {
                 let Some(f) = facts(conn, *id)? else { continue };
-                let c = Comparison { reduced: dedup::reduce(&f.body), ..Comparison::default() };
-                (f, c)
+                let c = Comparison::unprepared(dedup::reduce(&f.body));
+                (f, Cow::Owned(c), None)
             }
         };
         learnt_now.extend(count_paragraphs(conn, feed_id, *id, &c.reduced)?);
-        batch.push((f, c));
+        batch.push((f, c, stale));
     }
     learnt.extend(learnt_now.iter().copied());
     let keys_from = keys_from(conn)?;
     let mut seeds: BTreeSet<i64> = BTreeSet::new();
-    for (i, (f, c)) in batch.iter_mut().enumerate() {
-        // Computed by the store, or before boilerplate it carries was learnt: (re)compute.
-        if new[i].1.is_none() || c.touches(learnt) {
-            *c = comparison(conn, std::mem::take(&mut c.reduced))?;
+    for (f, mut c, worker_text) in batch {
+        // Computed by the store, or by a worker before boilerplate it
+        // carries was learnt: (re)compute (a worker's words are gone: from its text).
+        match worker_text {
+            None => c = Cow::Owned(comparison(conn, c.into_owned().reduced)?),
+            Some(text) if c.touches(learnt) => {
+                let reduced = if c.is_light() { dedup::reduce(text) } else { c.into_owned().reduced };
+                c = Cow::Owned(comparison(conn, reduced)?);
+            }
+            Some(_) => {}
         }
+        let (f, c) = (&f, c.as_ref());
         write_fingerprint(conn, f, c, true, keys_from)?;
         let partners = pair_entry(conn, f, c, settings)?;
         // An entry paired with nothing is a story of its own already.

@@ -2,8 +2,10 @@
 //! transaction, with the search index and topics kept in step.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, OptionalExtension};
 
+use super::body::{self, unpack, unpack_plain, Texts};
 use super::{dedup, FetchState, Result, SaveReport, Store, TaggedEntry};
 use crate::model::{FeedId, NewEntry};
 use crate::text::spaced_cjk;
@@ -73,7 +75,7 @@ impl Store {
         let (mut new, mut changed) = (Vec::new(), Vec::new());
         for tagged in entries {
             match save_entry(tx, feed, tagged, now, pending_search)? {
-                Saved::New(id) => new.push((id, tagged.comparison.as_ref())),
+                Saved::New(id) => new.push((id, Some(tagged))),
                 Saved::Updated(id) => changed.push(id),
                 Saved::Unchanged => {}
             }
@@ -183,17 +185,17 @@ impl Store {
         tx.execute("DELETE FROM entry_topics", [])?;
         let mut count = 0;
         {
-            let mut select = tx.prepare(
-                "SELECT e.id, f.url, e.title, COALESCE(e.summary_text, ''), COALESCE(e.content_text, '')
-                 FROM entries e JOIN feeds f ON f.id = e.feed_id",
-            )?;
+            let mut select =
+                tx.prepare("SELECT e.id, f.url, e.title, e.body FROM entries e JOIN feeds f ON f.id = e.feed_id")?;
             let mut insert =
                 tx.prepare_cached("INSERT OR IGNORE INTO entry_topics (topic, entry_id) VALUES (?1, ?2)")?;
             let mut rows = select.query([])?;
             while let Some(r) = rows.next()? {
                 let id: i64 = r.get(0)?;
                 let feed_url: String = r.get(1)?;
-                let (title, summary, content): (String, String, String) = (r.get(2)?, r.get(3)?, r.get(4)?);
+                let title: String = r.get(2)?;
+                let plain = plain_texts(r.get_ref(3)?, usize::MAX)?;
+                let (summary, content) = (plain.summary.unwrap_or_default(), plain.content.unwrap_or_default());
                 for topic in tag(&feed_url, &[&title, &summary, &content]) {
                     insert.execute(params![topic, id])?;
                 }
@@ -230,38 +232,39 @@ fn save_entry(
     if tombstoned {
         return Ok(Saved::Unchanged);
     }
+    let (packed, text_len) = &tagged.stored;
     let existing = tx
         .prepare_cached(
-            "SELECT id, title, url, author, summary_html, content_html, published
+            "SELECT id, title, url, author, body, published
              FROM entries WHERE feed_id = ?1 AND entry_key = ?2",
         )?
         .query_row(params![feed.0, e.key.0], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
-                (
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                ),
-                r.get::<_, i64>(6)?,
+                (r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<String>>(3)?),
+                match r.get_ref(4)? {
+                    ValueRef::Null => None,
+                    ValueRef::Blob(b) => Some(b.to_vec()),
+                    // Damaged (not even a blob; rusqlite panics on a TEXT
+                    // value that is not UTF-8 when asked for a Value).
+                    _ => Some(Vec::new()),
+                },
+                r.get::<_, i64>(5)?,
             ))
         })
         .optional()?;
 
-    if let Some((id, old, old_published)) = existing {
-        let new = (e.title.clone(), e.url.clone(), e.author.clone(), e.summary_html.clone(), e.content_html.clone());
+    if let Some((id, old, old_body, old_published)) = existing {
+        let new = (e.title.clone(), e.url.clone(), e.author.clone());
         // An entry without a date of its own keeps the time it was first seen.
         let published =
             if e.date_source == crate::model::DateSource::FirstSeen { old_published } else { e.published.timestamp() };
-        if old == new && published == old_published {
+        if old == new && published == old_published && same_html(old_body.as_deref(), packed, e) {
             return Ok(Saved::Unchanged);
         }
         tx.prepare_cached(
             "UPDATE entries SET title = ?2, url = ?3, author = ?4, published = ?5, updated_at = ?6,
-                    summary_html = ?7, summary_text = ?8, content_html = ?9, content_text = ?10,
-                    source_url = ?11, text_hash = ?12
+                    body = ?7, text_len = ?8, source_url = ?9, text_hash = ?10
              WHERE id = ?1",
         )?
         .execute(params![
@@ -271,10 +274,8 @@ fn save_entry(
             e.author,
             published,
             now.timestamp(),
-            e.summary_html,
-            e.summary_text,
-            e.content_html,
-            e.content_text,
+            packed.as_bytes(),
+            text_len,
             e.source_url,
             e.text_hash
         ])?;
@@ -287,8 +288,8 @@ fn save_entry(
 
     tx.prepare_cached(
         "INSERT INTO entries (feed_id, entry_key, title, url, author, published, date_source, first_seen,
-                updated_at, summary_html, summary_text, content_html, content_text, source_url, text_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                updated_at, body, text_len, source_url, text_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         feed.0,
@@ -299,10 +300,8 @@ fn save_entry(
         e.published.timestamp(),
         e.date_source.as_str(),
         now.timestamp(),
-        e.summary_html,
-        e.summary_text,
-        e.content_html,
-        e.content_text,
+        packed.as_bytes(),
+        text_len,
         e.source_url,
         e.text_hash
     ])?;
@@ -311,6 +310,21 @@ fn save_entry(
     set_topics(tx, id, &tagged.topics)?;
 
     Ok(Saved::New(id))
+}
+
+/// Returns true if and only if the stored body `old` holds the same HTML as
+/// `e` (packed as `new`). Equal bytes say so without unpacking (packing is
+/// deterministic); otherwise the stored HTML is compared, so that a body
+/// packed by another codec or level is not taken for a change. As before
+/// the texts were packed, only the HTML counts: the plain text is derived
+/// from it.
+fn same_html(old: Option<&[u8]>, new: &body::Packed, e: &NewEntry) -> bool {
+    let Some(old) = old else { return e.summary_html.is_none() && e.content_html.is_none() };
+    if old == new.as_bytes() {
+        return true;
+    }
+    // A damaged old body does not unpack: the new one is stored.
+    unpack(old).is_ok_and(|t| t.summary_html == e.summary_html && t.content_html == e.content_html)
 }
 
 /// An entry's text for the search index, to be written at the end of the
@@ -363,8 +377,27 @@ fn insert_search_row(
     Ok(())
 }
 
-/// Rebuilds the whole search index from the stored entries.
-pub(super) fn reindex_search(tx: &Transaction) -> Result<()> {
+/// Rebuilds the whole search index from the stored entries. An entry whose
+/// body cannot be read is indexed by its title alone (with a warning), so
+/// that `doctor --repair` gets through a damaged row.
+pub(super) fn reindex_search(tx: &Connection) -> Result<()> {
+    tx.execute("INSERT INTO entries_fts (entries_fts) VALUES ('delete-all')", [])?;
+    let mut select = tx.prepare("SELECT id, title, body FROM entries ORDER BY id")?;
+    let mut rows = select.query([])?;
+    while let Some(r) = rows.next()? {
+        let (id, title): (i64, String) = (r.get(0)?, r.get(1)?);
+        let plain = plain_texts(r.get_ref(2)?, usize::MAX).unwrap_or_else(|e| {
+            tracing::warn!(entry = id, error = %crate::error::StoreError::from(e), "indexing the title only");
+            body::PlainTexts::default()
+        });
+        insert_search_row(tx, id, &title, plain.summary.as_deref(), plain.content.as_deref())?;
+    }
+    Ok(())
+}
+
+/// [`reindex_search`] for migration 007, which runs while the texts were
+/// still columns of their own (a database older than migration 008).
+pub(super) fn reindex_search_before_008(tx: &Connection) -> Result<()> {
     tx.execute("INSERT INTO entries_fts (entries_fts) VALUES ('delete-all')", [])?;
     let mut select = tx.prepare("SELECT id, title, summary_text, content_text FROM entries ORDER BY id")?;
     let mut rows = select.query([])?;
@@ -374,6 +407,79 @@ pub(super) fn reindex_search(tx: &Transaction) -> Result<()> {
         insert_search_row(tx, id, &title, summary.as_deref(), content.as_deref())?;
     }
     Ok(())
+}
+
+/// Migration 008: packs the four text columns of every entry that has
+/// any into `body` and empties them (so that dropping them next rewrites little), a
+/// thousand rows at a time (no row is written under its own scan).
+pub(super) fn pack_all_texts(tx: &Connection) -> Result<()> {
+    let mut select = tx.prepare(
+        "SELECT id, summary_text, content_text, summary_html, content_html FROM entries
+         WHERE id > ?1 ORDER BY id LIMIT 1000",
+    )?;
+    let mut update = tx.prepare(
+        "UPDATE entries SET body = ?2, summary_text = NULL, content_text = NULL, summary_html = NULL,
+                content_html = NULL
+         WHERE id = ?1",
+    )?;
+    let mut after = 0;
+    loop {
+        let rows: Vec<(i64, Texts)> = select
+            .query_map([after], |r| {
+                Ok((
+                    r.get(0)?,
+                    Texts {
+                        summary_text: r.get(1)?,
+                        content_text: r.get(2)?,
+                        summary_html: r.get(3)?,
+                        content_html: r.get(4)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let Some((last, _)) = rows.last() else { return Ok(()) };
+        after = *last;
+        // A row without any text keeps a NULL body (read as no text).
+        for (id, texts) in rows.into_iter().filter(|(_, t)| *t != Texts::default()) {
+            update.execute(params![id, body::pack(&texts).as_bytes()])?;
+        }
+    }
+}
+
+/// The plain texts of a stored body (the `body` column's value), each cut
+/// to at most `limit` bytes; a NULL body has none. A damaged body is an
+/// error that becomes [`StoreError::Body`].
+pub(super) fn plain_texts(value: ValueRef<'_>, limit: usize) -> rusqlite::Result<body::PlainTexts> {
+    match value {
+        ValueRef::Null => Ok(body::PlainTexts::default()),
+        ValueRef::Blob(bytes) => unpack_plain(bytes, limit).map_err(damaged),
+        _ => Err(damaged(body::BodyError::NotABlob)),
+    }
+}
+
+/// The summary of a stored body: its plain summary, else (no summary) its
+/// plain content, cut to at most `limit` bytes.
+pub(super) fn summary_text(value: ValueRef<'_>, limit: usize) -> rusqlite::Result<String> {
+    match value {
+        ValueRef::Null => Ok(String::new()),
+        ValueRef::Blob(bytes) => body::unpack_summary(bytes, limit).map_err(damaged),
+        _ => Err(damaged(body::BodyError::NotABlob)),
+    }
+}
+
+/// All four texts of a stored body (the `body` column's value).
+pub(super) fn all_texts(value: ValueRef<'_>) -> rusqlite::Result<Texts> {
+    match value {
+        ValueRef::Null => Ok(Texts::default()),
+        ValueRef::Blob(bytes) => unpack(bytes).map_err(damaged),
+        _ => Err(damaged(body::BodyError::NotABlob)),
+    }
+}
+
+/// A body error as rusqlite's conversion error, so that row closures can
+/// return it; `StoreError`'s `From` turns it back into [`StoreError::Body`].
+fn damaged(e: body::BodyError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
 }
 
 fn set_topics(tx: &Connection, id: i64, topics: &[String]) -> Result<()> {

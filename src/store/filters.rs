@@ -46,18 +46,18 @@ impl Store {
         {
             let which = if all { "" } else { "JOIN filter_queue q ON q.entry_id = e.id" };
             let mut select = tx.prepare(&format!(
-                "SELECT e.id, f.url, e.title, COALESCE(e.author, ''), COALESCE(e.summary_text, ''),
-                        COALESCE(e.content_text, ''), h.entry_id IS NOT NULL
+                "SELECT e.id, f.url, e.title, COALESCE(e.author, ''), e.body, h.entry_id IS NOT NULL
                  FROM entries e {which} JOIN feeds f ON f.id = e.feed_id
                  LEFT JOIN filtered_entries h ON h.entry_id = e.id"
             ))?;
             let mut rows = select.query([])?;
             while let Some(r) = rows.next()? {
-                let (title, author, summary, content): (String, String, String, String) =
-                    (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+                let (title, author): (String, String) = (r.get(2)?, r.get(3)?);
+                let plain = super::entries::plain_texts(r.get_ref(4)?, usize::MAX)?;
+                let (summary, content) = (plain.summary.unwrap_or_default(), plain.content.unwrap_or_default());
                 let text = EntryText { title: &title, author: &author, summary: &summary, content: &content };
                 let excluded = is_excluded(&r.get::<_, String>(1)?, &text);
-                if excluded != r.get::<_, bool>(6)? {
+                if excluded != r.get::<_, bool>(5)? {
                     decisions.push((r.get(0)?, excluded));
                 }
                 report.evaluated += 1;
@@ -132,8 +132,8 @@ mod tests {
     use crate::store::{FetchState, TaggedEntry};
 
     fn entry(key: &str, title: &str, day: u32) -> TaggedEntry {
-        TaggedEntry {
-            entry: NewEntry {
+        TaggedEntry::new(
+            NewEntry {
                 key: EntryKey(key.into()),
                 title: title.into(),
                 url: None,
@@ -147,9 +147,8 @@ mod tests {
                 source_url: None,
                 text_hash: None,
             },
-            topics: vec![],
-            comparison: None,
-        }
+            vec![],
+        )
     }
 
     /// Hides titles starting with "Ad"; counts how many entries it is asked about.

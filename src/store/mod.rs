@@ -8,7 +8,7 @@
 //! [`dedup`] (copy detection's bookkeeping), [`stories`] (rebuild, explain,
 //! splits and merges), [`read`] (list, search, show), [`maintenance`]
 //! (doctor, repair, prune), [`reading`] (read state, sync times, purging a
-//! feed).
+//! feed), [`body`] (the stored, compressed form of an entry's texts).
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
+pub mod body;
 mod dedup;
 mod entries;
 mod feeds;
@@ -120,7 +121,9 @@ pub struct Failure {
     pub discovered: Option<String>,
 }
 
-/// An entry ready to be saved, with its topics.
+/// An entry ready to be saved, with its topics and its texts packed for
+/// storage. Built by [`TaggedEntry::new`] in the parse workers, so that the
+/// single writer does not compress.
 #[derive(Debug, Clone)]
 pub struct TaggedEntry {
     pub entry: NewEntry,
@@ -128,6 +131,30 @@ pub struct TaggedEntry {
     /// Its copy-detection data, computed by the parse worker
     /// ([`crate::dedup::Comparison`]); `None`: the store computes it.
     pub comparison: Option<crate::dedup::Comparison>,
+    /// `entry`'s four texts as stored ([`body::pack`]), and the length in
+    /// characters of its plain text ([`body::Texts::text`]).
+    stored: (body::Packed, i64),
+}
+
+impl TaggedEntry {
+    /// Packs `entry`'s texts (deflate: the costly part of saving it). The
+    /// entry's texts must be final: the packed copy is what gets stored.
+    pub fn new(entry: NewEntry, topics: Vec<String>) -> TaggedEntry {
+        let texts = body::Texts {
+            summary_text: entry.summary_text.clone(),
+            content_text: entry.content_text.clone(),
+            summary_html: entry.summary_html.clone(),
+            content_html: entry.content_html.clone(),
+        };
+        let text_len = texts.text().chars().count() as i64;
+        TaggedEntry { stored: (body::pack(&texts), text_len), entry, topics, comparison: None }
+    }
+
+    /// With its copy-detection data computed (by a parse worker).
+    pub fn with_comparison(mut self, comparison: crate::dedup::Comparison) -> TaggedEntry {
+        self.comparison = Some(comparison);
+        self
+    }
 }
 
 /// What saving one feed changed.

@@ -114,11 +114,15 @@ pub struct BadQuery {
 }
 
 const ROW_COLUMNS: &str = "e.id, COALESCE(f.name, f.title, f.url), f.url, e.title, e.url, e.author, e.published,
-     substr(COALESCE(e.summary_text, e.content_text, ''), 1, 4 * 300), e.duplicate_of, e.attribution,
+     e.body, e.duplicate_of, e.attribution,
      (SELECT COUNT(*) FROM entries c WHERE c.duplicate_of = e.id)";
 
+/// Bytes of a listed row's text unpacked for its summary: enough for
+/// [`SUMMARY_CHARS`] characters four times over, however wide they are.
+const SUMMARY_SCAN_BYTES: usize = 4 * 4 * SUMMARY_CHARS;
+
 fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
-    let summary: String = r.get(7)?;
+    let summary = super::entries::summary_text(r.get_ref(7)?, SUMMARY_SCAN_BYTES)?;
     Ok(EntryRow {
         id: EntryId(r.get(0)?),
         feed: r.get(1)?,
@@ -289,16 +293,16 @@ impl Store {
         let mut row_stmt = self.conn.prepare_cached(&row_sql)?;
         // Only a bounded window of the text is read and scanned: a 20 MB
         // entry costs what a long article does.
-        let mut text_stmt = self.conn.prepare_cached(
-            "SELECT title, substr(content_text, 1, ?2), substr(summary_text, 1, ?2) FROM entries WHERE id = ?1",
-        )?;
+        let mut text_stmt = self.conn.prepare_cached("SELECT title, body FROM entries WHERE id = ?1")?;
         let mut rows = Vec::with_capacity(ranked.len());
         let mut decorations = Vec::with_capacity(ranked.len());
         for (root, rank, hit) in ranked {
             rows.push(row_stmt.query_row([root], row_from)?);
-            let (title, content, summary): (String, Option<String>, Option<String>) = text_stmt
-                .query_row(params![hit, SNIPPET_SCAN_BYTES as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            let texts = [title.as_str(), summary.as_deref().unwrap_or(""), content.as_deref().unwrap_or("")];
+            let (title, plain) = text_stmt.query_row([hit], |r| {
+                Ok((r.get::<_, String>(0)?, super::entries::plain_texts(r.get_ref(1)?, SNIPPET_SCAN_BYTES)?))
+            })?;
+            let texts =
+                [title.as_str(), plain.summary.as_deref().unwrap_or(""), plain.content.as_deref().unwrap_or("")];
             let snip = best_snippet(&texts, &words);
             decorations.push((rank, snip));
         }
@@ -313,20 +317,20 @@ impl Store {
     /// One entry with its text and the other places of its story.
     pub fn entry(&self, id: EntryId) -> Result<Option<EntryDetail>> {
         let sql = format!(
-            "SELECT {ROW_COLUMNS}, COALESCE(e.content_text, e.summary_text, ''), COALESCE(e.content_html, e.summary_html),
-                    e.source_url, e.first_seen, e.date_source
+            "SELECT {ROW_COLUMNS}, e.source_url, e.first_seen, e.date_source
              FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.id = ?1"
         );
         let found = self
             .conn
             .query_row(&sql, [id.0], |r| {
+                let texts = super::entries::all_texts(r.get_ref(7)?)?;
                 Ok((
                     row_from(r)?,
-                    r.get::<_, String>(11)?,
-                    r.get::<_, Option<String>>(12)?,
-                    r.get::<_, Option<String>>(13)?,
-                    r.get::<_, i64>(14)?,
-                    r.get::<_, String>(15)?,
+                    texts.text().to_owned(),
+                    texts.html().map(str::to_owned),
+                    r.get::<_, Option<String>>(11)?,
+                    r.get::<_, i64>(12)?,
+                    r.get::<_, String>(13)?,
                 ))
             })
             .optional()?;

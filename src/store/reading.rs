@@ -192,7 +192,7 @@ impl Store {
     /// [`LONGER_FACTOR`], [`LONGER_BY`]): an excerpt was read, the full
     /// article arrived. Newest first.
     pub fn longer_versions(&self, since: DateTime<Utc>) -> Result<Vec<EntryId>> {
-        let len = "length(COALESCE(x.content_text, x.summary_text, ''))";
+        let len = "x.text_len";
         let sql = format!(
             "WITH fresh AS (
                  SELECT x.id, COALESCE(x.duplicate_of, x.id) AS root, {len} AS len, x.published
@@ -218,7 +218,7 @@ impl Store {
     /// (see [`LONGER_FACTOR`], [`LONGER_BY`]): its id, feed name and length
     /// in characters, with the length of `id`'s own text.
     pub fn longer_version(&self, id: EntryId) -> Result<Option<(EntryId, String, usize, usize)>> {
-        let len = "length(COALESCE(x.content_text, x.summary_text, ''))";
+        let len = "x.text_len";
         let sql = format!(
             "WITH me AS (SELECT x.id, COALESCE(x.duplicate_of, x.id) AS root, {len} AS len FROM entries x WHERE x.id = ?1)
              SELECT x.id, COALESCE(f.name, f.title, f.url), {len}, me.len
@@ -300,13 +300,7 @@ mod tests {
             source_url: None,
             text_hash: crate::dedup::text_hash(TEXT),
         };
-        s.save_feed(
-            feed,
-            &FetchState::default(),
-            &[TaggedEntry { entry: e, topics: vec![], comparison: None }],
-            day(d),
-        )
-        .unwrap();
+        s.save_feed(feed, &FetchState::default(), &[TaggedEntry::new(e, vec![])], day(d)).unwrap();
         EntryId(s.conn.query_row("SELECT id FROM entries WHERE entry_key = ?1", [key], |r| r.get(0)).unwrap())
     }
 

@@ -18,6 +18,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_filters.sql"),
     include_str!("migrations/006_stories.sql"),
     CONTENTLESS_SEARCH,
+    COMPRESSED_TEXT,
     include_str!("migrations/009_compact_dedup_keys.sql"),
 ];
 
@@ -25,12 +26,37 @@ pub(super) const MIGRATIONS: &[&str] = &[
 /// refilled from the entries after it (the spacing of CJK text is Rust).
 const CONTENTLESS_SEARCH: &str = include_str!("migrations/007_contentless_search.sql");
 
+/// The migration that packs each entry's four texts into one compressed
+/// blob; the packing itself is Rust ([`super::body`]), run where the file's
+/// [`PACK_MARK`] line stands, before the old columns are dropped.
+const COMPRESSED_TEXT: &str = include_str!("migrations/008_compressed_text.sql");
+
+/// The line of [`COMPRESSED_TEXT`] where the store packs the texts.
+const PACK_MARK: &str = "-- (the store packs the texts here)";
+
 /// How long a reader or writer waits for SQLite's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `PRAGMA application_id` of a syndic database ("SYNd"), so that another
 /// program's SQLite file is recognised and left alone.
 pub const APPLICATION_ID: i32 = 0x5359_4e64;
+
+/// Runs one migration (the SQL of [`MIGRATIONS`] and the Rust steps that
+/// go with it) inside `tx`.
+pub(super) fn apply(tx: &Connection, sql: &str) -> Result<()> {
+    if sql == COMPRESSED_TEXT {
+        let (before, after) = sql.split_once(PACK_MARK).expect("migration 008 has its marker");
+        tx.execute_batch(before)?;
+        super::entries::pack_all_texts(tx)?;
+        tx.execute_batch(after)?;
+        return Ok(());
+    }
+    tx.execute_batch(sql)?;
+    if sql == CONTENTLESS_SEARCH {
+        super::entries::reindex_search_before_008(tx)?;
+    }
+    Ok(())
+}
 
 impl Store {
     /// Opens (creating it and its directory if needed) and migrates the
@@ -133,7 +159,7 @@ impl Store {
         }
         // A 64 MiB page cache: the dedup indexes are read and written on every new entry.
         self.conn
-            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;")?;
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;")?;
         Ok(())
     }
 
@@ -175,10 +201,7 @@ impl Store {
                 return Err(too_new(current));
             }
             if let Some(sql) = MIGRATIONS.get(current) {
-                tx.execute_batch(sql)?;
-                if *sql == CONTENTLESS_SEARCH {
-                    super::entries::reindex_search(&tx)?;
-                }
+                apply(&tx, sql)?;
                 tx.pragma_update(None, "user_version", (current + 1) as i64)?;
             }
             tx.pragma_update(None, "application_id", APPLICATION_ID)?;

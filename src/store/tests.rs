@@ -4,6 +4,7 @@ use std::time::Duration;
 use super::*;
 use crate::dedup;
 use crate::model::{DateSource, EntryKey};
+use rusqlite::params;
 
 fn at(day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap()
@@ -14,8 +15,8 @@ const TEXT: &str = "New industries are emerging, and China will help Pakistan se
     industrial revolution and the digital economy, said the vice chair.";
 
 fn entry(key: &str, url: Option<&str>, text: &str, day: u32) -> TaggedEntry {
-    TaggedEntry {
-        entry: NewEntry {
+    TaggedEntry::new(
+        NewEntry {
             key: EntryKey(key.into()),
             title: format!("Title {key}"),
             url: url.map(str::to_owned),
@@ -29,9 +30,8 @@ fn entry(key: &str, url: Option<&str>, text: &str, day: u32) -> TaggedEntry {
             source_url: None,
             text_hash: dedup::text_hash(text),
         },
-        topics: vec!["cpec".into()],
-        comparison: None,
-    }
+        vec!["cpec".into()],
+    )
 }
 
 fn store_with_feeds(n: usize) -> (Store, Vec<FeedId>) {
@@ -360,4 +360,195 @@ fn paragraph_counts_keep_a_sample_of_the_entries_that_carry_a_paragraph() {
     assert_eq!(n, 12);
     let ids: Vec<i64> = sample.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
     assert_eq!(ids, (1..=dedup::BOILERPLATE_SAMPLES as i64).collect::<Vec<_>>());
+}
+
+// See: issue 11 ("Store text once"): a database of schema 7 keeps every
+// entry's texts through migration 008, None apart from empty.
+#[test]
+fn a_version_7_database_migrates_its_texts_into_packed_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v7.db");
+    let content = "The China-Pakistan Economic Corridor carries 中巴经济走廊 trade.\n\nA second paragraph.";
+    type Row<'a> = (i64, &'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+    let rows: [Row; 4] = [
+        (1, "Full", Some("A summary."), Some(content), Some("<p>A summary.</p>"), Some("<p>The China…</p>")),
+        (2, "Summary only", Some("Only a summary of the corridor."), None, Some("<p>Only…</p>"), None),
+        (3, "Empty", Some(""), None, None, Some("")),
+        (4, "Nothing", None, None, None, None),
+    ];
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..7] {
+            schema::apply(&tx, sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 7).unwrap();
+        tx.execute("INSERT INTO feeds (id, url, name) VALUES (1, 'https://f.example/feed', 'F')", []).unwrap();
+        for (id, title, st, ct, sh, ch) in rows {
+            tx.execute(
+                "INSERT INTO entries (id, feed_id, entry_key, title, published, date_source, first_seen, updated_at,
+                        summary_text, content_text, summary_html, content_html)
+                 VALUES (?1, 1, ?1, ?2, ?1, 'published', 1, 1, ?3, ?4, ?5, ?6)",
+                params![id, title, st, ct, sh, ch],
+            )
+            .unwrap();
+            tx.execute(
+                "INSERT INTO entries_fts (rowid, title, summary, content) VALUES (?1, ?2, ?3, ?4)",
+                params![id, title, st.unwrap_or(""), ct.unwrap_or("")],
+            )
+            .unwrap();
+        }
+        tx.execute("DELETE FROM filter_queue", []).unwrap();
+        tx.commit().unwrap();
+    }
+
+    let s = Store::open_at(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let columns: Vec<String> = s
+        .conn
+        .prepare("SELECT name FROM pragma_table_info('entries')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(columns.contains(&"body".to_owned()) && columns.contains(&"text_len".to_owned()), "{columns:?}");
+    assert!(!columns.iter().any(|c| c.ends_with("_text") || c.ends_with("_html")), "{columns:?}");
+    for (id, title, st, ct, sh, ch) in rows {
+        let stored: Option<Vec<u8>> =
+            s.conn.query_row("SELECT body FROM entries WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+        let own = |x: Option<&str>| x.map(str::to_owned);
+        let texts =
+            body::Texts { summary_text: own(st), content_text: own(ct), summary_html: own(sh), content_html: own(ch) };
+        match stored {
+            Some(stored) => assert_eq!(body::unpack(&stored).unwrap(), texts, "{title}"),
+            None => assert_eq!(texts, body::Texts::default(), "{title}: only a row without text has no body"),
+        }
+        let shown = s.entry(EntryId(id)).unwrap().unwrap();
+        assert_eq!(shown.text, ct.or(st).unwrap_or(""), "{title}");
+        assert_eq!(shown.content_html.as_deref(), ch.or(sh), "{title}");
+        let text_len: i64 = s.conn.query_row("SELECT text_len FROM entries WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+        assert_eq!(text_len as usize, ct.or(st).unwrap_or("").chars().count(), "{title}");
+        let facts = super::dedup::facts(&s.conn, id).unwrap().unwrap();
+        assert_eq!(facts.body, ct.or(st).unwrap_or(""), "{title}");
+    }
+    // Listed summaries and search snippets come from the packed texts.
+    let listed = s.list(&ListQuery { limit: 10, all: true, ..ListQuery::default() }).unwrap();
+    let summary = |title: &str| listed.iter().find(|r| r.title == title).unwrap().summary.clone();
+    assert_eq!(summary("Full"), "A summary.");
+    assert_eq!(summary("Summary only"), "Only a summary of the corridor.");
+    assert_eq!(summary("Nothing"), "");
+    let hits = s.search("\"corridor\"", "corridor", &ListQuery { limit: 10, ..ListQuery::default() }).unwrap();
+    assert_eq!(hits.len(), 2);
+    assert!(hits.iter().all(|h| h.snippet.to_lowercase().contains("corridor")), "{hits:?}");
+    // Packing changed no text: no entry was queued for the filters; a later
+    // change of the text is (the trigger follows the new column).
+    let queued = |s: &Store| s.conn.query_row("SELECT COUNT(*) FROM filter_queue", [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(queued(&s), 0);
+    s.conn.execute("UPDATE entries SET body = body WHERE id = 1", []).unwrap();
+    assert_eq!(queued(&s), 1);
+    assert!(s.integrity_check().unwrap().is_empty());
+}
+
+#[test]
+fn a_damaged_body_is_an_error_and_never_a_panic() {
+    let (mut s, f) = store_with_feeds(1);
+    s.save_feed(f[0], &FetchState::default(), &[entry("a", None, TEXT, 1)], at(3)).unwrap();
+    let id = id_of(&s, "a");
+    let good: Vec<u8> = s.conn.query_row("SELECT body FROM entries WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+    let bad_values: [rusqlite::types::Value; 4] = [
+        vec![9u8, 1, 2].into(),
+        good[..good.len() / 2].to_vec().into(),
+        vec![].into(),
+        String::from("text, not a blob").into(),
+    ];
+    for bad in bad_values {
+        s.conn.execute("UPDATE entries SET body = ?2 WHERE id = ?1", params![id, bad]).unwrap();
+        let err = s.entry(EntryId(id)).unwrap_err();
+        assert!(matches!(err, StoreError::Body(_)), "{err:?}");
+        assert_eq!(err.problem(), crate::error::StoreProblem::Corrupt);
+        assert!(err.to_string().starts_with("an entry's stored text is damaged"), "{err}");
+        assert!(matches!(s.list(&ListQuery { limit: 5, ..ListQuery::default() }), Err(StoreError::Body(_))));
+        // Copy detection and the search index get by without the text.
+        assert_eq!(super::dedup::facts(&s.conn, id).unwrap().unwrap().body, "");
+        s.repair().unwrap();
+    }
+}
+
+#[test]
+fn a_changed_text_is_an_update_and_another_packing_of_the_same_text_is_not() {
+    let (mut s, f) = store_with_feeds(1);
+    let save = |s: &mut Store, e: TaggedEntry| s.save_feed(f[0], &FetchState::default(), &[e], at(4)).unwrap();
+    save(&mut s, entry("a", None, TEXT, 1));
+    let id = id_of(&s, "a");
+    let changed = entry("a", None, "A corrected text, long enough to be a story of its own.", 1);
+    assert_eq!(save(&mut s, changed.clone()).updated, 1);
+    assert_eq!(s.entry(EntryId(id)).unwrap().unwrap().text, "A corrected text, long enough to be a story of its own.");
+    assert_eq!(save(&mut s, changed.clone()).updated, 0);
+    // The same texts packed otherwise (another codec, level or syndic
+    // version): the HTML is compared, nothing is rewritten.
+    let e = &changed.entry;
+    let texts = body::Texts {
+        summary_text: e.summary_text.clone(),
+        content_text: e.content_text.clone(),
+        summary_html: e.summary_html.clone(),
+        content_html: e.content_html.clone(),
+    };
+    let mut stored = vec![body::STORED];
+    for t in [&texts.summary_text, &texts.content_text, &texts.summary_html, &texts.content_html] {
+        stored.push(t.as_ref().map_or(0, |t| t.len() as u8 + 1));
+    }
+    for t in [&texts.summary_text, &texts.content_text, &texts.summary_html, &texts.content_html].into_iter().flatten()
+    {
+        stored.extend_from_slice(t.as_bytes());
+    }
+    assert_eq!(body::unpack(&stored).unwrap(), texts);
+    s.conn.execute("UPDATE entries SET body = ?2 WHERE id = ?1", params![id, stored]).unwrap();
+    assert_eq!(save(&mut s, changed).updated, 0);
+}
+
+/// Comparison data computed by a parse worker before boilerplate is known
+/// (and lightened) leads to the same fingerprints and stories as data the
+/// store computes itself: the writer recomputes it from the entry's text
+/// when a footer turns out to be boilerplate within the batch.
+#[test]
+fn worker_comparison_data_gives_what_the_store_computes() {
+    let footer = "Follow the Lakeside Chronicle on social media for more news from the region every day.";
+    let articles = [
+        "Officials approved the new harbour budget on Monday after a long debate about dredging costs and the fishing fleet.",
+        "The railway line to the northern valleys will reopen in spring, engineers said, once the landslide damage is repaired.",
+        "Farmers in the eastern district reported a record wheat harvest this year thanks to late rains and new irrigation canals.",
+        "A new school for three hundred pupils opened in the old market quarter, funded by the city and two local charities.",
+    ];
+    let batch = |worker: bool| -> Vec<TaggedEntry> {
+        articles
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let text = format!("{a}\n\n{footer}");
+                let e = entry(&format!("p{i}"), Some(&format!("https://x/{i}")), &text, 1);
+                if worker {
+                    let c = dedup::Comparison::new(dedup::reduce(&text), |_| false).lighten();
+                    e.with_comparison(c)
+                } else {
+                    e
+                }
+            })
+            .collect()
+    };
+    let fingerprints = |s: &Store| -> Vec<(i64, Vec<u8>, Vec<u8>)> {
+        s.conn
+            .prepare("SELECT entry_id, data, keys FROM fingerprints ORDER BY entry_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let (mut by_store, f) = store_with_feeds(1);
+    by_store.save_feed(f[0], &FetchState::default(), &batch(false), at(3)).unwrap();
+    let (mut by_worker, g) = store_with_feeds(1);
+    by_worker.save_feed(g[0], &FetchState::default(), &batch(true), at(3)).unwrap();
+    assert!(!by_worker.learnt.is_empty(), "the footer was learnt as boilerplate");
+    assert_eq!(fingerprints(&by_worker), fingerprints(&by_store));
 }

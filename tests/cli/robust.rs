@@ -454,3 +454,40 @@ fn every_command_finds_a_feed_the_same_ways() {
     let (_, _, list_err) = env.run(&["list", "--feed", "nope"]);
     assert_eq!(list_err.lines().next(), err.lines().next(), "one lookup, one message");
 }
+
+/// See: issue 11 ("Store text once"): an entry's text is a compressed blob
+/// (migration 008); damaged bytes are an error with a hint, never a panic,
+/// and the next sync of the entry stores it whole again.
+#[test]
+fn a_damaged_entry_text_is_an_error_with_a_hint_and_the_next_sync_mends_it() {
+    let env = synced_env();
+    let id = env.count("SELECT MIN(id) FROM entries WHERE body IS NOT NULL").to_string();
+    // A deflate stream cut short (a list reads only the summary at its
+    // start, and can still show it), then an unknown format byte.
+    let show = [&["show", &id][..], &["show", &id, "--json"]];
+    for (damage, commands) in [
+        ("substr(body, 1, length(body) / 2)", &show[..]),
+        ("X'09' || substr(body, 2)", &[show[0], show[1], &["list", "--all"], &["export", "json"]]),
+    ] {
+        let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+        conn.execute(&format!("UPDATE entries SET body = {damage} WHERE id = ?1"), [&id]).unwrap();
+        drop(conn);
+        for args in commands {
+            let (code, out, err) = env.run(args);
+            assert_eq!(code, 1, "{args:?}: {out}{err}");
+            assert!(err.starts_with("error: ") && err.contains("stored text is damaged"), "{args:?}: {err}");
+            assert!(err.contains("\nhint: "), "{args:?}: {err}");
+        }
+    }
+    // The feed changed at the source: its entries are compared and the
+    // damaged one is written again.
+    let feed = env.path("bol-news.xml");
+    let text = std::fs::read_to_string(&feed).unwrap();
+    std::fs::write(&feed, format!("{text}\n")).unwrap();
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = env.run(&["show", &id, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(!shown["text"].as_str().unwrap().is_empty(), "{out}");
+}

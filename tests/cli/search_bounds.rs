@@ -35,7 +35,10 @@ fn a_huge_entry_gets_a_short_snippet_quickly() {
     assert_eq!(code, 0, "{err}");
     let hits: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(hits.len(), 2, "{out}");
-    let stored = env.count("SELECT MAX(length(summary_text)) FROM entries");
+    let huge = env.count("SELECT id FROM entries WHERE title = 'Huge'").to_string();
+    let (_, shown, _) = env.run(&["show", &huge, "--json"]);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let stored = shown["text"].as_str().unwrap().chars().count();
     assert!(stored > 3_000_000, "the huge text is stored whole ({stored} characters)");
     for hit in &hits {
         let words = hit["snippet"].as_str().unwrap().split_whitespace().count();

@@ -64,7 +64,10 @@ fn rss_atom_and_json_feed_are_stored_normalised() {
     assert_eq!(env.count("SELECT COUNT(*) FROM entries WHERE url = 'https://www.dawn.com/news/1001'"), 1);
 
     // Plain text keeps paragraphs; HTML is sanitised.
-    let text = &env.query("SELECT content_text FROM entries WHERE entry_key LIKE '%p=123456'")[0][0];
+    let id = &env.query("SELECT id FROM entries WHERE entry_key LIKE '%p=123456'")[0][0];
+    let (_, shown, _) = env.run(&["show", id, "--json"]);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let text = shown["text"].as_str().unwrap();
     assert!(text.contains("leapfrog development.\n\nIn the context"), "{text}");
 
     // Topics: feed topics plus keyword matches as whole words.
