@@ -534,9 +534,25 @@ impl Comparison {
         self.light
     }
 
-    /// Returns true if and only if one of its paragraphs is in `keys`.
-    pub fn touches(&self, keys: &std::collections::HashSet<i64>) -> bool {
-        !keys.is_empty() && self.reduced.paragraphs.iter().any(|p| p.key.is_some_and(|k| keys.contains(&k)))
+    /// Returns true if and only if its comparison text left out other
+    /// paragraphs than the boilerplate known now: it kept one of `learnt`
+    /// (found to be boilerplate after it was computed), or left out one that
+    /// is neither in `learnt` nor boilerplate in the store (`in_store`; a
+    /// parse worker's guess, see `sync::prepare`). The paragraphs it left
+    /// out were boilerplate when it was computed or guessed so; boilerplate
+    /// is never forgotten during a sync, so nothing else can differ.
+    pub fn is_stale<E>(
+        &self,
+        learnt: &std::collections::HashSet<i64>,
+        mut in_store: impl FnMut(i64) -> Result<bool, E>,
+    ) -> Result<bool, E> {
+        for k in self.reduced.paragraphs.iter().filter_map(|p| p.key) {
+            let left_out = self.prepared.dropped.binary_search(&k).is_ok();
+            if left_out != learnt.contains(&k) && !(left_out && in_store(k)?) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
