@@ -253,7 +253,7 @@ pub fn paragraph_hashes(text: &str) -> Vec<i64> {
     hashes
 }
 
-static ATTRIBUTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+static ATTRIBUTION: LazyLock<regex_automata::meta::Regex> = LazyLock::new(|| {
     // Each alternative ends the paragraph; it starts the paragraph or a new
     // sentence within it (WordPress appends "The post … appeared first on
     // …" to the excerpt itself). The credited source is group `src<N>`.
@@ -275,13 +275,38 @@ static ATTRIBUTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
         .map(|(i, a)| a.replace("SRC", &format!(r"(?P<src{i}>ANY{{2,100}}?)")).replace("ANY", r"(?-u:[^\n])"))
         .collect::<Vec<_>>()
         .join("|");
-    regex::bytes::RegexBuilder::new(&format!(r"(?i)(?:^|[.!?…\]»”)]\s+)(?:{pattern})[\s.]*$"))
-        // Its lazy DFA's cache, per thread that parses: a megabyte is enough
-        // for the paragraphs that pass the keyword filter.
-        .dfa_size_limit(1 << 20)
-        .build()
+    regex_automata::meta::Regex::builder()
+        // Spans of bytes (`ANY`) may match within a character.
+        .syntax(regex_automata::util::syntax::Config::new().utf8(false))
+        .configure(
+            regex_automata::meta::Regex::config()
+                .utf8_empty(false)
+                // A megabyte of lazy DFA per search cache is enough for the
+                // paragraphs that pass the keyword filter.
+                .hybrid_cache_capacity(1 << 20),
+        )
+        .build(&format!(r"(?i)(?:^|[.!?…\]»”)]\s+)(?:{pattern})[\s.]*$"))
         .expect("the attribution pattern is valid")
 });
+
+/// Search caches of [`ATTRIBUTION`], reused: as many as searches ran at
+/// once (a sync parses one feed per core), where the regex crate keeps one
+/// per thread that ever searched, each of a few megabytes.
+static ATTRIBUTION_CACHES: std::sync::Mutex<Vec<regex_automata::meta::Cache>> = std::sync::Mutex::new(Vec::new());
+
+/// The attribution match in `paragraph`: the whole match's start and the
+/// credited source's byte range.
+fn attribution_match(paragraph: &str) -> Option<(usize, std::ops::Range<usize>)> {
+    let re = &*ATTRIBUTION;
+    let taken = ATTRIBUTION_CACHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+    let mut cache = taken.unwrap_or_else(|| re.create_cache());
+    let mut caps = re.create_captures();
+    re.search_captures_with(&mut cache, &regex_automata::Input::new(paragraph.as_bytes()), &mut caps);
+    ATTRIBUTION_CACHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(cache);
+    let whole = caps.get_match()?;
+    let src = (0..8).find_map(|i| caps.get_group_by_name(&format!("src{i}")))?;
+    Some((whole.start(), src.range()))
+}
 
 /// Every attribution line contains one of these (lower case).
 const ATTRIBUTION_WORDS: &[&str] =
@@ -349,18 +374,16 @@ pub fn find_attribution(paragraph: &str) -> Option<(String, usize)> {
     if !ATTRIBUTION_WORDS.iter().any(|w| lower.contains(w)) {
         return None;
     }
-    let caps = ATTRIBUTION.captures(paragraph.as_bytes())?;
-    let src = (0..8).find_map(|i| caps.name(&format!("src{i}")))?;
-    let whole = caps.get(0)?;
-    let src_start = src.start();
+    let (whole_start, src_range) = attribution_match(paragraph)?;
+    let src_start = src_range.start;
     // Whole UTF-8 (see ATTRIBUTION); were it not, no attribution.
-    let src = paragraph.get(src.range())?;
+    let src = paragraph.get(src_range)?;
     // The match may start with the end of the previous sentence.
     let start = paragraph
-        .get(whole.start()..src_start)?
+        .get(whole_start..src_start)?
         .char_indices()
         .find(|(_, c)| c.is_alphabetic())
-        .map_or(whole.start(), |(i, _)| whole.start() + i);
+        .map_or(whole_start, |(i, _)| whole_start + i);
     let name = src.trim().trim_end_matches(['.', ',', ';', ':', '!']).trim();
     let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() || name.split_whitespace().count() > 12 {
