@@ -311,6 +311,32 @@ fn old_lookup_keys_are_dropped_relative_to_the_newest_entry() {
     assert_eq!(old.forget_old_keys(day(1000)).unwrap(), 0);
 }
 
+/// Dropping old keys is one transaction: key by key in autocommit, each
+/// delete appended its pages to the write-ahead log again (a sync defers its
+/// checkpoint to its end), and the log grew to ten times the database.
+#[test]
+fn old_lookup_keys_are_dropped_in_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open_at(&dir.path().join("syndic.db")).unwrap();
+    let f = s.upsert_feeds(&[("https://f.example/feed".into(), None)]).unwrap()[0].id;
+    let day = |d: i64| DateTime::<Utc>::from_timestamp(1_700_000_000 + d * 86_400, 0).unwrap();
+    let batch: Vec<TaggedEntry> = (0..200i64)
+        .map(|i| {
+            let mut e = entry(&format!("e{i}"), Some(&format!("https://x/{i}")), &format!("{TEXT} Item {i}."), 1);
+            e.entry.published = day(if i == 0 { 100 } else { i % 20 });
+            e
+        })
+        .collect();
+    s.save_feed(f, &FetchState::default(), &batch, day(100)).unwrap();
+    s.defer_checkpoints().unwrap();
+    // An empty log, then the frames the drop appends to it.
+    s.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    let dropped = s.forget_old_keys(day(100)).unwrap();
+    let frames: i64 = s.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1)).unwrap();
+    assert!(dropped > 1000, "{dropped}");
+    assert!(frames < 200, "{dropped} keys dropped in {frames} pages of log");
+}
+
 #[test]
 fn paragraph_counts_keep_a_sample_of_the_entries_that_carry_a_paragraph() {
     // One upsert per paragraph (store::dedup::count_paragraphs): counted
