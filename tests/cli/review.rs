@@ -112,3 +112,31 @@ fn a_sync_that_rebuilds_first_compares_new_entries_as_the_rebuild_does() {
     assert_eq!(synced, stories(&env), "the stories a sync forms are those a rebuild forms");
     assert_eq!(synced_fp, fingerprints(&env), "the fingerprints a sync stores are those a rebuild computes");
 }
+
+/// Right after migration 009 (fingerprints dropped, no dedup_version), the
+/// next sync rebuilds copy detection: `doctor` must not call the freshly
+/// upgraded store damaged. Missing fingerprints with copy detection current
+/// are still a problem.
+#[test]
+fn doctor_accepts_fingerprints_a_pending_rebuild_will_file() {
+    let server = Server::start();
+    server.route("/bol.xml", Reply::xml(crate::common::fixture("bol-news.xml")));
+    let env = TestEnv::new();
+    env.write_config(&format!("[[feeds]]\nurl = \"{}\"\nname = \"Bol\"\n", server.url("/bol.xml")));
+    env.cmd(&["sync"]).assert().success();
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute("DELETE FROM fingerprints", []).unwrap();
+    let (code, out, _) = env.run(&["doctor"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("PROBLEM  fingerprints"), "{out}");
+    // What migration 009 does.
+    conn.execute("DELETE FROM meta WHERE key IN ('dedup_version', 'dedup_keys_from')", []).unwrap();
+    drop(conn);
+    let (code, out, _) = env.run(&["doctor"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok       fingerprints") && out.contains("the next sync rebuilds"), "{out}");
+    env.cmd(&["sync"]).assert().success();
+    let (code, out, _) = env.run(&["doctor"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok       fingerprints   no entries without a fingerprint"), "{out}");
+}
