@@ -113,6 +113,52 @@ fn a_sync_that_rebuilds_first_compares_new_entries_as_the_rebuild_does() {
     assert_eq!(synced_fp, fingerprints(&env), "the fingerprints a sync stores are those a rebuild computes");
 }
 
+/// The other way round: boilerplate that the rebuild at the start of a sync
+/// learns (and the store from before had not) must be left out of the new
+/// entries the parse workers prepared before the rebuild.
+#[test]
+fn boilerplate_a_sync_learns_by_rebuilding_is_left_out_of_its_new_entries() {
+    let server = Server::start();
+    let env = TestEnv::new();
+    let date = "Sun, 24 Oct 2021 09:00:00 +0000";
+    let leads = [
+        "The council approved the new budget on Tuesday after a long debate about road repairs, parks and the library hours.",
+        "Schools will reopen next week after repairs to the roof of the main building were finished ahead of schedule.",
+        "The old river bridge is closed to trucks until inspectors finish checking the cracks found in its eastern pier.",
+    ];
+    let items: Vec<String> = leads
+        .iter()
+        .enumerate()
+        .map(|(i, l)| item(&format!("c{i}"), &format!("Story {i}"), date, &with_footer(l)))
+        .collect();
+    server.route("/chronicle.xml", Reply::xml(feed("Lakeside Chronicle", &items)));
+    let bee = feed(
+        "Bee",
+        &[item("b1", "Ferry", date, &with_footer("The ferry to the island runs twice a day again after the new pier opened to passengers on Monday morning."))],
+    );
+    server.route("/b.xml", Reply::xml(bee));
+    let config = |feeds: &[(&str, &str)]| {
+        feeds
+            .iter()
+            .map(|(path, name)| format!("[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\n\n", server.url(path)))
+            .collect::<String>()
+    };
+    env.write_config(&config(&[("/chronicle.xml", "Chronicle")]));
+    env.cmd(&["sync"]).assert().success();
+    assert!(env.count("SELECT COUNT(*) FROM paragraph_counts WHERE boilerplate = 1") > 0, "the footer is learnt");
+    // A store whose copy detection had not learnt it, due for a rebuild
+    // (a new DEDUP_VERSION with other rules for boilerplate).
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute_batch("UPDATE paragraph_counts SET boilerplate = 0; DELETE FROM meta WHERE key = 'dedup_version';")
+        .unwrap();
+    drop(conn);
+    env.write_config(&config(&[("/chronicle.xml", "Chronicle"), ("/b.xml", "Bee")]));
+    env.cmd(&["sync"]).assert().success();
+    let synced_fp = fingerprints(&env);
+    env.cmd(&["dedup", "--rebuild"]).assert().success();
+    assert_eq!(synced_fp, fingerprints(&env), "the fingerprints a sync stores are those a rebuild computes");
+}
+
 /// Right after migration 009 (fingerprints dropped, no dedup_version), the
 /// next sync rebuilds copy detection: `doctor` must not call the freshly
 /// upgraded store damaged. Missing fingerprints with copy detection current
