@@ -257,10 +257,13 @@ static ATTRIBUTION: LazyLock<regex_automata::meta::Regex> = LazyLock::new(|| {
     // Each alternative ends the paragraph; it starts the paragraph or a new
     // sentence within it (WordPress appends "The post … appeared first on
     // …" to the excerpt itself). The credited source is group `src<N>`.
-    // The free spans are counted in bytes (`ANY`, a byte other than a line
-    // break): as Unicode characters, their hundreds of repetitions made an
-    // automaton whose matching caches took tens of megabytes per thread.
-    // Their ends are ASCII, so a captured span is whole UTF-8.
+    // The free spans are counted in characters, each matched as its bytes
+    // (`ANY`: a byte that starts a character, other than a line break, and
+    // the bytes that continue it): as Unicode classes, their hundreds of
+    // repetitions made an automaton whose matching caches took tens of
+    // megabytes per thread. Counted in bytes, a name or title in another
+    // script was held to a half or a third of the length of a Latin one.
+    // The text is UTF-8, so a captured span is whole characters.
     let alternatives = [
         r"(?:this (?:article|story|post|piece) (?:was |is )?)?(?:originally|first) (?:published|appeared|posted)(?: (?:at|on|in|by))? SRC",
         r"the post ANY{1,300}? appeared first on SRC",
@@ -272,7 +275,9 @@ static ATTRIBUTION: LazyLock<regex_automata::meta::Regex> = LazyLock::new(|| {
     let pattern = alternatives
         .iter()
         .enumerate()
-        .map(|(i, a)| a.replace("SRC", &format!(r"(?P<src{i}>ANY{{2,100}}?)")).replace("ANY", r"(?-u:[^\n])"))
+        .map(|(i, a)| {
+            a.replace("SRC", &format!(r"(?P<src{i}>ANY{{2,100}}?)")).replace("ANY", r"(?-u:[^\n\x80-\xBF][\x80-\xBF]*)")
+        })
         .collect::<Vec<_>>()
         .join("|");
     regex_automata::meta::Regex::builder()

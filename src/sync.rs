@@ -234,9 +234,6 @@ pub async fn run(
     let rows = store.upsert_feeds(&all)?;
     let selected = select_feeds(config, &rows, &options.only)?;
     let topics = Arc::new(Topics::new(&config.topics));
-    // The parse workers compute each entry's comparison data with the
-    // boilerplate known now; the writer redoes it only if it learns more.
-    let boilerplate = Arc::new(RwLock::new(store.boilerplate_keys()?));
     // Parsing is CPU work: as many at once as there are cores. More threads
     // would not parse faster, and each keeps its own regex caches (megabytes).
     let parsers = Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
@@ -245,6 +242,10 @@ pub async fn run(
     if store.ensure_dedup_current()? {
         tracing::info!("copy detection changed: stories rebuilt");
     }
+    // The parse workers compute each entry's comparison data with the
+    // boilerplate known now (after any rebuild, which recounts it); the
+    // writer redoes it only if it learns more.
+    let boilerplate = Arc::new(RwLock::new(store.boilerplate_keys()?));
 
     let last_before = store.last_entry_id()?;
     let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));

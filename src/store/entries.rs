@@ -140,8 +140,15 @@ impl Store {
 
     /// Drops the copy-detection index keys of entries published long before
     /// `now` (see `store::dedup::forget_old_keys`); returns how many.
+    /// One transaction: key by key in autocommit, each delete was a commit
+    /// of its own, and the first sync after a rebuild wrote a write-ahead
+    /// log of 190 MB (2,000 old entries, a 15 MB database) before its
+    /// checkpoint.
     pub fn forget_old_keys(&mut self, now: DateTime<Utc>) -> Result<usize> {
-        super::dedup::forget_old_keys(&self.conn, now.timestamp(), self.dedup)
+        let tx = self.conn.transaction()?;
+        let dropped = super::dedup::forget_old_keys(&tx, now.timestamp(), self.dedup)?;
+        tx.commit()?;
+        Ok(dropped)
     }
 
     /// Copies the write-ahead log into the database and syncs both to disk,
