@@ -281,7 +281,7 @@ static ATTRIBUTION: LazyLock<regex_automata::meta::Regex> = LazyLock::new(|| {
         .collect::<Vec<_>>()
         .join("|");
     regex_automata::meta::Regex::builder()
-        // Spans of bytes (`ANY`) may match within a character.
+        // `ANY` is written with bytes (a pattern that could match invalid UTF-8).
         .syntax(regex_automata::util::syntax::Config::new().utf8(false))
         .configure(
             regex_automata::meta::Regex::config()
