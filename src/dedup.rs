@@ -253,14 +253,17 @@ pub fn paragraph_hashes(text: &str) -> Vec<i64> {
     hashes
 }
 
-static ATTRIBUTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+static ATTRIBUTION: LazyLock<regex_automata::meta::Regex> = LazyLock::new(|| {
     // Each alternative ends the paragraph; it starts the paragraph or a new
     // sentence within it (WordPress appends "The post … appeared first on
     // …" to the excerpt itself). The credited source is group `src<N>`.
-    // The free spans are counted in bytes (`ANY`, a byte other than a line
-    // break): as Unicode characters, their hundreds of repetitions made an
-    // automaton whose matching caches took tens of megabytes per thread.
-    // Their ends are ASCII, so a captured span is whole UTF-8.
+    // The free spans are counted in characters, each matched as its bytes
+    // (`ANY`: a byte that starts a character, other than a line break, and
+    // the bytes that continue it): as Unicode classes, their hundreds of
+    // repetitions made an automaton whose matching caches took tens of
+    // megabytes per thread. Counted in bytes, a name or title in another
+    // script was held to a half or a third of the length of a Latin one.
+    // The text is UTF-8, so a captured span is whole characters.
     let alternatives = [
         r"(?:this (?:article|story|post|piece) (?:was |is )?)?(?:originally|first) (?:published|appeared|posted)(?: (?:at|on|in|by))? SRC",
         r"the post ANY{1,300}? appeared first on SRC",
@@ -272,16 +275,43 @@ static ATTRIBUTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
     let pattern = alternatives
         .iter()
         .enumerate()
-        .map(|(i, a)| a.replace("SRC", &format!(r"(?P<src{i}>ANY{{2,100}}?)")).replace("ANY", r"(?-u:[^\n])"))
+        .map(|(i, a)| {
+            a.replace("SRC", &format!(r"(?P<src{i}>ANY{{2,100}}?)")).replace("ANY", r"(?-u:[^\n\x80-\xBF][\x80-\xBF]*)")
+        })
         .collect::<Vec<_>>()
         .join("|");
-    regex::bytes::RegexBuilder::new(&format!(r"(?i)(?:^|[.!?…\]»”)]\s+)(?:{pattern})[\s.]*$"))
-        // Its lazy DFA's cache, per thread that parses: a megabyte is enough
-        // for the paragraphs that pass the keyword filter.
-        .dfa_size_limit(1 << 20)
-        .build()
+    regex_automata::meta::Regex::builder()
+        // `ANY` is written with bytes (a pattern that could match invalid UTF-8).
+        .syntax(regex_automata::util::syntax::Config::new().utf8(false))
+        .configure(
+            regex_automata::meta::Regex::config()
+                .utf8_empty(false)
+                // A megabyte of lazy DFA per search cache is enough for the
+                // paragraphs that pass the keyword filter.
+                .hybrid_cache_capacity(1 << 20),
+        )
+        .build(&format!(r"(?i)(?:^|[.!?…\]»”)]\s+)(?:{pattern})[\s.]*$"))
         .expect("the attribution pattern is valid")
 });
+
+/// Search caches of [`ATTRIBUTION`], reused: as many as searches ran at
+/// once (a sync parses one feed per core), where the regex crate keeps one
+/// per thread that ever searched, each of a few megabytes.
+static ATTRIBUTION_CACHES: std::sync::Mutex<Vec<regex_automata::meta::Cache>> = std::sync::Mutex::new(Vec::new());
+
+/// The attribution match in `paragraph`: the whole match's start and the
+/// credited source's byte range.
+fn attribution_match(paragraph: &str) -> Option<(usize, std::ops::Range<usize>)> {
+    let re = &*ATTRIBUTION;
+    let taken = ATTRIBUTION_CACHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+    let mut cache = taken.unwrap_or_else(|| re.create_cache());
+    let mut caps = re.create_captures();
+    re.search_captures_with(&mut cache, &regex_automata::Input::new(paragraph.as_bytes()), &mut caps);
+    ATTRIBUTION_CACHES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(cache);
+    let whole = caps.get_match()?;
+    let src = (0..8).find_map(|i| caps.get_group_by_name(&format!("src{i}")))?;
+    Some((whole.start(), src.range()))
+}
 
 /// Every attribution line contains one of these (lower case).
 const ATTRIBUTION_WORDS: &[&str] =
@@ -349,18 +379,16 @@ pub fn find_attribution(paragraph: &str) -> Option<(String, usize)> {
     if !ATTRIBUTION_WORDS.iter().any(|w| lower.contains(w)) {
         return None;
     }
-    let caps = ATTRIBUTION.captures(paragraph.as_bytes())?;
-    let src = (0..8).find_map(|i| caps.name(&format!("src{i}")))?;
-    let whole = caps.get(0)?;
-    let src_start = src.start();
+    let (whole_start, src_range) = attribution_match(paragraph)?;
+    let src_start = src_range.start;
     // Whole UTF-8 (see ATTRIBUTION); were it not, no attribution.
-    let src = paragraph.get(src.range())?;
+    let src = paragraph.get(src_range)?;
     // The match may start with the end of the previous sentence.
     let start = paragraph
-        .get(whole.start()..src_start)?
+        .get(whole_start..src_start)?
         .char_indices()
         .find(|(_, c)| c.is_alphabetic())
-        .map_or(whole.start(), |(i, _)| whole.start() + i);
+        .map_or(whole_start, |(i, _)| whole_start + i);
     let name = src.trim().trim_end_matches(['.', ',', ';', ':', '!']).trim();
     let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() || name.split_whitespace().count() > 12 {
@@ -534,9 +562,25 @@ impl Comparison {
         self.light
     }
 
-    /// Returns true if and only if one of its paragraphs is in `keys`.
-    pub fn touches(&self, keys: &std::collections::HashSet<i64>) -> bool {
-        !keys.is_empty() && self.reduced.paragraphs.iter().any(|p| p.key.is_some_and(|k| keys.contains(&k)))
+    /// Returns true if and only if its comparison text left out other
+    /// paragraphs than the boilerplate known now: it kept one of `learnt`
+    /// (found to be boilerplate after it was computed), or left out one that
+    /// is neither in `learnt` nor boilerplate in the store (`in_store`; a
+    /// parse worker's guess, see `sync::prepare`). The paragraphs it left
+    /// out were boilerplate when it was computed or guessed so; boilerplate
+    /// is never forgotten during a sync, so nothing else can differ.
+    pub fn is_stale<E>(
+        &self,
+        learnt: &std::collections::HashSet<i64>,
+        mut in_store: impl FnMut(i64) -> Result<bool, E>,
+    ) -> Result<bool, E> {
+        for k in self.reduced.paragraphs.iter().filter_map(|p| p.key) {
+            let left_out = self.prepared.dropped.binary_search(&k).is_ok();
+            if left_out != learnt.contains(&k) && !(left_out && in_store(k)?) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 

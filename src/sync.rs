@@ -11,7 +11,7 @@
 pub mod order;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -234,9 +234,6 @@ pub async fn run(
     let rows = store.upsert_feeds(&all)?;
     let selected = select_feeds(config, &rows, &options.only)?;
     let topics = Arc::new(Topics::new(&config.topics));
-    // The parse workers compute each entry's comparison data with the
-    // boilerplate known now; the writer redoes it only if it learns more.
-    let boilerplate = Arc::new(store.boilerplate_keys()?);
     // Parsing is CPU work: as many at once as there are cores. More threads
     // would not parse faster, and each keeps its own regex caches (megabytes).
     let parsers = Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
@@ -245,6 +242,10 @@ pub async fn run(
     if store.ensure_dedup_current()? {
         tracing::info!("copy detection changed: stories rebuilt");
     }
+    // The parse workers compute each entry's comparison data with the
+    // boilerplate known now (after any rebuild, which recounts it); the
+    // writer redoes it only if it learns more.
+    let boilerplate = Arc::new(RwLock::new(store.boilerplate_keys()?));
 
     let last_before = store.last_entry_id()?;
     let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));
@@ -296,6 +297,7 @@ pub async fn run(
     loop {
         while let Some((_, (row, result, slot))) = order.pop(tokio::time::Instant::now()) {
             write_feed(store, &mut batch, &mut report, &mut on_progress, &row, result, now)?;
+            share_learnt(store, &boilerplate);
             // Written: its parsed entries are gone, its slot free for the next feed.
             drop(slot);
         }
@@ -320,6 +322,8 @@ pub async fn run(
             // Every task is done: write what still waits, in order.
             for (_, (row, result, slot)) in order.drain() {
                 write_feed(store, &mut batch, &mut report, &mut on_progress, &row, result, now)?;
+                share_learnt(store, &boilerplate);
+                share_learnt(store, &boilerplate);
                 drop(slot);
             }
             finished = true;
@@ -357,6 +361,16 @@ pub async fn run(
         "sync finished"
     );
     Ok(report)
+}
+
+/// Hands the boilerplate the writer learnt to the parse workers: the feeds
+/// they parse from now on leave it out, and the writer need not recompute
+/// their comparison data.
+fn share_learnt(store: &mut Store, boilerplate: &RwLock<HashSet<i64>>) {
+    let learnt = store.take_learnt();
+    if !learnt.is_empty() {
+        boilerplate.write().unwrap_or_else(std::sync::PoisonError::into_inner).extend(learnt);
+    }
 }
 
 /// Writes one feed's result into the open batch (starting one if needed),
@@ -485,8 +499,9 @@ enum Fetched {
 /// What the parse workers need besides the document.
 struct Prep {
     topics: Arc<Topics>,
-    /// Paragraphs known to be boilerplate when the sync started.
-    boilerplate: Arc<HashSet<i64>>,
+    /// Paragraphs known to be boilerplate: at the start of the sync, and
+    /// learnt by the writer since (see `write_feed`).
+    boilerplate: Arc<RwLock<HashSet<i64>>>,
     feed_topics: Vec<String>,
     /// Leave to parse (one per core).
     parsers: Arc<Semaphore>,
@@ -534,19 +549,42 @@ async fn fetch_and_parse(
 }
 
 /// The entries worth keeping, each with its topics and copy-detection data.
+///
+/// The comparison data leaves out the boilerplate known and, as a guess, the
+/// paragraphs that recur in [`dedup::BOILERPLATE_MIN_ENTRIES`] entries of
+/// this document (a site's footer): the writer learns them as boilerplate
+/// when it counts the feed's batch, unless the entries are versions of one
+/// article, and recomputes whatever the guess got wrong
+/// ([`Comparison::is_stale`]), so the guess changes the work, not the result.
 fn prepare(prep: &Prep, entries: Vec<NewEntry>) -> Vec<TaggedEntry> {
-    entries
+    let entries: Vec<(NewEntry, dedup::Reduced)> = entries
         .into_iter()
         .filter(|e| !e.is_empty())
-        .map(|entry| {
+        .map(|e| {
+            let reduced = dedup::reduce(e.comparison_text());
+            (e, reduced)
+        })
+        .collect();
+    let mut recurring: HashMap<i64, i64> = HashMap::new();
+    for (_, reduced) in &entries {
+        for k in reduced.paragraph_keys() {
+            *recurring.entry(k).or_default() += 1;
+        }
+    }
+    recurring.retain(|_, n| *n >= dedup::BOILERPLATE_MIN_ENTRIES);
+    entries
+        .into_iter()
+        .map(|(entry, reduced)| {
             let texts = [
                 entry.title.as_str(),
                 entry.summary_text.as_deref().unwrap_or(""),
                 entry.content_text.as_deref().unwrap_or(""),
             ];
             let topics = prep.topics.tag(&prep.feed_topics, &texts);
-            let reduced = dedup::reduce(entry.comparison_text());
-            let comparison = Comparison::new(reduced, |k| prep.boilerplate.contains(&k)).lighten();
+            let comparison = {
+                let known = prep.boilerplate.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+                Comparison::new(reduced, |k| known.contains(&k) || recurring.contains_key(&k)).lighten()
+            };
             TaggedEntry::new(entry, topics).with_comparison(comparison)
         })
         .collect()

@@ -56,7 +56,8 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             progress.inc(1);
         }))
         .map_err(|e| match e {
-            // Full, locked, damaged: the hint says which, and that feeds saved so far are kept.
+            // Full, locked, damaged: the hint says which. Batches committed before are kept;
+            // the batch being written is rolled back whole.
             SyncError::Store(e) => super::store_error(e),
             e => user_error(e.to_string(), None),
         })?;

@@ -358,3 +358,24 @@ fn trailers_are_stripped_by_characters() {
         assert_eq!(found, input != want);
     }
 }
+
+/// The attribution's free spans are counted in characters, whatever the
+/// script: counted in bytes, a Cyrillic name was held to 50 characters and
+/// a CJK one to 33, where a Latin one may have 100.
+#[test]
+fn attribution_limits_count_characters_in_any_script() {
+    let name = "Федеральное государственное учреждение Редакция Российской газеты";
+    assert!(name.chars().count() < 100 && name.len() > 100);
+    assert_eq!(find_attribution(&format!("Source: {name}")).map(|a| a.0).as_deref(), Some(name));
+    let title = "Сотрудничество Китая и Пакистана ".repeat(5);
+    assert!(title.chars().count() < 300 && title.len() > 300);
+    assert_eq!(
+        find_attribution(&format!("The post {title}appeared first on Новости.")).map(|a| a.0).as_deref(),
+        Some("Новости")
+    );
+    // The limit is the same in every script: 100 characters.
+    for c in ["a", "é", "中"] {
+        assert!(find_attribution(&format!("Source: {}", c.repeat(99))).is_some(), "{c}");
+        assert_eq!(find_attribution(&format!("Source: {}", c.repeat(101))), None, "{c}");
+    }
+}

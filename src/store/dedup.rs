@@ -59,6 +59,22 @@ const MAX_CANDIDATES: usize = 200;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
+/// Paragraphs a connection has found to be boilerplate, and those not yet
+/// handed to the parse workers ([`crate::store::Store::take_learnt`]).
+#[derive(Debug, Default)]
+pub(crate) struct Learnt {
+    pub set: HashSet<i64>,
+    pub log: Vec<i64>,
+}
+
+impl Learnt {
+    fn add(&mut self, key: i64) {
+        if self.set.insert(key) {
+            self.log.push(key);
+        }
+    }
+}
+
 /// What copy detection needs to know about a stored entry.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
@@ -705,7 +721,7 @@ pub(crate) fn pairs_of(conn: &Connection, id: i64) -> Result<Vec<Pair>> {
 /// ones just inserted (with the comparison data their parse worker
 /// computed, if any), `changed` ones whose text changed at the source.
 /// `learnt` holds the paragraphs this connection found to be boilerplate:
-/// a worker's comparison data that has one of them is recomputed.
+/// a worker's comparison data that kept one of them is recomputed.
 /// Returns the new entries that ended up as copies.
 pub(crate) fn process(
     conn: &Connection,
@@ -713,7 +729,7 @@ pub(crate) fn process(
     new: &[(i64, Option<&TaggedEntry>)],
     changed: &[i64],
     settings: DedupSettings,
-    learnt: &mut HashSet<i64>,
+    learnt: &mut Learnt,
 ) -> Result<HashSet<i64>> {
     // Count the paragraphs of every new entry first, so that a footer the
     // feed repeats on each post is known as boilerplate before they are compared.
@@ -735,7 +751,9 @@ pub(crate) fn process(
         learnt_now.extend(count_paragraphs(conn, feed_id, *id, &c.reduced)?);
         batch.push((f, c, stale));
     }
-    learnt.extend(learnt_now.iter().copied());
+    for k in &learnt_now {
+        learnt.add(*k);
+    }
     let keys_from = keys_from(conn)?;
     let mut seeds: BTreeSet<i64> = BTreeSet::new();
     for (f, mut c, worker_text) in batch {
@@ -743,7 +761,7 @@ pub(crate) fn process(
         // carries was learnt: (re)compute (a worker's words are gone: from its text).
         match worker_text {
             None => c = Cow::Owned(comparison(conn, c.into_owned().reduced)?),
-            Some(text) if c.touches(learnt) => {
+            Some(text) if c.is_stale(&learnt.set, |k| is_boilerplate(conn, k))? => {
                 let reduced = if c.is_light() { dedup::reduce(text) } else { c.into_owned().reduced };
                 c = Cow::Owned(comparison(conn, reduced)?);
             }
@@ -763,6 +781,7 @@ pub(crate) fn process(
     let new_set: HashSet<i64> = new.iter().map(|(id, _)| *id).collect();
     let mut again: BTreeSet<i64> = changed.iter().copied().collect();
     let touched_by_learning = entries_with_paragraphs(conn, &learnt_now)?;
+    let mut computed: HashMap<i64, (Facts, Comparison)> = HashMap::new();
     for id in changed.iter().chain(touched_by_learning.iter()) {
         if new_set.contains(id) && !changed.contains(id) {
             continue;
@@ -772,10 +791,17 @@ pub(crate) fn process(
         if write_fingerprint(conn, &f, &c, false, keys_from)? {
             again.insert(*id);
         }
+        computed.insert(*id, (f, c));
     }
     for id in again {
-        let Some(f) = facts(conn, id)? else { continue };
-        let c = comparison(conn, dedup::reduce(&f.body))?;
+        let (f, c) = match computed.remove(&id) {
+            Some(done) => done,
+            None => {
+                let Some(f) = facts(conn, id)? else { continue };
+                let c = comparison(conn, dedup::reduce(&f.body))?;
+                (f, c)
+            }
+        };
         seeds.insert(id);
         seeds.extend(unpair(conn, id)?);
         seeds.extend(pair_entry(conn, &f, &c, settings)?);

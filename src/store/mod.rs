@@ -51,7 +51,7 @@ pub struct Store {
     dedup: DedupSettings,
     /// Paragraphs this connection has found to be boilerplate: comparison
     /// data computed before (by a parse worker) is recomputed if it has one.
-    learnt: std::collections::HashSet<i64>,
+    learnt: dedup::Learnt,
     /// Search index rows waiting for the end of the transaction (see
     /// `entries::flush_search`): written outside the feeds' savepoints, at
     /// each of which FTS5 would otherwise flush its pending terms to disk.
@@ -150,7 +150,10 @@ impl TaggedEntry {
         TaggedEntry { stored: (body::pack(&texts), text_len), entry, topics, comparison: None }
     }
 
-    /// With its copy-detection data computed (by a parse worker).
+    /// With its copy-detection data computed (by a parse worker), leaving
+    /// out at least the boilerplate the store knew when the computation
+    /// started: the store recomputes it if that changed since
+    /// ([`crate::dedup::Comparison::is_stale`]).
     pub fn with_comparison(mut self, comparison: crate::dedup::Comparison) -> TaggedEntry {
         self.comparison = Some(comparison);
         self
@@ -231,6 +234,12 @@ impl Store {
     /// [`crate::dedup::Comparison`]).
     pub fn boilerplate_keys(&self) -> Result<std::collections::HashSet<i64>> {
         dedup::boilerplate_keys(&self.conn)
+    }
+
+    /// The paragraphs found to be boilerplate since the last call (for the
+    /// parse workers of a sync to leave out from then on).
+    pub fn take_learnt(&mut self) -> Vec<i64> {
+        std::mem::take(&mut self.learnt.log)
     }
 
     /// Sets how copies are recognised (the time window).

@@ -157,7 +157,7 @@ impl Store {
                 Err(e) => return Err(e.into()),
             }
         }
-        // A 64 MiB page cache: the dedup indexes are read and written on every new entry.
+        // An 8 MiB page cache: the dedup indexes are read and written on every new entry.
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;")?;
         Ok(())

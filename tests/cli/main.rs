@@ -15,6 +15,7 @@ mod read;
 mod reading;
 mod readme;
 mod reliability;
+mod review;
 mod robust;
 mod search_bounds;
 mod server;
