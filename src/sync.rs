@@ -289,7 +289,7 @@ pub async fn run(
     // Feeds are written in the order of feeds.toml (each waiting a moment at
     // most for those before it), so that the same documents get the same ids.
     let mut order: InOrder<(FeedRow, Result<Fetched, FeedError>, Option<Slot>)> =
-        InOrder::new(selected.len(), not_fetched);
+        InOrder::new(selected.len(), not_fetched, config.settings.concurrency);
     // Feeds written but not yet committed, reported once they are.
     let mut batch = Batch::default();
     store.defer_checkpoints()?;

@@ -23,18 +23,23 @@ pub struct InOrder<T> {
     settled: Vec<bool>,
     next: usize,
     pending: BTreeMap<usize, (Instant, T)>,
+    /// How many feeds can wait here at most before waiting is pointless:
+    /// each holds one of the run's fetch slots until it is written, so when
+    /// all of them wait here, the feed they wait for cannot even start.
+    slots: usize,
 }
 
 impl<T> InOrder<T> {
-    /// For `n` positions, of which `absent` will never arrive.
-    pub fn new(n: usize, absent: impl IntoIterator<Item = usize>) -> InOrder<T> {
+    /// For `n` positions, of which `absent` will never arrive, fetched
+    /// with `slots` fetch slots.
+    pub fn new(n: usize, absent: impl IntoIterator<Item = usize>, slots: usize) -> InOrder<T> {
         let mut settled = vec![false; n];
         for i in absent {
             if let Some(s) = settled.get_mut(i) {
                 *s = true;
             }
         }
-        let mut order = InOrder { settled, next: 0, pending: BTreeMap::new() };
+        let mut order = InOrder { settled, next: 0, pending: BTreeMap::new(), slots: slots.max(1) };
         order.advance();
         order
     }
@@ -59,10 +64,13 @@ impl<T> InOrder<T> {
     }
 
     /// The next feed to write at `now`: the next in order if it is there,
-    /// else one that has waited [`MAX_WAIT`] (the earliest listed).
+    /// else one that has waited [`MAX_WAIT`] (the earliest listed), or the
+    /// earliest listed at once if every fetch slot is held by a feed waiting here.
     pub fn pop(&mut self, now: Instant) -> Option<(usize, T)> {
         let position = if self.pending.contains_key(&self.next) {
             self.next
+        } else if self.pending.len() >= self.slots {
+            *self.pending.keys().next()?
         } else {
             *self.pending.iter().find(|(_, (at, _))| now.duration_since(*at) >= MAX_WAIT)?.0
         };
@@ -94,7 +102,7 @@ mod tests {
     #[test]
     fn feeds_are_released_in_config_order_whatever_order_they_finish_in() {
         let t = Instant::now();
-        let mut o = InOrder::new(5, [2]);
+        let mut o = InOrder::new(5, [2], 16);
         o.push(3, "d", t);
         o.push(1, "b", t);
         assert_eq!(o.pop(t), None, "0 is not there yet");
@@ -109,7 +117,7 @@ mod tests {
     #[test]
     fn a_feed_waits_for_a_slow_one_only_so_long() {
         let t = Instant::now();
-        let mut o = InOrder::new(3, []);
+        let mut o = InOrder::new(3, [], 16);
         o.push(2, "c", t);
         o.push(1, "b", t + Duration::from_millis(100));
         assert_eq!(o.pop(t + Duration::from_millis(200)), None);
@@ -119,5 +127,22 @@ mod tests {
         o.forget(0); // its task failed
         assert_eq!(o.pop(t + MAX_WAIT), Some((1, "b")));
         assert_eq!(o.drain(), []);
+    }
+
+    /// Finished feeds keep their fetch slots until written: when they hold
+    /// them all, the feed before them cannot start, and waiting for it
+    /// would stall the run MAX_WAIT at a time (a 5,776-document sync with
+    /// two slots spent most of its time so).
+    #[test]
+    fn no_feed_waits_when_the_waiting_ones_hold_every_slot() {
+        let t = Instant::now();
+        let mut o = InOrder::new(4, [], 2);
+        o.push(2, "c", t);
+        assert_eq!(o.pop(t), None, "a slot is free: 0 and 1 may still come");
+        o.push(3, "d", t);
+        assert_eq!(o.pop(t), Some((2, "c")), "both slots wait here: the earliest goes at once");
+        assert_eq!(o.pop(t), None);
+        o.push(0, "a", t);
+        assert_eq!(o.pop(t), Some((0, "a")));
     }
 }
