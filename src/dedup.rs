@@ -202,7 +202,6 @@ pub fn text_hash(text: &str) -> Option<i64> {
 /// The hashes of the comparable words of `text` (see [`comparable_words`]),
 /// and of those among them that contain a digit (its figures).
 pub fn word_hashes(text: &str) -> (Vec<u64>, Vec<u64>) {
-    use unicode_segmentation::UnicodeSegmentation;
     let normalised = match unicode_normalization::is_nfkc_quick(text.chars()) {
         unicode_normalization::IsNormalized::Yes => std::borrow::Cow::Borrowed(text),
         _ => std::borrow::Cow::Owned(unicode_normalization::UnicodeNormalization::nfkc(text).collect::<String>()),
@@ -210,13 +209,13 @@ pub fn word_hashes(text: &str) -> (Vec<u64>, Vec<u64>) {
     let folded = normalised.to_lowercase();
     let mut words = Vec::new();
     let mut numbers = Vec::new();
-    for w in folded.unicode_words() {
+    crate::text::for_each_word(&folded, |w| {
         let h = xxh3_64_with_seed(w.as_bytes(), HASH_SEED);
         if w.bytes().any(|b| b.is_ascii_digit()) {
             numbers.push(h);
         }
         words.push(h);
-    }
+    });
     (words, numbers)
 }
 
