@@ -312,9 +312,50 @@ fn attribution_match(paragraph: &str) -> Option<(usize, std::ops::Range<usize>)>
     Some((whole.start(), src.range()))
 }
 
-/// Every attribution line contains one of these (lower case).
-const ATTRIBUTION_WORDS: &[&str] =
-    &["publish", "appeared", "posted", "printed", "produced", "source", "courtesy", "credit"];
+/// Every attribution line contains one of these (lower case): a phrase of
+/// one of [`ATTRIBUTION`]'s alternatives, in order: "originally/first
+/// published/appeared/posted", "the post … appeared first on", "this
+/// article (first) appeared (first) at/on/in", "republished from",
+/// "republished/reprinted/reproduced". The sixth, "source/courtesy/credit:",
+/// is [`ATTRIBUTION_LABELS`].
+const ATTRIBUTION_PHRASES: &[&str] = &[
+    "originally published",
+    "originally appeared",
+    "originally posted",
+    "first published",
+    "first appeared",
+    "first posted",
+    "appeared first ",
+    "appeared at ",
+    "appeared on ",
+    "appeared in ",
+    "republished",
+    "re-published",
+    "reprinted",
+    "re-printed",
+    "reproduced",
+    "re-produced",
+];
+
+/// Words that credit a source when a colon follows them ("Source: APP").
+const ATTRIBUTION_LABELS: &[&str] = &["source", "courtesy", "credit"];
+
+/// Returns true if and only if `lower` (lower-cased text) contains one of
+/// the phrases every attribution line has; many more paragraphs mention
+/// sources, or something published, than credit one.
+fn may_credit_a_source(lower: &str) -> bool {
+    ATTRIBUTION_PHRASES.iter().any(|p| lower.contains(p))
+        || ATTRIBUTION_LABELS.iter().any(|label| {
+            lower.match_indices(label).any(|(i, _)| lower[i + label.len()..].trim_start().starts_with(':'))
+        })
+}
+
+/// An attribution's key word lies within this many characters of the end of
+/// its paragraph (trailing spaces and dots aside): the farthest is that of
+/// "…republished from SRC under ANY{1,200}", 322 characters at most (the
+/// credited source is at most 100). Only a run of hundreds of spaces inside
+/// "Source   :" could reach farther.
+const ATTRIBUTION_REACH_CHARS: usize = 400;
 
 /// Attribution lines are looked for in the first and last paragraphs only.
 const ATTRIBUTION_HEAD: usize = 2;
@@ -373,9 +414,12 @@ fn strip_trailer(text: &mut String) -> bool {
 /// Finds an attribution at the end of a paragraph: the credited source and
 /// the byte offset where the attribution sentence starts.
 pub fn find_attribution(paragraph: &str) -> Option<(String, usize)> {
-    // The regex is costly on long paragraphs: look for its key words first.
-    let lower = paragraph.to_lowercase();
-    if !ATTRIBUTION_WORDS.iter().any(|w| lower.contains(w)) {
+    // The regex is costly (its automaton is built as it runs, and paragraphs
+    // that merely mention "sources" or "published" kept rebuilding it): look
+    // for its key words first, where they can be, near the end.
+    let body = paragraph.trim_end_matches(|c: char| c.is_whitespace() || c == '.');
+    let tail = body.char_indices().rev().nth(ATTRIBUTION_REACH_CHARS - 1).map_or(0, |(i, _)| i);
+    if !may_credit_a_source(&body[tail..].to_lowercase()) {
         return None;
     }
     let (whole_start, src_range) = attribution_match(paragraph)?;

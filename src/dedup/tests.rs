@@ -379,3 +379,28 @@ fn attribution_limits_count_characters_in_any_script() {
         assert_eq!(find_attribution(&format!("Source: {}", c.repeat(101))), None, "{c}");
     }
 }
+
+/// Key words are looked for near the end of a paragraph only: the longest
+/// attributions the pattern allows, at the end of a long paragraph that
+/// mentions sources and publishing early on, are still found.
+#[test]
+fn the_longest_attributions_are_found_at_the_end_of_long_paragraphs() {
+    let before = "Sources said the report was published on Monday. ".repeat(40);
+    for c in ["a", "ж", "中"] {
+        let name = c.repeat(100);
+        let free = c.repeat(200);
+        for line in [
+            format!("This article is republished from {name} under {free}"),
+            format!("This article is republished from {name} under {free} . . ."),
+            format!("The post {} appeared first on {name}.", c.repeat(300)),
+            format!("This story was originally published on {name}"),
+            format!("Reprinted with kind permission courtesy of {name}."),
+            format!("Credit : {name}"),
+        ] {
+            let paragraph = format!("{before}{line}");
+            let found = find_attribution(&paragraph).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(found.0, name, "{line}");
+            assert_eq!(&paragraph[found.1..], line);
+        }
+    }
+}
