@@ -192,11 +192,12 @@ pub fn entry_key(guid: Option<&str>, canonical_link: Option<&str>, title: &str, 
 /// punctuation and whitespace. `None` for texts too short to identify an
 /// article ([`MIN_WORDS_FOR_TEXT_MATCH`]).
 pub fn text_hash(text: &str) -> Option<i64> {
-    let words = word_hashes(text).0;
-    if words.len() < MIN_WORDS_FOR_TEXT_MATCH {
-        return None;
-    }
-    Some(hash_words(&words) as i64)
+    text_hash_of_words(&word_hashes(text).0)
+}
+
+/// [`text_hash`] of the text whose word hashes are `words`.
+fn text_hash_of_words(words: &[u64]) -> Option<i64> {
+    (words.len() >= MIN_WORDS_FOR_TEXT_MATCH).then(|| hash_words(words) as i64)
 }
 
 /// The hashes of the comparable words of `text` (see [`comparable_words`]),
@@ -449,6 +450,9 @@ pub struct Reduced {
     /// The text looked cut short ("[…]", "Read more").
     pub truncated: bool,
     pub paragraphs: Vec<ReducedParagraph>,
+    /// [`text_hash`] of the whole text (before reduction), from the same
+    /// word hashes.
+    pub text_hash: Option<i64>,
 }
 
 /// One paragraph's word hashes.
@@ -462,7 +466,16 @@ pub struct ReducedParagraph {
 
 /// Reduces an entry's plain text for comparison (see the module doc).
 pub fn reduce(text: &str) -> Reduced {
-    let mut paras: Vec<String> = paragraphs(text).map(str::to_owned).collect();
+    // Every paragraph's words are hashed once: for the hash of the whole
+    // text (words never span paragraphs), and for each paragraph the
+    // reduction leaves as it was.
+    let mut hashed: Vec<Option<(Vec<u64>, Vec<u64>)>> = paragraphs(text).map(|p| Some(word_hashes(p))).collect();
+    let all: Vec<u64> = hashed.iter().flatten().flat_map(|(words, _)| words.iter().copied()).collect();
+    let text_hash = text_hash_of_words(&all);
+    drop(all);
+    // Each paragraph with the index of its hashes while it is unchanged.
+    let mut paras: Vec<(String, Option<usize>)> =
+        paragraphs(text).enumerate().map(|(i, p)| (p.to_owned(), Some(i))).collect();
     let mut attribution = None;
     // The last attribution line wins; what follows it in the second half of
     // the text (bio, comments, the copying site's footer) goes with it.
@@ -472,31 +485,37 @@ pub fn reduce(text: &str) -> Reduced {
         .enumerate()
         .rev()
         .filter(|(i, _)| *i < ATTRIBUTION_HEAD || *i + ATTRIBUTION_TAIL >= n)
-        .find_map(|(i, p)| find_attribution(p).map(|a| (i, a)))
+        .find_map(|(i, (p, _))| find_attribution(p).map(|a| (i, a)))
     {
         attribution = Some(name);
-        let head = paras[i][..start].trim().to_owned();
+        let head = paras[i].0[..start].trim().to_owned();
         if i * 2 >= paras.len().saturating_sub(1) {
             paras.truncate(i);
         } else {
             paras.remove(i);
         }
         if !head.is_empty() {
-            paras.insert(i.min(paras.len()), head);
+            paras.insert(i.min(paras.len()), (head, None));
         }
     }
-    paras.retain(|p| !(p.len() <= STOCK_LINE_MAX_CHARS && STOCK_LINE.is_match(p)));
-    let truncated = paras.last_mut().is_some_and(strip_trailer);
+    paras.retain(|(p, _)| !(p.len() <= STOCK_LINE_MAX_CHARS && STOCK_LINE.is_match(p)));
+    let truncated = paras.last_mut().is_some_and(|(p, hashes)| {
+        let cut = strip_trailer(p);
+        if cut {
+            *hashes = None;
+        }
+        cut
+    });
     let paragraphs = paras
         .iter()
-        .map(|p| {
-            let (words, numbers) = word_hashes(p);
+        .map(|(p, i)| {
+            let (words, numbers) = i.and_then(|i| hashed[i].take()).unwrap_or_else(|| word_hashes(p));
             let key = (words.len() >= BOILERPLATE_MIN_WORDS).then(|| hash_words(&words) as i64);
             ReducedParagraph { key, words, numbers }
         })
         .filter(|p| !p.words.is_empty())
         .collect();
-    Reduced { attribution, truncated, paragraphs }
+    Reduced { attribution, truncated, paragraphs, text_hash }
 }
 
 impl Reduced {

@@ -64,7 +64,9 @@ pub struct NewEntry {
     /// `atom:source`, `link rel="via"`).
     pub source_url: Option<String>,
     /// Hash of the normalised text, used to recognise exact copies; `None`
-    /// when the text is too short to identify an article.
+    /// when the text is too short to identify an article, and until a sync
+    /// prepares the entry for storing (`dedup::reduce` hashes its words once
+    /// for both).
     pub text_hash: Option<i64>,
 }
 

@@ -560,8 +560,9 @@ fn prepare(prep: &Prep, entries: Vec<NewEntry>) -> Vec<TaggedEntry> {
     let entries: Vec<(NewEntry, dedup::Reduced)> = entries
         .into_iter()
         .filter(|e| !e.is_empty())
-        .map(|e| {
+        .map(|mut e| {
             let reduced = dedup::reduce(e.comparison_text());
+            e.text_hash = reduced.text_hash;
             (e, reduced)
         })
         .collect();

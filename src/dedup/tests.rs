@@ -404,3 +404,62 @@ fn the_longest_attributions_are_found_at_the_end_of_long_paragraphs() {
         }
     }
 }
+
+/// `reduce` as it was before it hashed each paragraph's words once: every
+/// paragraph it keeps hashed anew, after the reduction.
+fn reduce_hashing_twice(text: &str) -> Reduced {
+    let mut paras: Vec<String> = paragraphs(text).map(str::to_owned).collect();
+    let mut attribution = None;
+    let n = paras.len();
+    if let Some((i, (name, start))) = paras
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(i, _)| *i < ATTRIBUTION_HEAD || *i + ATTRIBUTION_TAIL >= n)
+        .find_map(|(i, p)| find_attribution(p).map(|a| (i, a)))
+    {
+        attribution = Some(name);
+        let head = paras[i][..start].trim().to_owned();
+        if i * 2 >= paras.len().saturating_sub(1) {
+            paras.truncate(i);
+        } else {
+            paras.remove(i);
+        }
+        if !head.is_empty() {
+            paras.insert(i.min(paras.len()), head);
+        }
+    }
+    paras.retain(|p| !(p.len() <= STOCK_LINE_MAX_CHARS && STOCK_LINE.is_match(p)));
+    let truncated = paras.last_mut().is_some_and(strip_trailer);
+    let paragraphs = paras
+        .iter()
+        .map(|p| {
+            let (words, numbers) = word_hashes(p);
+            let key = (words.len() >= BOILERPLATE_MIN_WORDS).then(|| hash_words(&words) as i64);
+            ReducedParagraph { key, words, numbers }
+        })
+        .filter(|p| !p.words.is_empty())
+        .collect();
+    Reduced { attribution, truncated, paragraphs, text_hash: text_hash(text) }
+}
+
+/// `reduce` hashes each paragraph's words once, for the whole text's hash
+/// and for the paragraphs it keeps as they were: the results are those of
+/// hashing the whole text, and each paragraph kept, on its own.
+#[test]
+fn reduce_hashes_words_once_with_the_same_results() {
+    let seed = seed_body();
+    let copy = seed_copy();
+    let cut = format!("{} Read more »", seed.split_whitespace().take(60).collect::<Vec<_>>().join(" "));
+    let tail = format!("{seed}\n\nOriginally published at Bol news\n\nLeave a Reply\n\nShare this:");
+    let head = format!("Words that stay. The post X appeared first on Y.\n\n{seed}\n\n{seed}\n\n{seed}");
+    let greek =
+        "ΟΔΟΣ ΜΕΤΑΞΎ ΚΙΝΑΣ ΚΑΙ ΠΑΚΙΣΤΑΝ ".repeat(8) + "\n\nΣΟΦΟΣ\n\n" + &"ﬁnal ｗｉｄｔｈ café 1,000 ".repeat(10);
+    for text in [&seed, &copy, &cut, &tail, &head, &greek, "", "one two", "Read more"] {
+        assert_eq!(reduce(text), reduce_hashing_twice(text), "{text}");
+    }
+    assert!(reduce(&cut).truncated);
+    assert_eq!(reduce(&tail).attribution.as_deref(), Some("Bol news"));
+    assert_eq!(reduce(&head).attribution.as_deref(), Some("Y"));
+    assert!(reduce(&seed).text_hash.is_some());
+}

@@ -254,7 +254,6 @@ fn normalise_entry(
         title = other_link().map(|l| clean_title(&l)).unwrap_or_default();
     }
     let key = dedup::entry_key(non_empty(&e.id).as_deref(), key_link.as_deref(), &title, body);
-    let text_hash = dedup::text_hash(body);
     let person = |p: &feed_rs::model::Person| {
         p.name.as_deref().and_then(non_empty).or_else(|| p.email.as_deref().and_then(non_empty))
     };
@@ -278,7 +277,8 @@ fn normalise_entry(
         content_html,
         content_text,
         source_url,
-        text_hash,
+        // Set where copy detection hashes the same words (sync::prepare).
+        text_hash: None,
     }
 }
 
