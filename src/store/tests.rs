@@ -609,3 +609,35 @@ fn worker_comparison_data_gives_what_the_store_computes() {
         assert_eq!(fingerprints(&by_worker), fingerprints(&by_store), "guessed {guess:?}");
     }
 }
+
+/// A sync defers checkpoints, but not without bound: once the log holds
+/// the limit, the next commit checkpoints it (and the log starts over).
+#[test]
+fn the_write_ahead_log_of_a_long_sync_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syndic.db");
+    let wal_len = || std::fs::metadata(dir.path().join("syndic.db-wal")).map_or(0, |m| m.len());
+    let peak = |limit: i64| {
+        let _ = std::fs::remove_file(&path);
+        let mut s = Store::open_at(&path).unwrap();
+        let f = s.upsert_feeds(&[("https://f.example/feed".into(), None)]).unwrap()[0].id;
+        s.defer_checkpoints_until(limit).unwrap();
+        let mut peak = 0;
+        for round in 0..30 {
+            let batch: Vec<TaggedEntry> = (0..20)
+                .map(|i| {
+                    let n = round * 20 + i;
+                    entry(&format!("e{n}"), Some(&format!("https://x/{n}")), &format!("{TEXT} Item {n}."), 1)
+                })
+                .collect();
+            s.save_feed(f, &FetchState::default(), &batch, at(3)).unwrap();
+            peak = peak.max(wal_len());
+        }
+        peak
+    };
+    let unbounded = peak(0);
+    let bounded = peak(50);
+    assert!(bounded < 200 * 4096, "log peaked at {bounded} bytes with a 50-page limit");
+    assert!(unbounded > 2 * bounded, "unbounded {unbounded}, bounded {bounded}");
+    assert_eq!(super::entries::MAX_WAL_PAGES * 4096, 64 << 20);
+}
