@@ -915,9 +915,9 @@ fn intersection<T: Ord>(a: &[T], b: &[T]) -> usize {
 }
 
 /// Shingle hashes in text order, each once.
-fn shingle_list(words: &[u64]) -> Vec<u64> {
-    let mut seen = std::collections::HashSet::new();
-    let all: Vec<u64> = if words.len() < SHINGLE_WORDS {
+/// The shingle hashes of `words`, in text order, repeats included.
+fn shingles(words: &[u64]) -> Vec<u64> {
+    if words.len() < SHINGLE_WORDS {
         if words.is_empty() {
             Vec::new()
         } else {
@@ -925,13 +925,43 @@ fn shingle_list(words: &[u64]) -> Vec<u64> {
         }
     } else {
         words.windows(SHINGLE_WORDS).map(hash_words).collect()
-    };
+    }
+}
+
+/// Hashes a value that is already a hash (a shingle's): as it is. SipHash
+/// of every shingle cost more than the shingles themselves.
+#[derive(Default)]
+struct AlreadyHashed(u64);
+
+impl std::hash::Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The shingle hashes of `words` in text order, each once (its first time).
+fn shingle_list(words: &[u64]) -> Vec<u64> {
+    let all = shingles(words);
+    let mut seen: std::collections::HashSet<u64, std::hash::BuildHasherDefault<AlreadyHashed>> =
+        std::collections::HashSet::with_capacity_and_hasher(all.len(), Default::default());
     all.into_iter().filter(|h| seen.insert(*h)).collect()
 }
 
+/// The shingle hashes of `words`, sorted, each once.
 fn shingle_set(words: &[u64]) -> Vec<u64> {
-    let mut out = shingle_list(words);
+    let mut out = shingles(words);
     out.sort_unstable();
+    out.dedup();
     out
 }
 

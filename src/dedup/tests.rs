@@ -463,3 +463,19 @@ fn reduce_hashes_words_once_with_the_same_results() {
     assert_eq!(reduce(&head).attribution.as_deref(), Some("Y"));
     assert!(reduce(&seed).text_hash.is_some());
 }
+
+/// Shingles in text order keep each one's first time; the set is the same
+/// shingles sorted. A text that repeats itself has each shingle once.
+#[test]
+fn shingle_lists_and_sets_hold_each_shingle_once() {
+    let words = word_hashes(&format!("{} {}", seed_body(), seed_body())).0;
+    let list = shingle_list(&words);
+    let set = shingle_set(&words);
+    let once = shingle_list(&word_hashes(&seed_body()).0);
+    assert_eq!(list[..once.len()], once[..]);
+    let mut sorted = list.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!((sorted.len(), &sorted), (list.len(), &set));
+    assert!(set.len() < words.len() / 2 + SHINGLE_WORDS);
+}
