@@ -6,7 +6,20 @@ use clap::Parser;
 use syndic::cli::Cli;
 use syndic::commands::{UserError, EXIT_USAGE};
 
+/// SQLite keeps memory statistics by default: every allocation it makes
+/// takes a global mutex to count itself. syndic never reads them.
+fn no_sqlite_memory_statistics() {
+    // SAFETY: sqlite3_config may only be called before SQLite initialises,
+    // which it does when the first connection opens; nothing has opened
+    // one yet and no other thread exists. SQLite refuses a late call with
+    // SQLITE_MISUSE, which changes nothing.
+    unsafe {
+        rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0);
+    }
+}
+
 fn main() -> ExitCode {
+    no_sqlite_memory_statistics();
     // An empty `SYNDIC_DB=` or `SYNDIC_CONFIG=` means unset (clap would take
     // it as an empty value and refuse it). Nothing else runs yet.
     for var in ["SYNDIC_DB", "SYNDIC_CONFIG"] {

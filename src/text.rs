@@ -482,9 +482,10 @@ pub fn is_cjk(c: char) -> bool {
 /// ```
 /// assert_eq!(syndic::text::spaced_cjk("CPEC中巴走廊ok"), "CPEC 中 巴 走 廊 ok");
 /// ```
-pub fn spaced_cjk(text: &str) -> String {
-    if !text.chars().any(is_cjk) {
-        return text.to_owned();
+pub fn spaced_cjk(text: &str) -> std::borrow::Cow<'_, str> {
+    // Most text has no CJK at all: no copy then (the writer indexes every entry's text).
+    if text.is_ascii() || !text.chars().any(is_cjk) {
+        return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() * 2);
     let mut prev_cjk = false;
@@ -496,7 +497,7 @@ pub fn spaced_cjk(text: &str) -> String {
         out.push(c);
         prev_cjk = cjk;
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Removes the spaces [`spaced_cjk`] put between CJK characters. Control

@@ -236,9 +236,23 @@ fn fingerprints_round_trip_and_sample_long_texts() {
     assert_eq!(Fingerprint::decode(&[]), None);
     // The one-pass overlap counts what shared_with and compared_len do.
     let short = fp(&seed_body());
-    for (x, y) in [(&short, &f), (&f, &short), (&f, &f), (&short, &short)] {
+    let copy = fp(&seed_copy());
+    let half = fp(&long[60..].join(" "));
+    let other_half = fp(&format!("{} A different end.", long[..70].join(" ")));
+    for (x, y) in [
+        (&short, &f),
+        (&f, &short),
+        (&f, &f),
+        (&short, &short),
+        (&short, &copy),
+        (&copy, &short),
+        (&half, &other_half),
+        (&other_half, &f),
+    ] {
         assert_eq!(x.overlap(y), (x.shared_with(y).len(), x.compared_len(y), y.compared_len(x)));
     }
+    let (shared, n, m) = half.overlap(&other_half);
+    assert!(shared > 0 && shared < n.min(m), "{shared} of {n} and {m}");
     // A sampled text against itself trimmed: containment is estimated well.
     let trimmed = fp(&long[..100].join(" "));
     let v = verify(&trimmed, "t", &f, "t");

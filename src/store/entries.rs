@@ -385,7 +385,7 @@ fn insert_search_row(
     content: Option<&str>,
 ) -> Result<()> {
     tx.prepare_cached("INSERT INTO entries_fts (rowid, title, summary, content) VALUES (?1, ?2, ?3, ?4)")?.execute(
-        params![id, spaced_cjk(title), spaced_cjk(summary.unwrap_or("")), spaced_cjk(content.unwrap_or(""))],
+        params![id, &*spaced_cjk(title), &*spaced_cjk(summary.unwrap_or("")), &*spaced_cjk(content.unwrap_or(""))],
     )?;
     Ok(())
 }
