@@ -9,6 +9,7 @@
 //! within [`BATCH_TIME`] or [`BATCH_ENTRIES`] entries into one transaction.
 
 pub mod order;
+pub mod pool;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -236,7 +237,9 @@ pub async fn run(
     let topics = Arc::new(Topics::new(&config.topics));
     // Parsing is CPU work: as many at once as there are cores. More threads
     // would not parse faster, and each keeps its own regex caches (megabytes).
-    let parsers = Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let parsers = Arc::new(Semaphore::new(cores));
+    let parse_pool = Arc::new(pool::ParsePool::new(cores));
     let retagged = retag_if_changed(config, &topics, store)?;
     store.set_dedup_settings(config.dedup_settings());
     if store.ensure_dedup_current()? {
@@ -274,12 +277,13 @@ pub async fn run(
         let topics = Arc::clone(&topics);
         let boilerplate = Arc::clone(&boilerplate);
         let parsers = Arc::clone(&parsers);
+        let pool = Arc::clone(&parse_pool);
         let feed_topics = feed.topics.clone();
         let task_row = row.clone();
         let handle = tasks.spawn(async move {
             // The feed's own URL or where it moved: its host decides the permit.
             let slot = fetcher.slot(task_row.moved_to.as_deref().unwrap_or(&task_row.url)).await;
-            let prep = Prep { topics, boilerplate, feed_topics, parsers };
+            let prep = Prep { topics, boilerplate, feed_topics, parsers, pool };
             let result = fetch_and_parse(&fetcher, &slot, &task_row, prep, now, parse_deadline).await;
             (result, slot)
         });
@@ -505,6 +509,8 @@ struct Prep {
     feed_topics: Vec<String>,
     /// Leave to parse (one per core).
     parsers: Arc<Semaphore>,
+    /// The threads that parse.
+    pool: Arc<pool::ParsePool>,
 }
 
 /// Fetches, parses and prepares one feed: everything that needs no
@@ -534,44 +540,21 @@ async fn fetch_and_parse(
             // Parsing has a deadline too (the feed's timeout): a hostile
             // document is that feed's error, not a hung run holding the lock.
             // The parse thread cannot be stopped; the run goes on without it.
-            let parsing = on_parse_thread(move || {
+            let pool = Arc::clone(&prep.pool);
+            let parsing = Arc::clone(&pool).run_owned(move || {
                 let parsed = parse::parse_feed(&body, &url, content_type.as_deref(), now)?;
                 drop(body);
                 Ok::<_, crate::error::ParseError>((parsed.meta, prepare(&prep, parsed.entries)))
             });
             let (meta, entries) = tokio::time::timeout(parse_deadline, parsing)
                 .await
-                .map_err(|_| crate::error::ParseError::Deadline(parse_deadline))?
+                .map_err(|_| {
+                    // The parse goes on, holding its thread: the others need one more.
+                    pool.replace_one();
+                    crate::error::ParseError::Deadline(parse_deadline)
+                })?
                 .ok_or(crate::error::ParseError::Panicked)??;
             Ok(Fetched::Parsed { status, validators, meta, entries, moved_to, fresh_for })
-        }
-    }
-}
-
-/// Runs `job` on a thread of its own, which ends with it; `None` if it
-/// panicked. Not on tokio's blocking pool: the pool's threads (DNS
-/// lookups, file reads, earlier parses) each came to hold a malloc arena
-/// of its own with what the parses they ran had freed, where a thread
-/// that ends hands its arena on to the next one (200 x 50 feeds from files:
-/// 80 MB at the peak on the pool, 60 MB so; a thread costs some 30 µs).
-/// How many parse at once is the parse semaphore's business.
-async fn on_parse_thread<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    // Handed back if no thread can be started (a process limit), to run on the pool.
-    let job = Arc::new(std::sync::Mutex::new(Some(job)));
-    let on_thread = Arc::clone(&job);
-    let started = std::thread::Builder::new().name("syndic-parse".into()).spawn(move || {
-        let job = on_thread.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        if let Some(job) = job {
-            let _ = tx.send(job());
-        }
-    });
-    match started {
-        Ok(_) => rx.await.ok(),
-        Err(e) => {
-            tracing::debug!(error = %e, "no thread for a parse: parsing on the blocking pool");
-            let job = job.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()?;
-            tokio::task::spawn_blocking(job).await.ok()
         }
     }
 }
@@ -799,16 +782,9 @@ mod tests {
             boilerplate: Arc::default(),
             feed_topics: Vec::new(),
             parsers: Arc::new(Semaphore::new(1)),
+            pool: Arc::new(pool::ParsePool::new(1)),
         };
         let result = fetch_and_parse(&fetcher, &slot, &row, prep, Utc::now(), Duration::from_millis(1)).await;
         assert!(matches!(result, Err(FeedError::Parse(crate::error::ParseError::Deadline(_)))), "{:?}", result.err());
-    }
-
-    #[tokio::test]
-    async fn a_parse_thread_gives_its_result_or_nothing_if_it_panics() {
-        assert_eq!(on_parse_thread(|| 6 * 7).await, Some(42));
-        assert_eq!(on_parse_thread(|| -> i32 { panic!("a hostile document") }).await, None);
-        let name = on_parse_thread(|| std::thread::current().name().map(str::to_owned)).await;
-        assert_eq!(name.flatten().as_deref(), Some("syndic-parse"));
     }
 }
