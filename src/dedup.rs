@@ -354,9 +354,32 @@ fn may_credit_a_source(lower: &str) -> bool {
 /// An attribution's key word lies within this many characters of the end of
 /// its paragraph (trailing spaces and dots aside): the farthest is that of
 /// "…republished from SRC under ANY{1,200}", 322 characters at most (the
-/// credited source is at most 100). Only a run of hundreds of spaces inside
-/// "Source   :" could reach farther.
+/// credited source is at most 100), a run of white space counted as one
+/// character ([`attribution_tail`]).
 const ATTRIBUTION_REACH_CHARS: usize = 400;
+
+/// The end of `body` where an attribution's key words can be, as
+/// [`may_credit_a_source`] looks at it: its last [`ATTRIBUTION_REACH_CHARS`]
+/// characters, a run of white space counted (and kept) as one (the
+/// pattern's `\s*` has no bound), in lower case, with the long s folded to
+/// s as the pattern's case-insensitive matching folds it (`ſ` is its own
+/// lower case).
+fn attribution_tail(body: &str) -> String {
+    let mut kept: Vec<char> = Vec::with_capacity(ATTRIBUTION_REACH_CHARS);
+    let mut after_space = false;
+    for c in body.chars().rev() {
+        let space = c.is_whitespace();
+        if space && after_space {
+            continue;
+        }
+        after_space = space;
+        kept.push(c);
+        if kept.len() == ATTRIBUTION_REACH_CHARS {
+            break;
+        }
+    }
+    kept.iter().rev().collect::<String>().to_lowercase().replace('\u{17f}', "s")
+}
 
 /// Attribution lines are looked for in the first and last paragraphs only.
 const ATTRIBUTION_HEAD: usize = 2;
@@ -419,8 +442,7 @@ pub fn find_attribution(paragraph: &str) -> Option<(String, usize)> {
     // that merely mention "sources" or "published" kept rebuilding it): look
     // for its key words first, where they can be, near the end.
     let body = paragraph.trim_end_matches(|c: char| c.is_whitespace() || c == '.');
-    let tail = body.char_indices().rev().nth(ATTRIBUTION_REACH_CHARS - 1).map_or(0, |(i, _)| i);
-    if !may_credit_a_source(&body[tail..].to_lowercase()) {
+    if !may_credit_a_source(&attribution_tail(body)) {
         return None;
     }
     let (whole_start, src_range) = attribution_match(paragraph)?;

@@ -493,3 +493,25 @@ fn shingle_lists_and_sets_hold_each_shingle_once() {
     assert_eq!((sorted.len(), &sorted), (list.len(), &set));
     assert!(set.len() < words.len() / 2 + SHINGLE_WORDS);
 }
+
+/// The keyword filter in front of the attribution pattern lets through every
+/// paragraph the pattern matches: the pattern's case-insensitive matching
+/// folds the long s (`ſ`, its own lower case) to s, and its `\s*` around
+/// "Source:" has no bound.
+#[test]
+fn the_attribution_filter_passes_whatever_the_pattern_matches() {
+    let cases = [
+        "Some text here. Originally publi\u{17f}hed on Example News.".to_owned(),
+        "Some text here. \u{17f}ource: Example News".to_owned(),
+        "Some text here. This article is republi\u{17f}hed from The Example under a licence.".to_owned(),
+        format!("Some text here. Source:{}Example News", " ".repeat(450)),
+        format!("Some text here. Source{}: Example News", "\u{3000}".repeat(450)),
+        format!("Some text here. Credit:{}Example News.", "\u{a0}\u{2003}".repeat(300)),
+    ];
+    for c in &cases {
+        let short: String = c.chars().take(40).collect();
+        assert!(attribution_match(c).is_some(), "the pattern matches {short:?}");
+        let (name, _) = find_attribution(c).unwrap_or_else(|| panic!("no attribution found in {short:?}"));
+        assert!(name.starts_with("Example") || name.starts_with("The Example"), "{name:?}");
+    }
+}
