@@ -12,8 +12,11 @@
 //! A parse cannot be stopped: one that outlives its deadline keeps its
 //! thread, so the sync starts another ([`ParsePool::replace_one`]), and the
 //! threads end when the sync drops the pool, each after its current job.
+//! Should no thread start at all (a process limit), parses run on tokio's
+//! blocking pool.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -23,34 +26,46 @@ type Job = Box<dyn FnOnce() + Send>;
 pub struct ParsePool {
     jobs: Mutex<Sender<Job>>,
     queue: Arc<Mutex<Receiver<Job>>>,
+    /// Threads started and not ended.
+    live: Arc<AtomicUsize>,
 }
 
 impl ParsePool {
     /// A pool of `threads` threads (at least one).
     pub fn new(threads: usize) -> ParsePool {
-        let (jobs, queue) = channel::<Job>();
-        let pool = ParsePool { jobs: Mutex::new(jobs), queue: Arc::new(Mutex::new(queue)) };
+        let pool = ParsePool::without_threads();
         for _ in 0..threads.max(1) {
             pool.start_thread();
         }
         pool
     }
 
+    fn without_threads() -> ParsePool {
+        let (jobs, queue) = channel::<Job>();
+        ParsePool { jobs: Mutex::new(jobs), queue: Arc::new(Mutex::new(queue)), live: Arc::default() }
+    }
+
     fn start_thread(&self) {
         let queue = Arc::clone(&self.queue);
-        let started = std::thread::Builder::new().name("syndic-parse".into()).spawn(move || loop {
-            // The lock is held while waiting for a job only, not while running one.
-            let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
-            match job {
-                // A panic is the job's failure (its result never comes); the thread goes on.
-                Ok(job) => {
-                    let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+        let live = Arc::clone(&self.live);
+        self.live.fetch_add(1, Ordering::SeqCst);
+        let started = std::thread::Builder::new().name("syndic-parse".into()).spawn(move || {
+            loop {
+                // The lock is held while waiting for a job only, not while running one.
+                let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                match job {
+                    // A panic is the job's failure (its result never comes); the thread goes on.
+                    Ok(job) => {
+                        let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => return,
             }
+            live.fetch_sub(1, Ordering::SeqCst);
         });
         if let Err(e) = started {
-            // The other threads go on; a sync with none left fails its parses one by one.
+            self.live.fetch_sub(1, Ordering::SeqCst);
+            // The other threads go on; with none, parses run on tokio's blocking pool.
             tracing::warn!(error = %e, "cannot start a parse thread");
         }
     }
@@ -63,6 +78,11 @@ impl ParsePool {
     /// Runs `job` on one of the pool's threads; `None` if it panicked (or
     /// no thread could ever run it).
     pub async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        if self.live.load(Ordering::SeqCst) == 0 {
+            // No thread could be started (a process limit): a queued job
+            // would wait for its deadline and fail.
+            return tokio::task::spawn_blocking(job).await.ok();
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = tx.send(job());
@@ -91,6 +111,16 @@ mod tests {
             let name = pool.run(|| std::thread::current().name().map(str::to_owned)).await;
             assert_eq!(name.flatten().as_deref(), Some("syndic-parse"));
         }
+    }
+
+    #[tokio::test]
+    async fn without_threads_jobs_run_on_the_blocking_pool() {
+        let pool = ParsePool::without_threads();
+        let limit = std::time::Duration::from_secs(10);
+        let name = tokio::time::timeout(limit, pool.run(|| std::thread::current().name().map(str::to_owned))).await;
+        assert_ne!(name.expect("no thread ever takes the job").flatten().as_deref(), Some("syndic-parse"));
+        assert_eq!(pool.run(|| 6 * 7).await, Some(42));
+        assert_eq!(ParsePool::new(1).live.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
