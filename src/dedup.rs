@@ -365,20 +365,35 @@ const ATTRIBUTION_REACH_CHARS: usize = 400;
 /// s as the pattern's case-insensitive matching folds it (`ſ` is its own
 /// lower case).
 fn attribution_tail(body: &str) -> String {
-    let mut kept: Vec<char> = Vec::with_capacity(ATTRIBUTION_REACH_CHARS);
-    let mut after_space = false;
-    for c in body.chars().rev() {
+    // Where those characters start, and whether a run of white space is among them.
+    let (mut kept, mut start, mut after_space, mut runs) = (0, body.len(), false, false);
+    for (i, c) in body.char_indices().rev() {
         let space = c.is_whitespace();
+        start = i;
         if space && after_space {
+            runs = true;
             continue;
         }
         after_space = space;
-        kept.push(c);
-        if kept.len() == ATTRIBUTION_REACH_CHARS {
+        kept += 1;
+        if kept == ATTRIBUTION_REACH_CHARS {
             break;
         }
     }
-    kept.iter().rev().collect::<String>().to_lowercase().replace('\u{17f}', "s")
+    let mut tail = body[start..].to_lowercase();
+    if tail.contains('\u{17f}') {
+        tail = tail.replace('\u{17f}', "s");
+    }
+    if runs {
+        let mut after_space = false;
+        tail.retain(|c| {
+            let space = c.is_whitespace();
+            let keep = !(space && after_space);
+            after_space = space;
+            keep
+        });
+    }
+    tail
 }
 
 /// Attribution lines are looked for in the first and last paragraphs only.
