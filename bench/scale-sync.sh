@@ -21,8 +21,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 N="${1:-1000000}"
 REPS="${REPS:-3}"
-# The fixture is built as if synced with this script's feeds.toml all along (its topic rules'
-# fingerprint names every feed URL, port included: another one re-tags all entries first).
+# The fixture is built as if synced with this script's feeds.toml all along (other topic
+# keywords or filter rules would re-tag or re-filter every entry first).
 PORT=8796
 BENCH="${BENCH:-$ROOT/../shared/bench}"
 [ -x "$BENCH/serve.py" ] || [ -f "$BENCH/serve.py" ] || BENCH=/work/shared/bench

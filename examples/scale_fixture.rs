@@ -18,7 +18,8 @@
 //!   `--now UNIX` sets the newest entry's time (default 2026-09-21);
 //!   `--config FEEDS_TOML` the configuration the store has been synced with
 //!   (its topic and filter rules' fingerprints and copy-detection window:
-//!   a sync with another one first re-tags or re-filters every entry).
+//!   a sync with other topic keywords or filter rules first re-tags or
+//!   re-filters every entry).
 //!
 //!   cargo run --release --example scale_fixture -- [--write-path] [--now UNIX] [--config FEEDS_TOML] PATH [ENTRIES] [FEEDS]
 

@@ -196,29 +196,43 @@ pub fn select_feeds<'a>(
     Ok(crate::lookup::find_feeds(&keys, only, config_dir)?.into_iter().map(|i| &config.feeds[i]).collect())
 }
 
-/// A fingerprint of everything that decides topics: the rules and which
-/// feed carries which topics. When it changes, stored entries are re-tagged.
+/// A fingerprint of the topic rules (names and keywords): when it changes,
+/// every stored entry is re-tagged. A topic only named by feeds has no rule
+/// (adding a feed with a new topic changes nothing here); which feed carries
+/// which topics is [`feed_topics_fingerprint`]'s, feed by feed.
 pub fn topics_fingerprint(config: &Config) -> String {
-    let mut s = String::new();
-    for t in &config.topics {
+    let mut s = String::from("rules v3\n");
+    for t in config.topics.iter().filter(|t| !t.keywords.is_empty()) {
         s.push_str(&format!("topic {:?} {:?}\n", t.name, t.keywords));
-    }
-    for f in &config.feeds {
-        s.push_str(&format!("feed {:?} {:?}\n", f.url, f.topics));
     }
     format!("{:016x}", xxh3_64(s.as_bytes()))
 }
 
-/// Re-tags every stored entry if the topic rules changed since the last run.
+/// A fingerprint of the topics a feed gives all its entries (none for a
+/// feed not in the configuration): when it changes, that feed's stored
+/// entries are re-tagged.
+pub fn feed_topics_fingerprint(topics: &[String]) -> String {
+    let mut sorted: Vec<&String> = topics.iter().collect();
+    sorted.sort();
+    format!("{:016x}", xxh3_64(format!("feed topics {sorted:?}").as_bytes()))
+}
+
+/// Re-tags the stored entries whose topics the configuration changed since
+/// the last run: every entry if the topic rules changed, else the entries of
+/// the feeds whose own topics changed (added, removed or edited in
+/// feeds.toml). Returns the number of entries re-tagged.
 pub fn retag_if_changed(config: &Config, topics: &Topics, store: &mut Store) -> Result<usize, StoreError> {
-    let fingerprint = topics_fingerprint(config);
-    if store.meta("topics_fingerprint")?.as_deref() == Some(fingerprint.as_str()) {
-        return Ok(0);
+    let by_url: HashMap<&str, &[String]> = config.feeds.iter().map(|f| (f.url.as_str(), &f.topics[..])).collect();
+    let feed_topics = |url: &str| by_url.get(url).copied().unwrap_or_default();
+    let retagged = store.retag(
+        &topics_fingerprint(config),
+        |url| feed_topics_fingerprint(feed_topics(url)),
+        |url, texts| topics.tag(feed_topics(url), texts),
+    )?;
+    if retagged > 0 {
+        tracing::info!(entries = retagged, "topics changed: entries re-tagged");
     }
-    store.retag_all(&fingerprint, |feed_url, texts| {
-        let feed_topics = config.feeds.iter().find(|f| f.url == feed_url).map_or(&[][..], |f| &f.topics[..]);
-        topics.tag(feed_topics, texts)
-    })
+    Ok(retagged)
 }
 
 /// Syncs the selected feeds of `config` into `store`. `on_progress` is

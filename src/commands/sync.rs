@@ -175,7 +175,8 @@ fn print_report(report: &SyncReport, quiet: bool, verbose: bool) -> std::io::Res
     Ok(())
 }
 
-/// `synced 18 feeds: 240 new, 35 copies, 2 unchanged, 1 failed in 3.2s`
+/// `synced 18 feeds: 240 new, 35 copies, 2 unchanged, 1 failed in 3.2s` (with
+/// `N re-tagged` before `failed` when feeds.toml's topics changed)
 pub(crate) fn summary_line(r: &SyncReport) -> String {
     let n = r.outcomes.len() - r.skipped();
     let mut parts = vec![format!("{} new", r.new_entries()), format!("{} copies", r.copies())];
@@ -185,6 +186,9 @@ pub(crate) fn summary_line(r: &SyncReport) -> String {
     parts.push(format!("{} unchanged", r.unchanged()));
     if r.skipped() > 0 {
         parts.push(format!("{} not due", r.skipped()));
+    }
+    if r.retagged > 0 {
+        parts.push(format!("{} re-tagged", r.retagged));
     }
     parts.push(format!("{} failed", r.failures().count()));
     format!("synced {n} feed{}: {} in {:.1}s", if n == 1 { "" } else { "s" }, parts.join(", "), r.elapsed.as_secs_f64())

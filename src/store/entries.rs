@@ -190,36 +190,74 @@ impl Store {
         Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
-    /// Re-computes every stored entry's topics with `tag` (given the entry's
-    /// feed URL, title, summary and content) and records `fingerprint` as
-    /// the rules in force, in one transaction.
-    pub fn retag_all(&mut self, fingerprint: &str, tag: impl Fn(&str, &[&str]) -> Vec<String>) -> Result<usize> {
+    /// Brings the stored entries' topics up to date. `rules` is a
+    /// fingerprint of the topic rules: when it differs from the one recorded,
+    /// every entry is re-tagged. Otherwise only the entries of the feeds whose
+    /// recorded topics differ from `feed_topics(url)` (a fingerprint of the
+    /// topics the configuration gives the feed at `url`; a feed gone from the
+    /// configuration gives none) are: adding or removing a feed touches no
+    /// other feed's entries. `tag` gets the entry's feed URL, title, summary
+    /// and content. One transaction; returns the number of entries re-tagged.
+    pub fn retag(
+        &mut self,
+        rules: &str,
+        feed_topics: impl Fn(&str) -> String,
+        tag: impl Fn(&str, &[&str]) -> Vec<String>,
+    ) -> Result<usize> {
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM entry_topics", [])?;
+        let recorded: Option<String> =
+            tx.query_row("SELECT value FROM meta WHERE key = 'topics_fingerprint'", [], |r| r.get(0)).optional()?;
+        let all = recorded.as_deref() != Some(rules);
+        let stale: Vec<(i64, String, String)> = {
+            let mut feeds = tx.prepare("SELECT id, url, topics_key FROM feeds ORDER BY id")?;
+            let rows = feeds.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?;
+            let mut stale = Vec::new();
+            for row in rows {
+                let (id, url, stored): (i64, String, Option<String>) = row?;
+                let wanted = feed_topics(&url);
+                if all || stored.as_deref() != Some(wanted.as_str()) {
+                    stale.push((id, url, wanted));
+                }
+            }
+            stale
+        };
+        if all {
+            tx.execute("DELETE FROM entry_topics", [])?;
+        }
         let mut count = 0;
         {
-            let mut select =
-                tx.prepare("SELECT e.id, f.url, e.title, e.body FROM entries e JOIN feeds f ON f.id = e.feed_id")?;
+            let mut forget = tx.prepare_cached(
+                "DELETE FROM entry_topics WHERE entry_id IN (SELECT id FROM entries WHERE feed_id = ?1)",
+            )?;
+            let mut select = tx.prepare_cached("SELECT id, title, body FROM entries WHERE feed_id = ?1")?;
             let mut insert =
                 tx.prepare_cached("INSERT OR IGNORE INTO entry_topics (topic, entry_id) VALUES (?1, ?2)")?;
-            let mut rows = select.query([])?;
-            while let Some(r) = rows.next()? {
-                let id: i64 = r.get(0)?;
-                let feed_url: String = r.get(1)?;
-                let title: String = r.get(2)?;
-                let plain = plain_texts(r.get_ref(3)?, usize::MAX)?;
-                let (summary, content) = (plain.summary.unwrap_or_default(), plain.content.unwrap_or_default());
-                for topic in tag(&feed_url, &[&title, &summary, &content]) {
-                    insert.execute(params![topic, id])?;
+            let mut record = tx.prepare_cached("UPDATE feeds SET topics_key = ?2 WHERE id = ?1")?;
+            for (feed_id, url, wanted) in &stale {
+                if !all {
+                    forget.execute([feed_id])?;
                 }
-                count += 1;
+                let mut rows = select.query([feed_id])?;
+                while let Some(r) = rows.next()? {
+                    let id: i64 = r.get(0)?;
+                    let title: String = r.get(1)?;
+                    let plain = plain_texts(r.get_ref(2)?, usize::MAX)?;
+                    let (summary, content) = (plain.summary.unwrap_or_default(), plain.content.unwrap_or_default());
+                    for topic in tag(url, &[&title, &summary, &content]) {
+                        insert.execute(params![topic, id])?;
+                    }
+                    count += 1;
+                }
+                record.execute(params![feed_id, wanted])?;
             }
         }
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('topics_fingerprint', ?1)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [fingerprint],
-        )?;
+        if all {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('topics_fingerprint', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [rules],
+            )?;
+        }
         tx.commit()?;
         Ok(count)
     }

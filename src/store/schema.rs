@@ -20,6 +20,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CONTENTLESS_SEARCH,
     COMPRESSED_TEXT,
     include_str!("migrations/009_compact_dedup_keys.sql"),
+    include_str!("migrations/010_feed_topics.sql"),
 ];
 
 /// The migration that makes the search index contentless; the index is

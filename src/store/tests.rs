@@ -1,4 +1,5 @@
 use chrono::TimeZone;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use super::*;
@@ -153,24 +154,70 @@ fn failures_and_304_are_recorded() {
     assert_eq!(row.last_success, Some(at(3)));
 }
 
-#[test]
-fn retag_rewrites_topics() {
-    let (mut s, f) = store_with_feeds(1);
-    s.save_feed(f[0], &FetchState::default(), &[entry("a", None, TEXT, 1)], at(3)).unwrap();
-    let n = s
-        .retag_all("v2", |_, texts| if texts[2].contains("Pakistan") { vec!["pakistan".into()] } else { vec![] })
-        .unwrap();
-    assert_eq!(n, 1);
-    let topics: Vec<String> = s
-        .conn
-        .prepare("SELECT topic FROM entry_topics")
+fn topics_of(s: &Store) -> Vec<(String, String)> {
+    s.conn
+        .prepare("SELECT e.entry_key, t.topic FROM entry_topics t JOIN entries e ON e.id = t.entry_id ORDER BY 1, 2")
         .unwrap()
-        .query_map([], |r| r.get(0))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// Re-tags with `rules`; each feed gives the topic `feed[url]` (none if
+/// empty or absent); "pakistan" by keyword.
+fn retag(s: &mut Store, rules: &str, feed: &HashMap<&str, &str>) -> usize {
+    let given = |url: &str| feed.get(url).copied().filter(|t| !t.is_empty());
+    s.retag(
+        rules,
+        |url| given(url).unwrap_or("").to_string(),
+        |url, texts| {
+            let mut t: Vec<String> = given(url).map(str::to_string).into_iter().collect();
+            if texts[2].contains("Pakistan") {
+                t.push("pakistan".into());
+            }
+            t
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn retag_follows_the_rules_and_each_feeds_topics() {
+    let (mut s, f) = store_with_feeds(2);
+    s.save_feed(f[0], &FetchState::default(), &[entry("a", None, TEXT, 1), entry("b", None, "Other news.", 1)], at(3))
         .unwrap();
-    assert_eq!(topics, ["pakistan"]);
-    assert_eq!(s.meta("topics_fingerprint").unwrap().as_deref(), Some("v2"));
+    s.save_feed(f[1], &FetchState::default(), &[entry("c", None, TEXT, 1)], at(3)).unwrap();
+    let (u0, u1) = ("https://f0.example/feed", "https://f1.example/feed");
+    let mut feed: HashMap<&str, &str> = HashMap::from([(u0, "f0topic"), (u1, "")]);
+    // First time: every entry.
+    assert_eq!(retag(&mut s, "rules-1", &feed), 3);
+    let first = topics_of(&s);
+    assert_eq!(
+        first,
+        [("a", "f0topic"), ("a", "pakistan"), ("b", "f0topic"), ("c", "pakistan")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert_eq!(s.meta("topics_fingerprint").unwrap().as_deref(), Some("rules-1"));
+    // Nothing changed: nothing read.
+    assert_eq!(retag(&mut s, "rules-1", &feed), 0);
+
+    // One feed's topics change: its entries only.
+    feed.insert(u1, "f1topic");
+    assert_eq!(retag(&mut s, "rules-1", &feed), 1);
+    let mut expected = first.clone();
+    expected.push(("c".into(), "f1topic".into()));
+    expected.sort();
+    assert_eq!(topics_of(&s), expected);
+    // And back: its topic goes, the others' stay.
+    feed.insert(u1, "");
+    assert_eq!(retag(&mut s, "rules-1", &feed), 1);
+    assert_eq!(topics_of(&s), first);
+
+    // The rules change: every entry again.
+    assert_eq!(retag(&mut s, "rules-2", &feed), 3);
+    assert_eq!(topics_of(&s), first);
+    assert_eq!(s.meta("topics_fingerprint").unwrap().as_deref(), Some("rules-2"));
 }
 
 #[test]

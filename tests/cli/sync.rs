@@ -298,6 +298,54 @@ fn changing_topics_in_config_retags_stored_entries() {
 }
 
 #[test]
+fn adding_removing_or_editing_a_feed_retags_its_entries_only() {
+    let server = Server::start();
+    server.route("/bol.xml", Reply::xml(fixture("bol-news.xml")));
+    server.route("/cen.atom", Reply::xml(fixture("atom.xml")));
+    let env = TestEnv::new();
+    let bol: (&str, &str, &[&str]) = ("/bol.xml", "Bol", &[]);
+    let sync = |feeds: &[(&str, &str, &[&str])]| {
+        env.write_config(&config(&server, feeds, ""));
+        let (code, stdout, stderr) = env.run(&["sync"]);
+        assert_eq!(code, 0, "{stderr}");
+        stdout
+    };
+    let topic_of_cen = || {
+        env.count(
+            "SELECT COUNT(*) FROM entry_topics t JOIN entries e ON e.id = t.entry_id JOIN feeds f ON f.id = e.feed_id
+             WHERE f.name = 'CEN' AND t.topic = 'business'",
+        )
+    };
+    let out = sync(&[bol]);
+    assert!(out.contains(": 3 new, 0 copies, 0 unchanged, 0 failed"), "{out}");
+    // (The fixture server answers 200 every time: "unchanged" counts 304s.)
+    // A feed added with a topic: the others' entries are not read again.
+    let out = sync(&[bol, ("/cen.atom", "CEN", &["business"])]);
+    assert!(out.contains(": 2 new, 0 copies, ") && !out.contains("re-tagged"), "{out}");
+    assert_eq!(topic_of_cen(), 2);
+    // Its topics edited: its two entries, nothing else.
+    let out = sync(&[bol, ("/cen.atom", "CEN", &[])]);
+    assert!(out.contains(": 0 new, 0 copies, ") && out.contains(", 2 re-tagged, 0 failed"), "{out}");
+    assert_eq!(topic_of_cen(), 0);
+    let out = sync(&[bol, ("/cen.atom", "CEN", &["business"])]);
+    assert!(out.contains(", 2 re-tagged, 0 failed"), "{out}");
+    assert_eq!(topic_of_cen(), 2);
+    // Gone from feeds.toml (its entries stay): they lose the feed's topic.
+    let out = sync(&[bol]);
+    assert!(out.contains(", 2 re-tagged, 0 failed"), "{out}");
+    assert_eq!(topic_of_cen(), 0);
+    // Keyword topics still hold, and a change of the rules re-tags every entry.
+    let china = env.count("SELECT COUNT(*) FROM entry_topics WHERE topic = 'china'");
+    assert!(china > 0);
+    env.write_config(&config(&server, &[bol], "").replace("\"Chinese\"]", "\"Chinese\", \"Beijing\"]"));
+    let (_, out, _) = env.run(&["sync"]);
+    assert!(out.contains(", 5 re-tagged, 0 failed"), "{out}");
+    assert_eq!(env.count("SELECT COUNT(*) FROM entry_topics WHERE topic = 'china'"), china);
+    let (_, out, _) = env.run(&["sync"]);
+    assert!(!out.contains("re-tagged"), "{out}");
+}
+
+#[test]
 fn a_second_sync_waits_for_the_first_then_gives_up_with_a_clear_message() {
     let server = Server::start();
     server.route("/slow", Reply::Slow { delay: Duration::from_millis(1500), body: fixture("bol-news.xml") });

@@ -1,0 +1,13 @@
+-- syndic schema v10: which topics each feed's entries were tagged with.
+--
+-- Until now one fingerprint of the whole configuration (the topic rules and
+-- every feed's URL and topics) decided when stored entries were re-tagged, so
+-- adding or removing a feed re-tagged every entry of the store: a minute or
+-- more in a store of years. Now meta 'topics_fingerprint' covers the rules
+-- only (a change re-tags every entry), and each feed records a fingerprint of
+-- the topics feeds.toml gives it (a change re-tags that feed's entries only;
+-- a feed gone from feeds.toml gives none). NULL: not recorded yet.
+--
+-- The fingerprint's form changes with this migration: the next sync re-tags
+-- every entry once (sync::retag_if_changed).
+ALTER TABLE feeds ADD COLUMN topics_key TEXT;
