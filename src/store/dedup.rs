@@ -385,7 +385,16 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
     let Some(newest) = newest else { return Ok(0) };
     let cutoff = newest - settings.window_days - KEY_HORIZON_DAYS;
     let from = keys_from(conn)?;
+    // The fingerprints of entries past the horizon go too: nothing looks
+    // them up by key any more, and the few comparisons that still meet such
+    // an entry (a late copy naming its link, a story regrouped) compute its
+    // fingerprint again from its text ([`fingerprint_of`]). A third of a
+    // store of years was these fingerprints. (Also those written since for
+    // entries dated before the horizon.)
+    let forget_fingerprints =
+        |before: i64| conn.prepare_cached("DELETE FROM fingerprints WHERE day < ?1")?.execute([before]);
     if cutoff <= from {
+        forget_fingerprints(from)?;
         return Ok(0);
     }
     let mut old = conn.prepare_cached("SELECT entry_id, keys, day FROM fingerprints WHERE day >= ?1 AND day < ?2")?;
@@ -411,6 +420,8 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
         }
     }
     dropped += flush(&mut chunk)?;
+    drop(rows);
+    forget_fingerprints(cutoff)?;
     conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES ('dedup_keys_from', ?1)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -436,13 +447,28 @@ pub(crate) fn forget_keys(conn: &Connection, ids: &[i64]) -> Result<()> {
     Ok(())
 }
 
-/// A stored fingerprint.
-pub(crate) fn stored_fingerprint(conn: &Connection, id: i64) -> Result<Option<Fingerprint>> {
+/// An entry's fingerprint: the stored one, or for an entry past the key
+/// horizon, whose fingerprint [`forget_old_keys`] dropped, the one its text
+/// gives with the boilerplate known now. `None`: no such entry, a damaged
+/// fingerprint, or an entry within the horizon not fingerprinted yet (a new
+/// entry of the batch, compared when its own turn comes).
+pub(crate) fn fingerprint_of(conn: &Connection, id: i64) -> Result<Option<Fingerprint>> {
     let blob: Option<Vec<u8>> = conn
         .prepare_cached("SELECT data FROM fingerprints WHERE entry_id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()?;
-    Ok(blob.and_then(|b| Fingerprint::decode(&b)))
+    if let Some(blob) = blob {
+        return Ok(Fingerprint::decode(&blob));
+    }
+    let published: Option<i64> =
+        conn.prepare_cached("SELECT published FROM entries WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    match published {
+        Some(p) if p.div_euclid(SECONDS_PER_DAY) < keys_from(conn)? => {
+            let Some(f) = facts(conn, id)? else { return Ok(None) };
+            Ok(Some(comparison(conn, dedup::reduce(&f.body))?.fingerprint))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The candidate lookups, their limits written into the SQL.
@@ -651,12 +677,10 @@ pub(crate) fn assess(
     with_facts: bool,
 ) -> Result<Vec<Assessment>> {
     let fp = &c.fingerprint;
-    let mut load = conn.prepare_cached("SELECT data FROM fingerprints WHERE entry_id = ?1")?;
     let mut title_of = conn.prepare_cached("SELECT title FROM entries WHERE id = ?1")?;
     let mut out = Vec::with_capacity(hits.len());
     for &(id, via, strength) in hits {
-        let Some(data) = load.query_row([id], |r| r.get::<_, Vec<u8>>(0)).optional()? else { continue };
-        let Some(ofp) = Fingerprint::decode(&data) else { continue };
+        let Some(ofp) = fingerprint_of(conn, id)? else { continue };
         // The candidate's title is read only if a rule needs it.
         let mut failed = None;
         let mut title = || {
@@ -886,7 +910,7 @@ pub(crate) fn regroup(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<()> {
     let mut fingerprints: HashMap<i64, Fingerprint> = HashMap::new();
     for id in &ids {
         let Some(f) = facts_by_id.get(id) else { continue };
-        let fp = stored_fingerprint(conn, *id)?;
+        let fp = fingerprint_of(conn, *id)?;
         if let Some(fp) = &fp {
             fingerprints.insert(*id, fp.clone());
         }
@@ -953,7 +977,7 @@ pub(crate) fn original_reason(conn: &Connection, members: &[i64]) -> Result<Opti
         let manual: bool = conn
             .prepare_cached("SELECT 1 FROM dedup_overrides WHERE entry_id = ?1 AND original_id IS NOT NULL")?
             .exists([id])?;
-        let fp = stored_fingerprint(conn, *id)?;
+        let fp = fingerprint_of(conn, *id)?;
         infos.push(f.origin(f.attribution.clone(), fp.as_ref(), manual));
     }
     if infos.len() < 2 {

@@ -358,6 +358,73 @@ fn old_lookup_keys_are_dropped_relative_to_the_newest_entry() {
     assert_eq!(old.forget_old_keys(day(1000)).unwrap(), 0);
 }
 
+/// Entries past the lookup keys' horizon keep no fingerprint. A late copy
+/// that names one by its link still joins its story, as it would have had
+/// the fingerprint been kept (computed again from the text), and `doctor`
+/// sees nothing missing.
+#[test]
+fn fingerprints_past_the_horizon_are_dropped_and_computed_again_when_needed() {
+    let day = |d: i64| DateTime::<Utc>::from_timestamp(1_700_000_000 + d * 86_400, 0).unwrap();
+    let dated = |key: &str, url: &str, text: &str, d: i64| {
+        let mut e = entry(key, Some(url), text, 1);
+        e.entry.published = day(d);
+        e
+    };
+    let fingerprinted = |s: &Store, key: &str| -> i64 {
+        s.conn
+            .query_row(
+                "SELECT COUNT(*) FROM fingerprints WHERE entry_id = (SELECT id FROM entries WHERE entry_key = ?1)",
+                [key],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let original = format!("{TEXT} The original report.");
+    let run = |forget: bool| {
+        let (mut s, f) = store_with_feeds(2);
+        let recent = "Lahore weather: rain is expected across Punjab this week, the meteorological office said.";
+        s.save_feed(
+            f[0],
+            &FetchState::default(),
+            &[dated("orig", "https://x/orig", &original, 0), dated("recent", "https://x/recent", recent, 100)],
+            day(100),
+        )
+        .unwrap();
+        if forget {
+            s.forget_old_keys(day(100)).unwrap();
+            assert_eq!((fingerprinted(&s, "orig"), fingerprinted(&s, "recent")), (0, 1));
+            let fingerprints = s.doctor().unwrap().into_iter().find(|c| c.name == "fingerprints").unwrap();
+            assert!(fingerprints.ok, "{}", fingerprints.detail);
+        }
+        // Weeks late, carrying the original's link and a longer text.
+        let copy = format!("{original}\n\nOriginally published at F0.\n\nLeave a Reply");
+        s.save_feed(f[1], &FetchState::default(), &[dated("copy", "https://x/orig", &copy, 1)], day(100)).unwrap();
+        if forget {
+            // Its own fingerprint goes at the next run, like the original's.
+            s.forget_old_keys(day(100)).unwrap();
+            assert_eq!(fingerprinted(&s, "copy"), 0);
+        }
+        // Each entry: its original, why, how closely.
+        type Row = (String, Option<String>, Option<String>, Option<f64>);
+        let rows: Vec<Row> = s
+            .conn
+            .prepare(
+                "SELECT e.entry_key, o.entry_key, e.dup_reason, e.dup_score FROM entries e
+                 LEFT JOIN entries o ON o.id = e.duplicate_of ORDER BY e.entry_key",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        rows
+    };
+    let forgotten = run(true);
+    assert_eq!(forgotten, run(false));
+    assert_eq!(forgotten[0].0, "copy");
+    assert_eq!(forgotten[0].1.as_deref(), Some("orig"), "{forgotten:?}");
+}
+
 /// Dropping old keys is one transaction: key by key in autocommit, each
 /// delete appended its pages to the write-ahead log again (a sync defers its
 /// checkpoint to its end), and the log grew to ten times the database.
