@@ -707,7 +707,23 @@ pub(crate) fn assess(
 /// Verifies `f` against its candidates and records the pairs found.
 /// Returns the entries it was paired with.
 fn pair_entry(conn: &Connection, f: &Facts, c: &Comparison, settings: DedupSettings) -> Result<Vec<i64>> {
-    let hits = candidates(conn, f, c, settings)?;
+    pair_entry_with(conn, f, c, settings, &[])
+}
+
+/// [`pair_entry`], with the entries `also` verified as candidates too.
+fn pair_entry_with(
+    conn: &Connection,
+    f: &Facts,
+    c: &Comparison,
+    settings: DedupSettings,
+    also: &[i64],
+) -> Result<Vec<i64>> {
+    let mut hits = candidates(conn, f, c, settings)?;
+    for id in also {
+        if *id != f.id && !hits.iter().any(|h| h.0 == *id) {
+            hits.push((*id, Via::Body, 0));
+        }
+    }
     let mut partners = Vec::new();
     let mut ins = conn.prepare_cached(
         "INSERT INTO dedup_pairs (a, b, kind, shorter, containment) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -848,8 +864,13 @@ pub(crate) fn process(
             }
         };
         seeds.insert(id);
-        seeds.extend(unpair(conn, id)?);
-        seeds.extend(pair_entry(conn, &f, &c, settings)?);
+        let partners = unpair(conn, id)?;
+        // An entry past the lookup keys' horizon cannot find again the
+        // partners it was paired with by shared keys (their keys are gone):
+        // they are verified again as candidates of its own.
+        let past_horizon = f.published.div_euclid(SECONDS_PER_DAY) < keys_from;
+        seeds.extend(pair_entry_with(conn, &f, &c, settings, if past_horizon { &partners } else { &[] })?);
+        seeds.extend(partners);
     }
     regroup(conn, &seeds)?;
     let mut copies = HashSet::new();

@@ -425,6 +425,48 @@ fn fingerprints_past_the_horizon_are_dropped_and_computed_again_when_needed() {
     assert_eq!(forgotten[0].1.as_deref(), Some("orig"), "{forgotten:?}");
 }
 
+/// When a footer is learnt as boilerplate, the entries past the keys'
+/// horizon that carry it are compared again with the partners they have:
+/// found by shared keys, which are gone, they could not be found again, and
+/// a real copy would leave its story.
+#[test]
+fn old_stories_survive_learning_a_footer_they_carry() {
+    let seed = include_str!("../../tests/fixtures/seed-article.txt");
+    let day = |d: i64| DateTime::<Utc>::from_timestamp(1_700_000_000 + d * 86_400, 0).unwrap();
+    let dated = |key: &str, text: &str, d: i64| {
+        let mut e = entry(key, Some(&format!("https://x/{key}")), text, 1);
+        e.entry.published = day(d);
+        e
+    };
+    let footer = "Follow the F0 Chronicle on social media for more news from Islamabad and Beijing every day.";
+    // The article's own paragraphs (not its title, nor the republisher's tail).
+    let paragraphs: Vec<&str> = seed.split("\n\n").skip(1).take(9).collect();
+    // The original with the site's footer; an edited republication of it
+    // (its last two paragraphs cut, an attribution added) on another site.
+    let original = format!("{}\n\n{footer}", paragraphs.join("\n\n"));
+    let copy = format!("{}\n\nOriginally published at F0.", paragraphs[..7].join("\n\n"));
+    let (mut s, f) = store_with_feeds(2);
+    s.save_feed(f[0], &FetchState::default(), &[dated("orig", &original, 0)], day(0)).unwrap();
+    s.save_feed(f[1], &FetchState::default(), &[dated("copy", &copy, 0)], day(0)).unwrap();
+    assert_eq!(dup_of(&s, "copy"), Some(id_of(&s, "orig")), "found by shared keys");
+    // A hundred days on, the old keys are dropped; then the site's new posts
+    // show that the footer is boilerplate.
+    s.save_feed(f[1], &FetchState::default(), &[dated("later", "Rain is expected across Punjab.", 100)], day(100))
+        .unwrap();
+    s.forget_old_keys(day(100)).unwrap();
+    let news = [
+        "Officials approved the new harbour budget on Monday after a long debate about dredging costs and the fishing fleet.",
+        "The railway line to the northern valleys will reopen in spring, engineers said, once the landslide damage is repaired.",
+        "Farmers in the eastern district reported a record wheat harvest this year thanks to late rains and new irrigation canals.",
+    ];
+    let posts: Vec<TaggedEntry> =
+        news.iter().enumerate().map(|(i, n)| dated(&format!("post{i}"), &format!("{n}\n\n{footer}"), 100)).collect();
+    s.save_feed(f[0], &FetchState::default(), &posts, day(100)).unwrap();
+    let footer_key = dedup::reduce(footer).paragraph_keys()[0];
+    assert!(s.learnt.set.contains(&footer_key), "the footer was learnt as boilerplate");
+    assert_eq!(dup_of(&s, "copy"), Some(id_of(&s, "orig")), "the old story holds");
+}
+
 /// Dropping old keys is one transaction: key by key in autocommit, each
 /// delete appended its pages to the write-ahead log again (a sync defers its
 /// checkpoint to its end), and the log grew to ten times the database.
