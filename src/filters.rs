@@ -175,7 +175,13 @@ pub fn apply(config: &Config, store: &mut crate::store::Store) -> Result<FilterR
     let report = if filters.is_empty() {
         store.clear_filters(&fingerprint(config))?
     } else {
-        store.apply_filters(&fingerprint(config), |feed_url, text| filters.is_excluded(feed_url, text))?
+        let feed_rules: HashMap<&str, String> = config
+            .feeds
+            .iter()
+            .filter(|f| !f.filters.is_empty())
+            .map(|f| (f.url.as_str(), feed_fingerprint(&f.filters)))
+            .collect();
+        store.apply_filters(&fingerprint(config), &feed_rules, |feed_url, text| filters.is_excluded(feed_url, text))?
     };
     if report.changed > 0 || report.all {
         tracing::info!(evaluated = report.evaluated, changed = report.changed, all = report.all, "filters applied");
@@ -183,14 +189,16 @@ pub fn apply(config: &Config, store: &mut crate::store::Store) -> Result<FilterR
     Ok(report)
 }
 
-/// A fingerprint of every filter rule: when it changes, every stored entry
-/// is evaluated again.
+/// A fingerprint of the global filter rules: when it changes, every stored
+/// entry is evaluated again. A feed's own rules have theirs
+/// ([`feed_fingerprint`]): when they change, its entries are.
 pub fn fingerprint(config: &Config) -> String {
-    let mut s = format!("global {:?}\n", config.filters);
-    for f in config.feeds.iter().filter(|f| !f.filters.is_empty()) {
-        s.push_str(&format!("feed {:?} {:?}\n", f.url, f.filters));
-    }
-    format!("{:016x}", xxh3_64(s.as_bytes()))
+    format!("{:016x}", xxh3_64(format!("global v2 {:?}\n", config.filters).as_bytes()))
+}
+
+/// A fingerprint of a feed's own filter rules.
+pub fn feed_fingerprint(rules: &FilterRules) -> String {
+    format!("{:016x}", xxh3_64(format!("feed {rules:?}\n").as_bytes()))
 }
 
 #[cfg(test)]
@@ -259,12 +267,13 @@ url = "https://b.example/feed"
         let base = fingerprint(&config("[filters]\nexclude = [\"a\"]\n"));
         assert_eq!(base, fingerprint(&config("[filters]\nexclude = [\"a\"]\n")));
         assert_ne!(base, fingerprint(&config("[filters]\nexclude = [\"b\"]\n")));
-        assert_ne!(
-            base,
-            fingerprint(&config(
-                "[filters]\nexclude = [\"a\"]\n[[feeds]]\nurl = \"https://x.example/\"\nfilters = { exclude_title = [\"y\"] }\n"
-            ))
+        // A feed's own rules are its own fingerprint's, not the global one's.
+        let with_feed = config(
+            "[filters]\nexclude = [\"a\"]\n[[feeds]]\nurl = \"https://x.example/\"\nfilters = { exclude_title = [\"y\"] }\n",
         );
+        assert_eq!(base, fingerprint(&with_feed));
+        let other = config("[[feeds]]\nurl = \"https://x.example/\"\nfilters = { exclude_title = [\"z\"] }\n");
+        assert_ne!(feed_fingerprint(&with_feed.feeds[0].filters), feed_fingerprint(&other.feeds[0].filters));
     }
 
     #[test]

@@ -1,0 +1,14 @@
+-- syndic schema v11: which filter rules of its own each feed's entries were
+-- evaluated with.
+--
+-- Until now one fingerprint of every filter rule (the global ones and every
+-- feed's own, with the feed's URL) decided when stored entries were evaluated
+-- again, so adding or removing a feed that has rules of its own re-read every
+-- entry of the store. Now meta 'filters_fingerprint' covers the global rules
+-- only (a change re-evaluates every entry), and each feed records a
+-- fingerprint of its own rules (NULL: none); a change re-evaluates that
+-- feed's entries only (store::filters).
+--
+-- The fingerprint's form changes with this migration: the next sync
+-- evaluates every entry once.
+ALTER TABLE feeds ADD COLUMN filters_key TEXT;
