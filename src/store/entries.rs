@@ -204,7 +204,11 @@ impl Store {
         feed_topics: impl Fn(&str) -> String,
         tag: impl Fn(&str, &[&str]) -> Vec<String>,
     ) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        // Immediate: it reads what to re-tag, then writes. A deferred
+        // transaction could not wait for another command's write in between
+        // (SQLite refuses to upgrade a read that another writer overtook:
+        // "database is locked" at once, whatever the busy timeout).
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let recorded: Option<String> =
             tx.query_row("SELECT value FROM meta WHERE key = 'topics_fingerprint'", [], |r| r.get(0)).optional()?;
         let all = recorded.as_deref() != Some(rules);
