@@ -245,7 +245,14 @@ impl Store {
                 while let Some(r) = rows.next()? {
                     let id: i64 = r.get(0)?;
                     let title: String = r.get(1)?;
-                    let plain = plain_texts(r.get_ref(2)?, usize::MAX)?;
+                    // A damaged text is tagged by the title alone (and the
+                    // feed's topics): failing here would stop the sync that
+                    // mends it (see `save`, `same_html`).
+                    let plain = plain_texts(r.get_ref(2)?, usize::MAX).unwrap_or_else(|e| {
+                        let error = crate::error::StoreError::from(e);
+                        tracing::warn!(entry = id, %error, "re-tagged by its title only");
+                        body::PlainTexts::default()
+                    });
                     let (summary, content) = (plain.summary.unwrap_or_default(), plain.content.unwrap_or_default());
                     for topic in tag(url, &[&title, &summary, &content]) {
                         insert.execute(params![topic, id])?;
