@@ -204,7 +204,11 @@ impl Store {
         feed_topics: impl Fn(&str) -> String,
         tag: impl Fn(&str, &[&str]) -> Vec<String>,
     ) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        // Immediate: it reads what to re-tag, then writes. A deferred
+        // transaction could not wait for another command's write in between
+        // (SQLite refuses to upgrade a read that another writer overtook:
+        // "database is locked" at once, whatever the busy timeout).
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let recorded: Option<String> =
             tx.query_row("SELECT value FROM meta WHERE key = 'topics_fingerprint'", [], |r| r.get(0)).optional()?;
         let all = recorded.as_deref() != Some(rules);
@@ -241,7 +245,14 @@ impl Store {
                 while let Some(r) = rows.next()? {
                     let id: i64 = r.get(0)?;
                     let title: String = r.get(1)?;
-                    let plain = plain_texts(r.get_ref(2)?, usize::MAX)?;
+                    // A damaged text is tagged by the title alone (and the
+                    // feed's topics): failing here would stop the sync that
+                    // mends it (see `save`, `same_html`).
+                    let plain = plain_texts(r.get_ref(2)?, usize::MAX).unwrap_or_else(|e| {
+                        let error = crate::error::StoreError::from(e);
+                        tracing::warn!(entry = id, %error, "re-tagged by its title only");
+                        body::PlainTexts::default()
+                    });
                     let (summary, content) = (plain.summary.unwrap_or_default(), plain.content.unwrap_or_default());
                     for topic in tag(url, &[&title, &summary, &content]) {
                         insert.execute(params![topic, id])?;

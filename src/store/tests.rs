@@ -220,6 +220,33 @@ fn retag_follows_the_rules_and_each_feeds_topics() {
     assert_eq!(s.meta("topics_fingerprint").unwrap().as_deref(), Some("rules-2"));
 }
 
+/// Another command writing (`remove --purge`, `prune`, `feeds
+/// --fix-redirects`...) while a sync re-tags: the re-tag waits for it, as
+/// every write does, rather than failing with "database is locked" because
+/// it read the feeds before the other one committed.
+#[test]
+fn retag_waits_for_another_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syndic.db");
+    let mut a = Store::open_at(&path).unwrap();
+    let f = a.upsert_feeds(&[("https://f0.example/feed".into(), None)]).unwrap()[0].id;
+    a.save_feed(f, &FetchState::default(), &[entry("a", None, TEXT, 1)], at(3)).unwrap();
+    let feed = HashMap::from([("https://f0.example/feed", "f0topic")]);
+    assert_eq!(retag(&mut a, "rules-1", &feed), 1);
+
+    let b = Store::open_at(&path).unwrap();
+    b.conn.execute_batch("BEGIN IMMEDIATE; UPDATE feeds SET name = 'other' WHERE id = 1;").unwrap();
+    let retagging = std::thread::spawn(move || {
+        let n = a.retag("rules-2", |_| "f0topic".into(), |_, _| vec!["f0topic".into()]);
+        (n, a)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    b.conn.execute_batch("COMMIT").unwrap();
+    let (n, a) = retagging.join().unwrap();
+    assert_eq!(n.unwrap(), 1);
+    assert_eq!(a.meta("topics_fingerprint").unwrap().as_deref(), Some("rules-2"));
+}
+
 #[test]
 fn sync_lock_excludes_a_second_holder() {
     let dir = tempfile::tempdir().unwrap();

@@ -345,6 +345,40 @@ fn adding_removing_or_editing_a_feed_retags_its_entries_only() {
     assert!(!out.contains("re-tagged"), "{out}");
 }
 
+/// A damaged entry text (see `a_damaged_entry_text_is_an_error_with_a_hint_and_the_next_sync_mends_it`)
+/// is mended by the next sync of its feed: a re-tag of that feed must not stop the sync before.
+#[test]
+fn a_damaged_entry_text_does_not_stop_a_retag_and_the_sync_mends_it() {
+    let server = Server::start();
+    server.route("/bol.xml", Reply::xml(fixture("bol-news.xml")));
+    let env = TestEnv::new();
+    env.write_config(&config(&server, &[("/bol.xml", "Bol", &[])], ""));
+    env.cmd(&["sync"]).assert().success();
+    let topics = "SELECT e.entry_key, t.topic FROM entries e JOIN entry_topics t ON t.entry_id = e.id ORDER BY 1, 2";
+    let before = env.query(topics);
+    assert!(before.iter().any(|r| r[1] == "china"), "{before:?}");
+    let id = env.count("SELECT MIN(id) FROM entries WHERE body IS NOT NULL");
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute("UPDATE entries SET body = substr(body, 1, length(body) / 2) WHERE id = ?1", [id]).unwrap();
+    drop(conn);
+
+    // The feed's topics change: its entries are re-tagged, the damaged one too.
+    env.write_config(&config(&server, &[("/bol.xml", "Bol", &["business"])], ""));
+    let (code, out, err) = env.run(&["-v", "sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(", 3 re-tagged, 0 failed"), "{out}");
+    assert!(err.contains("damaged") && err.contains("re-tagged by its title only"), "{err}");
+    let (code, _, err) = env.run(&["show", &id.to_string()]);
+    assert_eq!(code, 0, "mended: {err}");
+    // As a sync from scratch tags them: the keyword topics as before, and the feed's.
+    let mut expected = before;
+    for key in env.query("SELECT entry_key FROM entries") {
+        expected.push(vec![key[0].clone(), "business".into()]);
+    }
+    expected.sort();
+    assert_eq!(env.query(topics), expected);
+}
+
 #[test]
 fn a_second_sync_waits_for_the_first_then_gives_up_with_a_clear_message() {
     let server = Server::start();
