@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{Result, Store};
 use crate::filters::EntryText;
@@ -47,7 +47,9 @@ impl Store {
         if !all && stale.is_empty() && !self.has_queue()? {
             return Ok(FilterReport::default());
         }
-        let tx = self.conn.transaction()?;
+        // Immediate: the write lock is taken (waiting for another writer)
+        // before the reads the writes depend on.
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut report = FilterReport { all, ..FilterReport::default() };
         // Decisions first, writes after: no table is written under its own scan.
         let mut decisions: Vec<(i64, bool)> = Vec::new();
@@ -81,7 +83,14 @@ impl Store {
                     continue;
                 }
                 let (title, author): (String, String) = (r.get(2)?, r.get(3)?);
-                let plain = super::entries::plain_texts(r.get_ref(4)?, usize::MAX)?;
+                // A damaged text is judged by the title and author: failing
+                // here would stop every command that shows entries, and the
+                // sync that mends it.
+                let plain = super::entries::plain_texts(r.get_ref(4)?, usize::MAX).unwrap_or_else(|e| {
+                    let error = crate::error::StoreError::from(e);
+                    tracing::warn!(entry = r.get::<_, i64>(0).unwrap_or_default(), %error, "filtered by its title and author only");
+                    Default::default()
+                });
                 let (summary, content) = (plain.summary.unwrap_or_default(), plain.content.unwrap_or_default());
                 let text = EntryText { title: &title, author: &author, summary: &summary, content: &content };
                 let excluded = is_excluded(&r.get::<_, String>(1)?, &text);

@@ -103,6 +103,27 @@ fn changing_a_filter_loses_nothing_and_needs_no_sync() {
 }
 
 #[test]
+fn a_damaged_entry_text_does_not_stop_filtering_and_the_sync_mends_it() {
+    let s = Setup::new();
+    s.config("", "");
+    s.env.cmd(&["sync"]).assert().success();
+    let id = s.env.count("SELECT MIN(e.id) FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE f.name = 'Dawn'");
+    let conn = rusqlite::Connection::open(s.env.db_path()).unwrap();
+    conn.execute("UPDATE entries SET body = substr(body, 1, length(body) / 2) WHERE id = ?1", [id]).unwrap();
+    drop(conn);
+    // Dawn gets rules of its own: its entries are evaluated, the damaged one by its title and author.
+    s.config("", "exclude_title = [\"^nothing matches this$\"]");
+    let (code, out, err) = s.env.run(&["-v", "stats"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("filtered by its title and author only") && !err.contains("could not apply"), "{err}");
+    assert_eq!(s.env.count("SELECT COUNT(*) FROM feeds WHERE name = 'Dawn' AND filters_key IS NOT NULL"), 1);
+    let (code, out, err) = s.env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = s.env.run(&["show", &id.to_string()]);
+    assert_eq!(code, 0, "mended: {err}");
+}
+
+#[test]
 fn an_entry_changed_at_the_source_is_filtered_again() {
     let s = Setup::new();
     let feed = |title: &str| {
