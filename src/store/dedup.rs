@@ -865,10 +865,11 @@ pub(crate) fn process(
         };
         seeds.insert(id);
         let partners = unpair(conn, id)?;
-        // An entry past the lookup keys' horizon cannot find again the
-        // partners it was paired with by shared keys (their keys are gone):
-        // they are verified again as candidates of its own.
-        let past_horizon = f.published.div_euclid(SECONDS_PER_DAY) < keys_from;
+        // An entry whose window reaches past the lookup keys' horizon (one
+        // past it, or one within it paired with an entry a few days older)
+        // cannot find again the partners it was paired with by shared keys
+        // (their keys are gone): they are verified again as candidates of its own.
+        let past_horizon = f.published.div_euclid(SECONDS_PER_DAY) - settings.window_days < keys_from;
         seeds.extend(pair_entry_with(conn, &f, &c, settings, if past_horizon { &partners } else { &[] })?);
         seeds.extend(partners);
     }

@@ -494,6 +494,54 @@ fn old_stories_survive_learning_a_footer_they_carry() {
     assert_eq!(dup_of(&s, "copy"), Some(id_of(&s, "orig")), "the old story holds");
 }
 
+/// The same when the entry compared again is within the horizon but its
+/// window reaches past it: its partner a few days older, found by shared
+/// keys that are gone now, is verified again as its candidate.
+#[test]
+fn stories_across_the_horizon_survive_learning_a_footer() {
+    let seed = include_str!("../../tests/fixtures/seed-article.txt");
+    let day = |d: i64| DateTime::<Utc>::from_timestamp(1_700_000_000 + d * 86_400, 0).unwrap();
+    let dated = |key: &str, text: &str, d: i64| {
+        let mut e = entry(key, Some(&format!("https://x/{key}")), text, 1);
+        e.entry.published = day(d);
+        e
+    };
+    let footer = "Follow the F0 Chronicle on social media for more news from Islamabad and Beijing every day.";
+    let paragraphs: Vec<&str> = seed.split("\n\n").skip(1).take(9).collect();
+    let original = format!("{}\n\n{footer}", paragraphs.join("\n\n"));
+    let copy = format!("{}\n\nOriginally published at F0.", paragraphs[..7].join("\n\n"));
+    let (mut s, f) = store_with_feeds(2);
+    // The copy four days before the original (a date moved at the source,
+    // or a republisher's clock): within each other's window.
+    s.save_feed(f[1], &FetchState::default(), &[dated("copy", &copy, 60)], day(64)).unwrap();
+    s.save_feed(f[0], &FetchState::default(), &[dated("orig", &original, 64)], day(64)).unwrap();
+    let story = |s: &Store| dup_of(s, "copy").or(dup_of(s, "orig"));
+    let before = story(&s);
+    assert!(before.is_some(), "found by shared keys");
+    // On day 100 the keys of entries before day 63 go: the copy's, not the
+    // original's.
+    s.save_feed(f[1], &FetchState::default(), &[dated("later", "Rain is expected across Punjab.", 100)], day(100))
+        .unwrap();
+    s.forget_old_keys(day(100)).unwrap();
+    assert_eq!(
+        s.conn
+            .query_row("SELECT value FROM meta WHERE key = 'dedup_keys_from'", [], |r| r.get::<_, String>(0))
+            .unwrap(),
+        (1_700_000_000 / 86_400 + 63).to_string()
+    );
+    let news = [
+        "Officials approved the new harbour budget on Monday after a long debate about dredging costs and the fishing fleet.",
+        "The railway line to the northern valleys will reopen in spring, engineers said, once the landslide damage is repaired.",
+        "Farmers in the eastern district reported a record wheat harvest this year thanks to late rains and new irrigation canals.",
+    ];
+    let posts: Vec<TaggedEntry> =
+        news.iter().enumerate().map(|(i, n)| dated(&format!("post{i}"), &format!("{n}\n\n{footer}"), 100)).collect();
+    s.save_feed(f[0], &FetchState::default(), &posts, day(100)).unwrap();
+    let footer_key = dedup::reduce(footer).paragraph_keys()[0];
+    assert!(s.learnt.set.contains(&footer_key), "the footer was learnt as boilerplate");
+    assert_eq!(story(&s), before, "the story across the horizon holds");
+}
+
 /// Dropping old keys is one transaction: key by key in autocommit, each
 /// delete appended its pages to the write-ahead log again (a sync defers its
 /// checkpoint to its end), and the log grew to ten times the database.
