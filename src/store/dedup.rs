@@ -365,12 +365,42 @@ const FORGET_CHUNK: usize = 50_000;
 /// The first day whose index keys are filed: the keys of older entries
 /// were dropped by [`forget_old_keys`].
 pub(crate) fn keys_from(conn: &Connection) -> Result<i64> {
-    let from: Option<String> = conn
-        .prepare_cached("SELECT value FROM meta WHERE key = 'dedup_keys_from'")?
-        .query_row([], |r| r.get(0))
-        .optional()?;
+    day_from_meta(conn, "dedup_keys_from")
+}
+
+/// The first day whose entries keep a fingerprint though they are in no
+/// story (meta `fingerprints_from`, see [`forget_old_keys`]).
+pub(crate) fn fingerprints_from(conn: &Connection) -> Result<i64> {
+    day_from_meta(conn, "fingerprints_from")
+}
+
+fn day_from_meta(conn: &Connection, key: &str) -> Result<i64> {
+    let from: Option<String> =
+        conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?;
     Ok(from.and_then(|v| v.parse().ok()).unwrap_or(i64::MIN))
 }
+
+fn set_day_meta(conn: &Connection, key: &str, day: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, day.to_string()])?;
+    Ok(())
+}
+
+/// Drops the fingerprints of `ids` that are in no story (entries past the
+/// horizon: see [`forget_old_keys`]).
+fn forget_lone_fingerprints(conn: &Connection, ids: &[i64]) -> Result<()> {
+    let mut del = conn.prepare_cached(&format!("DELETE FROM fingerprints WHERE entry_id = ?1 AND {LONE}"))?;
+    for id in ids {
+        del.execute([id])?;
+    }
+    Ok(())
+}
+
+/// A fingerprint row of an entry paired with nothing.
+const LONE: &str = "NOT EXISTS (SELECT 1 FROM dedup_pairs WHERE a = fingerprints.entry_id)
+    AND NOT EXISTS (SELECT 1 FROM dedup_pairs WHERE b = fingerprints.entry_id)";
 
 /// Drops the index keys of entries published more than the window plus
 /// [`KEY_HORIZON_DAYS`] before the newest entry filed (not after `now`: a
@@ -385,18 +415,28 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
     let Some(newest) = newest else { return Ok(0) };
     let cutoff = newest - settings.window_days - KEY_HORIZON_DAYS;
     let from = keys_from(conn)?;
-    // The fingerprints of entries past the horizon go too: nothing looks
-    // them up by key any more, and the few comparisons that still meet such
-    // an entry (a late copy naming its link, a story regrouped) compute its
-    // fingerprint again from its text ([`fingerprint_of`]). A third of a
-    // store of years was these fingerprints. (Also those written since for
-    // entries dated before the horizon.)
-    let forget_fingerprints =
-        |before: i64| conn.prepare_cached("DELETE FROM fingerprints WHERE day < ?1")?.execute([before]);
-    if cutoff <= from {
-        forget_fingerprints(from)?;
-        return Ok(0);
+    let dropped = if cutoff > from { forget_keys_before(conn, from, cutoff)? } else { 0 };
+    // Then (the keys were read from them) the fingerprints of entries past
+    // the horizon go too, but for those in a story: nothing looks them up
+    // by key any more, and the few comparisons that still meet a lone one
+    // (a late copy naming its link) compute its fingerprint again from its
+    // text ([`fingerprint_of`]). A third of a store of years was these
+    // fingerprints. A story's members keep theirs: each sync that touches a
+    // story reads every member's, and computing those of a 400-member story
+    // again made each such sync four times slower. From the first day not
+    // yet visited (meta `fingerprints_from`; those filed since for entries
+    // dated earlier go at the end of their batch, in [`process`]).
+    let fingerprints_from = fingerprints_from(conn)?;
+    if cutoff > fingerprints_from {
+        conn.prepare_cached(&format!("DELETE FROM fingerprints WHERE day >= ?1 AND day < ?2 AND {LONE}"))?
+            .execute([fingerprints_from, cutoff])?;
+        set_day_meta(conn, "fingerprints_from", cutoff)?;
     }
+    Ok(dropped)
+}
+
+/// Drops the keys of the days from `from` to `cutoff` (excluded).
+fn forget_keys_before(conn: &Connection, from: i64, cutoff: i64) -> Result<usize> {
     let mut old = conn.prepare_cached("SELECT entry_id, keys, day FROM fingerprints WHERE day >= ?1 AND day < ?2")?;
     let mut del = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
     // Deleted in key order, a chunk at a time: the rows of one leaf page
@@ -421,12 +461,7 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
     }
     dropped += flush(&mut chunk)?;
     drop(rows);
-    forget_fingerprints(cutoff)?;
-    conn.prepare_cached(
-        "INSERT INTO meta (key, value) VALUES ('dedup_keys_from', ?1)
-         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([cutoff.to_string()])?;
+    set_day_meta(conn, "dedup_keys_from", cutoff)?;
     Ok(dropped)
 }
 
@@ -453,19 +488,35 @@ pub(crate) fn forget_keys(conn: &Connection, ids: &[i64]) -> Result<()> {
 /// fingerprint, or an entry within the horizon not fingerprinted yet (a new
 /// entry of the batch, compared when its own turn comes).
 pub(crate) fn fingerprint_of(conn: &Connection, id: i64) -> Result<Option<Fingerprint>> {
+    Ok(match found_fingerprint(conn, id)? {
+        Some(Found::Stored(fp)) => Some(fp),
+        Some(Found::Computed(_, c)) => Some(c.fingerprint),
+        None => None,
+    })
+}
+
+/// Where [`fingerprint_of`] found a fingerprint.
+enum Found {
+    Stored(Fingerprint),
+    /// Computed again from the text of an entry past the horizon.
+    Computed(Box<Facts>, Box<Comparison>),
+}
+
+fn found_fingerprint(conn: &Connection, id: i64) -> Result<Option<Found>> {
     let blob: Option<Vec<u8>> = conn
         .prepare_cached("SELECT data FROM fingerprints WHERE entry_id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()?;
     if let Some(blob) = blob {
-        return Ok(Fingerprint::decode(&blob));
+        return Ok(Fingerprint::decode(&blob).map(Found::Stored));
     }
     let published: Option<i64> =
         conn.prepare_cached("SELECT published FROM entries WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
     match published {
-        Some(p) if p.div_euclid(SECONDS_PER_DAY) < keys_from(conn)? => {
+        Some(p) if p.div_euclid(SECONDS_PER_DAY) < fingerprints_from(conn)? => {
             let Some(f) = facts(conn, id)? else { return Ok(None) };
-            Ok(Some(comparison(conn, dedup::reduce(&f.body))?.fingerprint))
+            let c = comparison(conn, dedup::reduce(&f.body))?;
+            Ok(Some(Found::Computed(Box::new(f), Box::new(c))))
         }
         _ => Ok(None),
     }
@@ -811,6 +862,10 @@ pub(crate) fn process(
         learnt.add(*k);
     }
     let keys_from = keys_from(conn)?;
+    // Entries dated before the horizon keep the fingerprint written here
+    // only if they end up in a story (see forget_old_keys).
+    let fingerprints_from = fingerprints_from(conn)?;
+    let mut past_horizon: Vec<i64> = Vec::new();
     let mut seeds: BTreeSet<i64> = BTreeSet::new();
     for (f, mut c, worker_text) in batch {
         // Computed by the store, or by a worker before boilerplate it
@@ -825,6 +880,9 @@ pub(crate) fn process(
         }
         let (f, c) = (&f, c.as_ref());
         write_fingerprint(conn, f, c, true, keys_from)?;
+        if f.published.div_euclid(SECONDS_PER_DAY) < fingerprints_from {
+            past_horizon.push(f.id);
+        }
         let partners = pair_entry(conn, f, c, settings)?;
         // An entry paired with nothing is a story of its own already.
         if !partners.is_empty() {
@@ -846,6 +904,9 @@ pub(crate) fn process(
         let c = comparison(conn, dedup::reduce(&f.body))?;
         if write_fingerprint(conn, &f, &c, false, keys_from)? {
             again.insert(*id);
+        }
+        if f.published.div_euclid(SECONDS_PER_DAY) < fingerprints_from {
+            past_horizon.push(*id);
         }
         // Kept for pairing below, which needs the fingerprint and keys only:
         // a footer learnt across many feeds touches hundreds of entries, and
@@ -874,6 +935,7 @@ pub(crate) fn process(
         seeds.extend(partners);
     }
     regroup(conn, &seeds)?;
+    forget_lone_fingerprints(conn, &past_horizon)?;
     let mut copies = HashSet::new();
     let mut is_copy = conn.prepare_cached("SELECT duplicate_of IS NOT NULL FROM entries WHERE id = ?1")?;
     for id in seeds.iter().filter(|id| new_set.contains(id)) {
@@ -928,11 +990,34 @@ pub(crate) fn regroup(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<()> {
         }
         facts_by_id.insert(*id, f);
     }
+    let mut adjacency: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (i, p) in pairs.iter().enumerate() {
+        adjacency.entry(p.a).or_default().push(i);
+        adjacency.entry(p.b).or_default().push(i);
+    }
     let mut nodes: Vec<Node> = Vec::with_capacity(facts_by_id.len());
     let mut fingerprints: HashMap<i64, Fingerprint> = HashMap::new();
+    let (keys_from, fingerprints_from) = (keys_from(conn)?, fingerprints_from(conn)?);
+    let mut lone_past_horizon = Vec::new();
     for id in &ids {
         let Some(f) = facts_by_id.get(id) else { continue };
-        let fp = fingerprint_of(conn, *id)?;
+        let paired = adjacency.contains_key(id);
+        let fp = match found_fingerprint(conn, *id)? {
+            Some(Found::Stored(fp)) => {
+                if !paired && f.published.div_euclid(SECONDS_PER_DAY) < fingerprints_from {
+                    lone_past_horizon.push(*id);
+                }
+                Some(fp)
+            }
+            // A story's members keep their fingerprint (see forget_old_keys).
+            Some(Found::Computed(facts, c)) => {
+                if paired {
+                    write_fingerprint(conn, &facts, &c, true, keys_from)?;
+                }
+                Some(c.fingerprint)
+            }
+            None => None,
+        };
         if let Some(fp) = &fp {
             fingerprints.insert(*id, fp.clone());
         }
@@ -945,11 +1030,7 @@ pub(crate) fn regroup(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<()> {
             fingerprint: fp,
         });
     }
-    let mut adjacency: HashMap<i64, Vec<usize>> = HashMap::new();
-    for (i, p) in pairs.iter().enumerate() {
-        adjacency.entry(p.a).or_default().push(i);
-        adjacency.entry(p.b).or_default().push(i);
-    }
+    forget_lone_fingerprints(conn, &lone_past_horizon)?;
     let split: HashSet<i64> = nodes.iter().filter(|n| n.split).map(|n| n.id).collect();
     let mut update = conn.prepare_cached(
         "UPDATE entries SET duplicate_of = ?2, dup_reason = ?3, dup_score = ?4 WHERE id = ?1
@@ -1013,7 +1094,7 @@ pub(crate) fn original_reason(conn: &Connection, members: &[i64]) -> Result<Opti
 pub(crate) fn rebuild(conn: &Connection, settings: DedupSettings) -> Result<usize> {
     conn.execute_batch(
         "DELETE FROM dedup_keys; DELETE FROM fingerprints; DELETE FROM dedup_pairs; DELETE FROM paragraph_counts;
-         DELETE FROM meta WHERE key = 'dedup_keys_from';
+         DELETE FROM meta WHERE key IN ('dedup_keys_from', 'fingerprints_from');
          UPDATE entries SET duplicate_of = NULL, dup_reason = NULL, dup_score = NULL, attribution = NULL;",
     )?;
     let all: Vec<(i64, i64)> = conn
