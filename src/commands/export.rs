@@ -79,8 +79,12 @@ fn json(ctx: &Context, args: &ExportJsonArgs) -> anyhow::Result<ExitCode> {
 fn digest_items(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<JsonFeedItem>> {
     let feeds = store.feeds()?;
     let mut items = Vec::new();
+    let mut damaged = Vec::new();
     for row in store.list(query)? {
         let Some(d) = store.entry(row.id)? else { continue };
+        if d.row.text_damaged {
+            damaged.push(row.id);
+        }
         items.push(JsonFeedItem {
             id: row.url.clone().unwrap_or_else(|| format!("syndic:entry:{}", row.id)),
             url: row.url.clone(),
@@ -104,6 +108,7 @@ fn digest_items(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<JsonFeed
             },
         });
     }
+    super::warn_damaged(damaged);
     Ok(items)
 }
 
@@ -163,8 +168,12 @@ fn digest_title(base: &str, topics: &[String]) -> String {
 fn digest_stories(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<DigestStory>> {
     let feeds = store.feeds()?;
     let mut stories = Vec::new();
+    let mut damaged = Vec::new();
     for row in store.list(query)? {
         let Some(d) = store.entry(row.id)? else { continue };
+        if d.row.text_damaged {
+            damaged.push(row.id);
+        }
         let feed = feeds.iter().find(|f| f.url == row.feed_url);
         stories.push(DigestStory {
             id: row.id.0,
@@ -188,6 +197,7 @@ fn digest_stories(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<Digest
                 .collect(),
         });
     }
+    super::warn_damaged(damaged);
     Ok(stories)
 }
 

@@ -27,6 +27,7 @@ pub(crate) fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Table => write_list(&rows, args.filters.all, ctx.style(), &mut out)?,
     }
     out.flush()?;
+    super::warn_damaged(rows.iter().filter(|r| r.text_damaged).map(|r| r.id));
     // Say what --limit left out (on stderr: the table stays clean for pipes).
     if !matches!(format, OutputFormat::Json) && rows.len() == args.limit {
         let cap = args.limit.saturating_add(MORE_COUNTED);

@@ -47,6 +47,26 @@ impl std::fmt::Display for UserError {
 
 impl std::error::Error for UserError {}
 
+/// Says, in one line on stderr, which entries were shown without their
+/// stored text because it is damaged, and what mends it.
+pub(crate) fn warn_damaged(ids: impl IntoIterator<Item = crate::model::EntryId>) {
+    let mut ids: Vec<i64> = ids.into_iter().map(|id| id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return;
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let (what, it) = if ids.len() == 1 {
+        (format!("entry {list}'s stored text is"), "it")
+    } else {
+        (format!("the stored texts of entries {list} are"), "them")
+    };
+    eprintln!(
+        "warning: {what} damaged (shown without {it}): run `syndic doctor --repair`, then `syndic sync` to fetch {it} again"
+    );
+}
+
 /// A [`UserError`] as an `anyhow::Error`.
 pub fn user_error(message: impl Into<String>, hint: Option<String>) -> anyhow::Error {
     anyhow::Error::new(UserError { message: message.into(), hint, usage: false })

@@ -49,5 +49,6 @@ pub(crate) fn run(ctx: &Context, args: &SearchArgs) -> anyhow::Result<ExitCode> 
         OutputFormat::Table => write_search(&hits, args.filters.all, ctx.style(), &mut out)?,
     }
     out.flush()?;
+    super::warn_damaged(hits.iter().flat_map(|h| h.damaged.into_iter().chain(h.row.text_damaged.then_some(h.row.id))));
     Ok(ExitCode::SUCCESS)
 }

@@ -58,6 +58,7 @@ pub(crate) fn run(ctx: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
+    super::warn_damaged(detail.row.text_damaged.then_some(detail.row.id));
     // Shown is read: the whole story.
     super::reading::mark_shown(&mut store, detail.row.id, ctx.now);
     Ok(ExitCode::SUCCESS)

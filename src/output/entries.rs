@@ -35,6 +35,10 @@ pub struct EntryJson {
     pub attribution: Option<String>,
     /// The story has been read (shown, opened or marked).
     pub read: bool,
+    /// Present (true) only if the entry's stored text is damaged: it is
+    /// shown without it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub text_damaged: bool,
 }
 
 impl From<&EntryRow> for EntryJson {
@@ -53,6 +57,7 @@ impl From<&EntryRow> for EntryJson {
             copies: r.copies,
             attribution: r.attribution.clone(),
             read: r.read,
+            text_damaged: r.text_damaged,
         }
     }
 }
@@ -422,6 +427,7 @@ mod tests {
             copies: 0,
             attribution: None,
             read: false,
+            text_damaged: false,
         }
     }
 

@@ -66,6 +66,8 @@ pub struct EntryRow {
     pub attribution: Option<String>,
     /// Its story has been read (see `store::reading`).
     pub read: bool,
+    /// Its stored text is damaged (a damaged file): it is shown without it.
+    pub text_damaged: bool,
 }
 
 /// A search result: the story's row, the best-matching snippet and score.
@@ -76,6 +78,9 @@ pub struct SearchHit {
     pub snippet: String,
     /// Relevance (negated bm25): higher is better.
     pub score: f64,
+    /// The story member the snippet comes from, if its stored text is
+    /// damaged (the snippet is then its title's).
+    pub damaged: Option<EntryId>,
 }
 
 /// Another place of the same story.
@@ -122,7 +127,10 @@ const ROW_COLUMNS: &str = "e.id, COALESCE(f.name, f.title, f.url), f.url, e.titl
 const SUMMARY_SCAN_BYTES: usize = 4 * 4 * SUMMARY_CHARS;
 
 fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
-    let summary = super::entries::summary_text(r.get_ref(7)?, SUMMARY_SCAN_BYTES)?;
+    // A damaged text is the only error: one bad row must not hide the rest.
+    let summary = super::entries::summary_text(r.get_ref(7)?, SUMMARY_SCAN_BYTES);
+    let text_damaged = summary.is_err();
+    let summary = summary.unwrap_or_default();
     Ok(EntryRow {
         id: EntryId(r.get(0)?),
         feed: r.get(1)?,
@@ -137,6 +145,7 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
         copies: r.get(10)?,
         attribution: r.get(9)?,
         read: false,
+        text_damaged,
     })
 }
 
@@ -299,18 +308,21 @@ impl Store {
         for (root, rank, hit) in ranked {
             rows.push(row_stmt.query_row([root], row_from)?);
             let (title, plain) = text_stmt.query_row([hit], |r| {
-                Ok((r.get::<_, String>(0)?, super::entries::plain_texts(r.get_ref(1)?, SNIPPET_SCAN_BYTES)?))
+                Ok((r.get::<_, String>(0)?, super::entries::plain_texts(r.get_ref(1)?, SNIPPET_SCAN_BYTES)))
             })?;
+            // A damaged text: the snippet comes from the title.
+            let damaged = plain.is_err().then_some(EntryId(hit));
+            let plain = plain.unwrap_or_default();
             let texts =
                 [title.as_str(), plain.summary.as_deref().unwrap_or(""), plain.content.as_deref().unwrap_or("")];
             let snip = best_snippet(&texts, &words);
-            decorations.push((rank, snip));
+            decorations.push((rank, snip, damaged));
         }
         let rows = self.with_read(self.with_topics(rows, fold)?)?;
         Ok(rows
             .into_iter()
             .zip(decorations)
-            .map(|(row, (rank, snippet))| SearchHit { row, snippet, score: -rank })
+            .map(|(row, (rank, snippet, damaged))| SearchHit { row, snippet, score: -rank, damaged })
             .collect())
     }
 
@@ -323,9 +335,13 @@ impl Store {
         let found = self
             .conn
             .query_row(&sql, [id.0], |r| {
-                let texts = super::entries::all_texts(r.get_ref(7)?)?;
+                // A damaged text: the entry is shown without it, flagged.
+                let texts = super::entries::all_texts(r.get_ref(7)?);
+                let mut row = row_from(r)?;
+                row.text_damaged |= texts.is_err();
+                let texts = texts.unwrap_or_default();
                 Ok((
-                    row_from(r)?,
+                    row,
                     texts.text().to_owned(),
                     texts.html().map(str::to_owned),
                     r.get::<_, Option<String>>(11)?,
