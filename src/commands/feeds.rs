@@ -1,5 +1,6 @@
 //! `syndic feeds`.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -133,19 +134,58 @@ pub(crate) fn run(ctx: &Context, args: &FeedsArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Rewrites the `url` of every feed a permanent redirect moved, in place:
-/// comments, order and layout of feeds.toml are kept (toml_edit).
+/// comments, order and layout of feeds.toml are kept (toml_edit). Planned
+/// first, so that nothing is half done: a feed whose new URL feeds.toml
+/// already lists (another feed, or another moved feed's new URL) is left
+/// as it is, with a note; the database follows the file in one transaction.
 fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::Path) -> anyhow::Result<ExitCode> {
     let mut store = if db.exists() { Some(ctx.open_store(db)?) } else { None };
+    // A sync running now could record a move or add a feed under the new
+    // URL while the file is rewritten: wait for it.
+    let _lock = match &store {
+        Some(s) => Some(s.lock_for_sync(config.settings.lock_wait).map_err(super::store_error)?),
+        None => None,
+    };
     let rows = match &store {
         Some(s) => s.feeds()?,
         None => Vec::new(),
     };
-    let moved: Vec<(String, String)> =
-        rows.iter().filter_map(|r| r.moved_to.clone().map(|to| (r.url.clone(), to))).collect();
+    let configured: HashSet<&str> = config.feeds.iter().map(|f| f.url.as_str()).collect();
+    // Only feeds feeds.toml lists can be rewritten; a removed feed's move is history.
+    let moved: Vec<(String, String)> = rows
+        .iter()
+        .filter(|r| configured.contains(r.url.as_str()))
+        .filter_map(|r| r.moved_to.clone().map(|to| (r.url.clone(), to)))
+        .collect();
     let mut out = std::io::stdout().lock();
     if moved.is_empty() {
         writeln!(out, "no feed has moved")?;
         return Ok(ExitCode::SUCCESS);
+    }
+    // The plan: each move that leaves every URL in the file once.
+    let mut taken: HashSet<&str> = configured.clone();
+    let mut planned: Vec<(&str, &str)> = Vec::new();
+    for (from, to) in &moved {
+        if taken.contains(to.as_str()) {
+            let name_of = |url: &str| config.feeds.iter().find(|f| f.url == url).and_then(|f| f.name.clone());
+            let already = if configured.contains(to.as_str()) {
+                match name_of(to) {
+                    Some(n) => format!("which feeds.toml already lists (as {})", safe_text(&n)),
+                    None => "which feeds.toml already lists".to_owned(),
+                }
+            } else {
+                "where another feed of feeds.toml moved too".to_owned()
+            };
+            let from_name = name_of(from).map_or(String::new(), |n| format!("{} ", safe_text(&n)));
+            eprintln!(
+                "note: {from_name}<{from}> moved to <{to}>, {already}: left as it is; \
+                 remove the old one with `syndic remove {from}`"
+            );
+            continue;
+        }
+        taken.remove(from.as_str());
+        taken.insert(to.as_str());
+        planned.push((from.as_str(), to.as_str()));
     }
     let path = &config.path;
     let text = std::fs::read_to_string(path)?;
@@ -156,9 +196,9 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
             let Some(raw) = table.get("url").and_then(|u| u.as_str()).map(str::to_owned) else { continue };
             // The file may say it differently (no trailing slash...): compare as URLs.
             let normalised = url::Url::parse(raw.trim()).map(|u| u.to_string()).unwrap_or(raw.clone());
-            if let Some((_, to)) = moved.iter().find(|(from, _)| *from == normalised || *from == raw) {
+            if let Some((_, to)) = planned.iter().find(|(from, _)| *from == normalised || *from == raw) {
                 let decor = table.get("url").and_then(|u| u.as_value()).map(|v| v.decor().clone());
-                let mut value = toml_edit::Value::from(to.as_str());
+                let mut value = toml_edit::Value::from(*to);
                 if let Some(d) = decor {
                     *value.decor_mut() = d;
                 }
@@ -173,10 +213,16 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         tmp.write_all(doc.to_string().as_bytes())?;
         tmp.persist(path)?;
-        // The feeds keep their entries and state under their new URL.
+        // The feeds keep their entries and state under their new URL. One
+        // the database already holds under the new URL (a feed removed from
+        // feeds.toml but not purged) keeps its own: the old one's entries
+        // stay under the old URL, listed by `feeds --orphans`.
         if let Some(store) = store.as_mut() {
-            for (from, to) in &moved {
-                store.move_feed(from, to)?;
+            for (from, to) in store.move_feeds(&planned)? {
+                eprintln!(
+                    "note: the database already holds <{to}>: it is that feed's from now on; the entries stored \
+                     under <{from}> stay (`syndic remove --purge {from}` drops them)"
+                );
             }
         }
         writeln!(out, "updated {changed} feed URLs in {}", path.display())?;

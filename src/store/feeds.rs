@@ -102,11 +102,29 @@ impl Store {
         )?)
     }
 
-    /// Moves a feed's row to a new URL (feeds.toml was updated after a
-    /// permanent redirect), keeping its entries and state.
-    pub fn move_feed(&mut self, from: &str, to: &str) -> Result<()> {
-        self.conn.execute("UPDATE feeds SET url = ?2, moved_to = NULL WHERE url = ?1", params![from, to])?;
-        Ok(())
+    /// Moves each feed `from` to its new URL `to` (feeds.toml was updated
+    /// after a permanent redirect), keeping its entries and state, all in
+    /// one transaction.
+    /// A feed the database already holds under `to` stays as it is, and so
+    /// does the one under `from` (its move forgotten): those pairs are returned.
+    pub fn move_feeds(&mut self, moves: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut kept = Vec::new();
+        {
+            let mut rename = tx.prepare(
+                "UPDATE feeds SET url = ?2, moved_to = NULL
+                 WHERE url = ?1 AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?2)",
+            )?;
+            let mut forget = tx.prepare("UPDATE feeds SET moved_to = NULL WHERE url = ?1")?;
+            for (from, to) in moves {
+                if rename.execute(params![from, to])? == 0 {
+                    forget.execute([from])?;
+                    kept.push((from.to_string(), to.to_string()));
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(kept)
     }
 
     /// Sets when a feed may be fetched next (after a failure's backoff).

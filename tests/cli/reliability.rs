@@ -194,6 +194,56 @@ fn fix_redirects_rewrites_feeds_toml_keeping_comments() {
     assert_eq!(out.trim(), "no feed has moved");
 }
 
+/// Moves that would list a URL twice in feeds.toml, or that the database
+/// cannot follow, are planned away before anything is written: the file
+/// stays valid, the database consistent, and each case says what to do.
+#[test]
+fn fix_redirects_never_lists_a_feed_twice_nor_half_applies() {
+    let server = Server::start();
+    for (from, to) in [("/a", "/main"), ("/b1", "/shared"), ("/b2", "/shared"), ("/d", "/new-d")] {
+        server.route(from, Reply::Redirect { status: 308, location: to.into() });
+    }
+    for path in ["/main", "/shared", "/new-d"] {
+        server.route(path, Reply::xml(fixture("bol-news.xml")));
+    }
+    let env = TestEnv::new();
+    let feed = |path: &str, name: &str| format!("[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\n", server.url(path));
+    // /new-d was followed once, then removed from feeds.toml without --purge.
+    env.write_config(&feed("/new-d", "D new"));
+    env.cmd(&["sync"]).assert().success();
+    let config =
+        [feed("/main", "Main"), feed("/a", "A"), feed("/b1", "B1"), feed("/b2", "B2"), feed("/d", "D")].concat();
+    env.write_config(&config);
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = env.run(&["feeds", "--fix-redirects"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (a, main) = (server.url("/a"), server.url("/main"));
+    assert!(
+        err.contains(&format!("note: A <{a}> moved to <{main}>, which feeds.toml already lists (as Main): left as it is; remove the old one with `syndic remove {a}`")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("<{}>, where another feed of feeds.toml moved too", server.url("/shared"))), "{err}");
+    let (d, new_d) = (server.url("/d"), server.url("/new-d"));
+    assert!(err.contains(&format!("note: the database already holds <{new_d}>")), "{err}");
+    assert!(out.contains(&format!("{d} -> {new_d}")) && out.contains("updated 2 feed URLs"), "{out}");
+    let rewritten = std::fs::read_to_string(env.config_path()).unwrap();
+    let once = |path: &str| rewritten.matches(&format!("\"{}\"", server.url(path))).count();
+    assert_eq!(
+        (once("/main"), once("/a"), once("/shared"), once("/d"), once("/new-d")),
+        (1, 1, 1, 0, 1),
+        "{rewritten}"
+    );
+    assert_eq!(once("/b1") + once("/b2"), 1, "{rewritten}");
+    // The database: D's old row stays with its entries (an orphan now), its move forgotten.
+    assert_eq!(env.count(&format!("SELECT COUNT(*) FROM feeds WHERE url = '{d}' AND moved_to IS NULL")), 1);
+    assert_eq!(env.count(&format!("SELECT COUNT(*) FROM feeds WHERE url = '{new_d}'")), 1);
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "the rewritten feeds.toml is valid: {out}{err}");
+    let (code, out, _) = env.run(&["feeds", "--orphans"]);
+    assert!(code == 0 && out.contains(&d), "{out}");
+}
+
 /// A full disk: a 600 KiB tmpfs in a mount namespace of the test's own.
 #[test]
 fn a_full_disk_is_a_clear_fatal_error_and_loses_nothing() {
