@@ -307,9 +307,8 @@ impl Config {
         let mut seen_names = HashSet::new();
         for f in raw.feeds {
             let url = feed_url(f.url.get_ref(), &base_dir).map_err(|m| invalid(f.url.span(), m))?;
-            // A #fragment never reaches the server: `feed#a` and `feed#b` are one feed.
-            let without_fragment = url.split_once('#').map_or(url.as_str(), |(u, _)| u).to_owned();
-            if !seen_urls.insert(without_fragment) {
+            // Without its #fragment (feed_url): `feed#a` and `feed#b` are one feed.
+            if !seen_urls.insert(url.clone()) {
                 return Err(invalid(
                     f.url.span(),
                     format!("feed {url} is listed twice: remove one of the [[feeds]] tables"),
@@ -434,6 +433,10 @@ fn feed_url(raw: &str, base_dir: &Path) -> Result<String, String> {
         }
         e => format!("feed url \"{raw}\" is not a valid URL ({e}): write it like \"https://example.com/feed/\""),
     })?;
+    // A #fragment never reaches the server: `feed#a` and `feed#b` are one
+    // feed, stored under its URL without it.
+    let mut url = url;
+    url.set_fragment(None);
     match url.scheme() {
         "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url.to_string()),
         "http" | "https" => Err(format!("feed url \"{raw}\" has no host: write it like \"https://example.com/feed/\"")),
@@ -516,7 +519,10 @@ url = "./local/feed.xml"
         assert!(e.contains(":6: feed name \"a\" is used twice"), "{e}");
         // See: issue 9: URLs differing only by #fragment are one feed.
         let e = err("[[feeds]]\nurl = \"https://a.example/f#x\"\n[[feeds]]\nurl = \"https://a.example/f#y\"\n");
-        assert!(e.contains(":4: feed https://a.example/f#y is listed twice"), "{e}");
+        assert!(e.contains(":4: feed https://a.example/f is listed twice"), "{e}");
+        // Stored without it: editing only the fragment keeps the feed.
+        let c = parse("[[feeds]]\nurl = \"https://a.example/f?x=1#top\"\n").unwrap();
+        assert_eq!(c.feeds[0].url, "https://a.example/f?x=1");
     }
 
     #[test]

@@ -195,7 +195,13 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
         for table in feeds.iter_mut() {
             let Some(raw) = table.get("url").and_then(|u| u.as_str()).map(str::to_owned) else { continue };
             // The file may say it differently (no trailing slash...): compare as URLs.
-            let normalised = url::Url::parse(raw.trim()).map(|u| u.to_string()).unwrap_or(raw.clone());
+            // (feeds.toml URLs are read without their #fragment.)
+            let normalised = url::Url::parse(raw.trim())
+                .map(|mut u| {
+                    u.set_fragment(None);
+                    u.to_string()
+                })
+                .unwrap_or(raw.clone());
             if let Some((_, to)) = planned.iter().find(|(from, _)| *from == normalised || *from == raw) {
                 let decor = table.get("url").and_then(|u| u.as_value()).map(|v| v.decor().clone());
                 let mut value = toml_edit::Value::from(*to);

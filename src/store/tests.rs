@@ -890,3 +890,59 @@ fn the_write_ahead_log_of_a_long_sync_stays_bounded() {
     assert!(unbounded > 2 * bounded, "unbounded {unbounded}, bounded {bounded}");
     assert_eq!(super::entries::MAX_WAL_PAGES * 4096, 64 << 20);
 }
+
+/// Migration 012: stored feed URLs lose their #fragment (feeds.toml URLs are
+/// read without it), keeping each feed's entries; of rows that differ only
+/// by their fragments the oldest takes the bare URL, and a row whose bare
+/// URL is taken keeps its own.
+#[test]
+fn migration_012_strips_feed_url_fragments_without_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v11.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..11] {
+            schema::apply(&tx, sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 11).unwrap();
+        for (id, url) in [
+            (1, "https://a.example/feed#top"),
+            (2, "https://b.example/feed#x"),
+            (3, "https://b.example/feed#y"),
+            (4, "https://c.example/feed"),
+            (5, "https://c.example/feed#z"),
+            (6, "https://d.example/feed?q=1"),
+        ] {
+            tx.execute("INSERT INTO feeds (id, url) VALUES (?1, ?2)", params![id, url]).unwrap();
+        }
+        tx.execute(
+            "INSERT INTO entries (id, feed_id, entry_key, title, published, date_source, first_seen, updated_at)
+             VALUES (1, 1, 'k', 'T', 1, 'published', 1, 1)",
+            [],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let s = Store::open_at(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let urls: Vec<(i64, String)> = s
+        .conn
+        .prepare("SELECT id, url FROM feeds ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let expected = [
+        (1, "https://a.example/feed"),
+        (2, "https://b.example/feed"),
+        (3, "https://b.example/feed#y"),
+        (4, "https://c.example/feed"),
+        (5, "https://c.example/feed#z"),
+        (6, "https://d.example/feed?q=1"),
+    ];
+    assert_eq!(urls, expected.map(|(i, u)| (i, u.to_owned())));
+    let feed_of_entry: i64 = s.conn.query_row("SELECT feed_id FROM entries WHERE id = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(feed_of_entry, 1);
+}

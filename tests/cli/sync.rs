@@ -437,3 +437,25 @@ fn unwritable_database_is_a_fatal_error() {
     assert!(stderr.starts_with("error: database /proc/syndic-test/x.db"), "{stderr}");
     assert!(stderr.contains("hint:"), "{stderr}");
 }
+
+/// A #fragment never reaches the server: editing only it in feeds.toml keeps
+/// the feed (its row, entries and state), as README's configuration says.
+#[test]
+fn editing_only_a_feed_urls_fragment_keeps_the_feed() {
+    let server = Server::start();
+    server.route("/bol.xml", Reply::xml(fixture("bol-news.xml")));
+    let env = TestEnv::new();
+    let with = |fragment: &str| format!("[[feeds]]\nurl = \"{}{fragment}\"\nname = \"Bol\"\n", server.url("/bol.xml"));
+    env.write_config(&with("#a"));
+    env.cmd(&["sync"]).assert().success();
+    let entries = env.count("SELECT COUNT(*) FROM entries");
+    assert!(entries > 0);
+    env.write_config(&with("#b"));
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(env.count("SELECT COUNT(*) FROM feeds"), 1);
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), entries);
+    assert_eq!(env.count(&format!("SELECT COUNT(*) FROM feeds WHERE url = '{}'", server.url("/bol.xml"))), 1);
+    let (code, _, err) = env.run(&["feeds", "--orphans"]);
+    assert!(code == 0 && err.starts_with("no orphan feeds"), "{err}");
+}
