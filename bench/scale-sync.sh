@@ -45,10 +45,15 @@ CONFIG="$WORK/feeds.toml"
 { printf '[settings]\nconcurrency = 16\nper_host = 16\n\n'; python3 "$BENCH/bench_util.py" feedstoml "$CORPUS" "$PORT"; } \
   > "$CONFIG"
 DB="${FIXTURE_DIR:-target/bench-data}/scale-sync-$N.db"
-[ -f "$DB.done" ] || {
-  target/release/examples/scale_fixture --write-path --now "$FIXTURE_NOW" --config "$CONFIG" "$DB" "$N" 5000 &&
-    touch "$DB.done"
-}
+# Built again when what it depends on changed: the schema (migrations), copy detection's version,
+# the generator (else the timed command would first migrate or rebuild the copy it runs on).
+STAMP=$(cat src/store/migrations/*.sql examples/scale_fixture.rs src/dedup.rs | grep -v '^ *//' | sha256sum | cut -c1-16)
+STAMP="$STAMP $(grep -h 'pub const DEDUP_VERSION' src/dedup.rs)"
+if [ "$(cat "$DB.done" 2> /dev/null)" != "$STAMP" ]; then
+  rm -f "$DB" "$DB"-wal "$DB"-shm "$DB.done"
+  target/release/examples/scale_fixture --write-path --now "$FIXTURE_NOW" --config "$CONFIG" "$DB" "$N" 5000
+  echo "$STAMP" > "$DB.done"
+fi
 
 SERVER_PID=""
 cleanup() {

@@ -16,7 +16,15 @@ cd "$ROOT"
 cargo build --release --quiet --bin syndic --example scale_fixture
 mkdir -p target/bench-data
 DB="target/bench-data/scale-$N.db"
-[ -f "$DB.done" ] || { target/release/examples/scale_fixture "$DB" "$N" 5000 && touch "$DB.done"; }
+# Built again when what it depends on changed: the schema (migrations), copy detection's version,
+# the generator (else the timed command would first migrate or rebuild the copy it runs on).
+STAMP=$(cat src/store/migrations/*.sql examples/scale_fixture.rs src/dedup.rs | grep -v '^ *//' | sha256sum | cut -c1-16)
+STAMP="$STAMP $(grep -h 'pub const DEDUP_VERSION' src/dedup.rs)"
+if [ "$(cat "$DB.done" 2> /dev/null)" != "$STAMP" ]; then
+  rm -f "$DB" "$DB"-wal "$DB"-shm "$DB.done"
+  target/release/examples/scale_fixture "$DB" "$N" 5000
+  echo "$STAMP" > "$DB.done"
+fi
 
 export SYNDIC_DB="$ROOT/$DB" SYNDIC_CONFIG=/nonexistent/feeds.toml SYNDIC_NOW=2026-09-21T12:00:00Z NO_COLOR=1
 S="$ROOT/target/release/syndic"
