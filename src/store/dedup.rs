@@ -388,19 +388,32 @@ fn set_day_meta(conn: &Connection, key: &str, day: i64) -> Result<()> {
     Ok(())
 }
 
-/// Drops the fingerprints of `ids` that are in no story (entries past the
-/// horizon: see [`forget_old_keys`]).
-fn forget_lone_fingerprints(conn: &Connection, ids: &[i64]) -> Result<()> {
-    let mut del = conn.prepare_cached(&format!("DELETE FROM fingerprints WHERE entry_id = ?1 AND {LONE}"))?;
+/// Past the keys' horizon, the members of a story this large keep their
+/// fingerprints (see [`forget_old_keys`]); a smaller story's are computed
+/// again when it is regrouped (a few milliseconds).
+pub(crate) const KEEP_FINGERPRINTS_STORY: usize = 16;
+
+/// Drops the fingerprints of `ids` (entries past the horizon) but for those
+/// of large stories (see [`forget_old_keys`]).
+fn forget_small_story_fingerprints(conn: &Connection, ids: &[i64]) -> Result<()> {
+    let mut del =
+        conn.prepare_cached(&format!("DELETE FROM fingerprints WHERE entry_id = ?1 AND {}", *IN_SMALL_STORY))?;
     for id in ids {
         del.execute([id])?;
     }
     Ok(())
 }
 
-/// A fingerprint row of an entry paired with nothing.
-const LONE: &str = "NOT EXISTS (SELECT 1 FROM dedup_pairs WHERE a = fingerprints.entry_id)
-    AND NOT EXISTS (SELECT 1 FROM dedup_pairs WHERE b = fingerprints.entry_id)";
+/// A fingerprint row of an entry alone or in a story of fewer than
+/// [`KEEP_FINGERPRINTS_STORY`] members (its original's copies counted
+/// through `entries_by_duplicate_of`).
+static IN_SMALL_STORY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "(SELECT COUNT(*) FROM entries c WHERE c.duplicate_of =
+            (SELECT COALESCE(e.duplicate_of, e.id) FROM entries e WHERE e.id = fingerprints.entry_id)) + 1 < {}",
+        KEEP_FINGERPRINTS_STORY
+    )
+});
 
 /// Drops the index keys of entries published more than the window plus
 /// [`KEY_HORIZON_DAYS`] before the newest entry filed (not after `now`: a
@@ -417,18 +430,19 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
     let from = keys_from(conn)?;
     let dropped = if cutoff > from { forget_keys_before(conn, from, cutoff)? } else { 0 };
     // Then (the keys were read from them) the fingerprints of entries past
-    // the horizon go too, but for those in a story: nothing looks them up
-    // by key any more, and the few comparisons that still meet a lone one
-    // (a late copy naming its link) compute its fingerprint again from its
-    // text ([`fingerprint_of`]). A third of a store of years was these
-    // fingerprints. A story's members keep theirs: each sync that touches a
-    // story reads every member's, and computing those of a 400-member story
-    // again made each such sync four times slower. From the first day not
-    // yet visited (meta `fingerprints_from`; those filed since for entries
-    // dated earlier go at the end of their batch, in [`process`]).
+    // the horizon go too, but for the members of large stories: nothing
+    // looks them up by key any more, and the few comparisons that still
+    // meet such an entry (a late copy naming its link, its story regrouped)
+    // compute its fingerprint again from its text ([`fingerprint_of`]). A
+    // third of a store of years was these fingerprints. A large story's
+    // members keep theirs: each sync that touches a story reads every
+    // member's, and computing those of a 400-member story again made each
+    // such sync four times slower. From the first day not yet visited (meta
+    // `fingerprints_from`; those filed since for entries dated earlier go at
+    // the end of their batch, in [`process`], or when their story is regrouped).
     let fingerprints_from = fingerprints_from(conn)?;
     if cutoff > fingerprints_from {
-        conn.prepare_cached(&format!("DELETE FROM fingerprints WHERE day >= ?1 AND day < ?2 AND {LONE}"))?
+        conn.prepare_cached(&format!("DELETE FROM fingerprints WHERE day >= ?1 AND day < ?2 AND {}", *IN_SMALL_STORY))?
             .execute([fingerprints_from, cutoff])?;
         set_day_meta(conn, "fingerprints_from", cutoff)?;
     }
@@ -863,7 +877,7 @@ pub(crate) fn process(
     }
     let keys_from = keys_from(conn)?;
     // Entries dated before the horizon keep the fingerprint written here
-    // only if they end up in a story (see forget_old_keys).
+    // only if they end up in a large story (see forget_old_keys).
     let fingerprints_from = fingerprints_from(conn)?;
     let mut past_horizon: Vec<i64> = Vec::new();
     let mut seeds: BTreeSet<i64> = BTreeSet::new();
@@ -935,7 +949,7 @@ pub(crate) fn process(
         seeds.extend(partners);
     }
     regroup(conn, &seeds)?;
-    forget_lone_fingerprints(conn, &past_horizon)?;
+    forget_small_story_fingerprints(conn, &past_horizon)?;
     let mut copies = HashSet::new();
     let mut is_copy = conn.prepare_cached("SELECT duplicate_of IS NOT NULL FROM entries WHERE id = ?1")?;
     for id in seeds.iter().filter(|id| new_set.contains(id)) {
@@ -998,20 +1012,20 @@ pub(crate) fn regroup(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<()> {
     let mut nodes: Vec<Node> = Vec::with_capacity(facts_by_id.len());
     let mut fingerprints: HashMap<i64, Fingerprint> = HashMap::new();
     let (keys_from, fingerprints_from) = (keys_from(conn)?, fingerprints_from(conn)?);
-    let mut lone_past_horizon = Vec::new();
+    // Past the horizon, a large story's members keep their fingerprints
+    // (see forget_old_keys): those computed again are stored if the region
+    // is that large, and the stories found below smaller drop theirs.
+    let large_region = ids.len() >= KEEP_FINGERPRINTS_STORY;
+    let mut past_horizon: HashSet<i64> = HashSet::new();
     for id in &ids {
         let Some(f) = facts_by_id.get(id) else { continue };
-        let paired = adjacency.contains_key(id);
+        if f.published.div_euclid(SECONDS_PER_DAY) < fingerprints_from {
+            past_horizon.insert(*id);
+        }
         let fp = match found_fingerprint(conn, *id)? {
-            Some(Found::Stored(fp)) => {
-                if !paired && f.published.div_euclid(SECONDS_PER_DAY) < fingerprints_from {
-                    lone_past_horizon.push(*id);
-                }
-                Some(fp)
-            }
-            // A story's members keep their fingerprint (see forget_old_keys).
+            Some(Found::Stored(fp)) => Some(fp),
             Some(Found::Computed(facts, c)) => {
-                if paired {
+                if large_region {
                     write_fingerprint(conn, &facts, &c, true, keys_from)?;
                 }
                 Some(c.fingerprint)
@@ -1030,13 +1044,26 @@ pub(crate) fn regroup(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<()> {
             fingerprint: fp,
         });
     }
-    forget_lone_fingerprints(conn, &lone_past_horizon)?;
     let split: HashSet<i64> = nodes.iter().filter(|n| n.split).map(|n| n.id).collect();
     let mut update = conn.prepare_cached(
         "UPDATE entries SET duplicate_of = ?2, dup_reason = ?3, dup_score = ?4 WHERE id = ?1
          AND (duplicate_of IS NOT ?2 OR dup_reason IS NOT ?3 OR dup_score IS NOT ?4)",
     )?;
-    for story in cluster::cluster(&nodes, &pairs) {
+    let stories = cluster::cluster(&nodes, &pairs);
+    if !past_horizon.is_empty() {
+        let small: Vec<i64> = stories
+            .iter()
+            .filter(|story| story.len() < KEEP_FINGERPRINTS_STORY)
+            .flatten()
+            .filter(|id| past_horizon.contains(id))
+            .copied()
+            .collect();
+        let mut forget = conn.prepare_cached("DELETE FROM fingerprints WHERE entry_id = ?1")?;
+        for id in small {
+            forget.execute([id])?;
+        }
+    }
+    for story in stories {
         if story.len() == 1 {
             update.execute(params![story[0], None::<i64>, None::<String>, None::<f64>])?;
             continue;

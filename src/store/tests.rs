@@ -433,10 +433,10 @@ fn fingerprints_past_the_horizon_are_dropped_and_computed_again_when_needed() {
         let copy = format!("{original}\n\nOriginally published at F0.\n\nLeave a Reply");
         s.save_feed(f[1], &FetchState::default(), &[dated("copy", "https://x/orig", &copy, 1)], day(100)).unwrap();
         if forget {
-            // In a story now, both keep a fingerprint (computed again for
-            // the original): each sync that touches their story reads them.
+            // A story of two: neither keeps a fingerprint (a large story's
+            // members would: `a_large_storys_members_keep_their_fingerprints`).
             s.forget_old_keys(day(100)).unwrap();
-            assert_eq!((fingerprinted(&s, "copy"), fingerprinted(&s, "orig")), (1, 1));
+            assert_eq!((fingerprinted(&s, "copy"), fingerprinted(&s, "orig")), (0, 0));
             // A late entry in no story loses its own at the end of its batch.
             let late = "Karachi port: a new berth opens for container ships, the port authority announced on Monday.";
             s.save_feed(f[1], &FetchState::default(), &[dated("late", "https://x/late", late, 3)], day(100)).unwrap();
@@ -889,6 +889,40 @@ fn the_write_ahead_log_of_a_long_sync_stays_bounded() {
     assert!(bounded < 200 * 4096, "log peaked at {bounded} bytes with a 50-page limit");
     assert!(unbounded > 2 * bounded, "unbounded {unbounded}, bounded {bounded}");
     assert_eq!(super::entries::MAX_WAL_PAGES * 4096, 64 << 20);
+}
+
+/// Past the keys' horizon the members of a large story keep their
+/// fingerprints (each sync touching the story reads them all; computing a
+/// 400-member story's again made such a sync four times slower); a late
+/// copy joining it finds them stored, and its own is kept too.
+#[test]
+fn a_large_storys_members_keep_their_fingerprints() {
+    let day = |d: i64| DateTime::<Utc>::from_timestamp(1_700_000_000 + d * 86_400, 0).unwrap();
+    let n = super::dedup::KEEP_FINGERPRINTS_STORY;
+    let (mut s, f) = store_with_feeds(n + 1);
+    let original = format!("{TEXT} The original report.");
+    for (i, feed) in f.iter().take(n).enumerate() {
+        let mut e = entry(&format!("m{i}"), Some("https://x/orig"), &format!("{original} Copy {i}."), 1);
+        e.entry.published = day(i as i64 % 3);
+        s.save_feed(*feed, &FetchState::default(), &[e], day(100)).unwrap();
+    }
+    let mut lone = entry("lone", Some("https://x/lone"), "Quetta: the assembly met to discuss the water budget.", 1);
+    lone.entry.published = day(1);
+    let mut recent = entry("recent", Some("https://x/recent"), "Lahore: rain is expected across Punjab this week.", 1);
+    recent.entry.published = day(100);
+    s.save_feed(f[n], &FetchState::default(), &[lone, recent], day(100)).unwrap();
+    s.forget_old_keys(day(100)).unwrap();
+    let count = |s: &Store, sql: &str| -> i64 { s.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let members = "SELECT COUNT(*) FROM fingerprints p JOIN entries e ON e.id = p.entry_id WHERE e.entry_key LIKE 'm%'";
+    assert_eq!(count(&s, members), n as i64, "every member keeps its fingerprint");
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM entries WHERE duplicate_of IS NOT NULL"), n as i64 - 1);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM fingerprints"), n as i64 + 1, "the lone old entry's is dropped");
+    // A late copy joins the story: its fingerprint is kept with the others.
+    let mut late = entry("late", Some("https://x/orig"), &format!("{original} Late."), 1);
+    late.entry.published = day(2);
+    s.save_feed(f[0], &FetchState::default(), &[late], day(100)).unwrap();
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM entries WHERE duplicate_of IS NOT NULL"), n as i64);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM fingerprints"), n as i64 + 2);
 }
 
 /// Migration 012: stored feed URLs lose their #fragment (feeds.toml URLs are
