@@ -348,10 +348,14 @@ fn save_entry(
         return Ok(Saved::Updated(id));
     }
 
+    // Numbered above every entry there is and every one deleted (migration
+    // 013): an id never names another entry.
     tx.prepare_cached(
-        "INSERT INTO entries (feed_id, entry_key, title, url, author, published, date_source, first_seen,
+        "INSERT INTO entries (id, feed_id, entry_key, title, url, author, published, date_source, first_seen,
                 updated_at, body, text_len, source_url, text_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)",
+         VALUES (MAX((SELECT COALESCE(MAX(id), 0) + 1 FROM entries),
+                     COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'entries_next_id'), 0)),
+                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         feed.0,

@@ -23,6 +23,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/010_feed_topics.sql"),
     include_str!("migrations/011_feed_filters.sql"),
     include_str!("migrations/012_feed_url_fragments.sql"),
+    include_str!("migrations/013_entry_ids_not_reused.sql"),
 ];
 
 /// The migration that makes the search index contentless; the index is

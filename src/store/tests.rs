@@ -980,3 +980,28 @@ fn migration_012_strips_feed_url_fragments_without_a_conflict() {
     let feed_of_entry: i64 = s.conn.query_row("SELECT feed_id FROM entries WHERE id = 1", [], |r| r.get(0)).unwrap();
     assert_eq!(feed_of_entry, 1);
 }
+
+/// Migration 013: an entry id is never given to another entry, not even
+/// after the newest entries are deleted (a feed purged, a late entry pruned).
+#[test]
+fn entry_ids_are_never_given_twice() {
+    let (mut s, f) = store_with_feeds(2);
+    s.save_feed(f[0], &FetchState::default(), &[entry("a", None, TEXT, 2)], at(3)).unwrap();
+    let other = |k: &str| entry(k, None, &format!("Another story, number {k}, long enough to stand alone."), 2);
+    s.save_feed(f[1], &FetchState::default(), &[other("b"), other("c")], at(3)).unwrap();
+    let (a, c) = (id_of(&s, "a"), id_of(&s, "c"));
+    assert!(c > a);
+    // The newest entries go with their feed.
+    assert!(s.purge_feed("https://f1.example/feed").unwrap().is_some());
+    s.save_feed(f[0], &FetchState::default(), &[other("d")], at(4)).unwrap();
+    let d = id_of(&s, "d");
+    assert!(d > c, "d got {d}, c had {c}");
+    // And the newest one pruned.
+    let mut late = other("e");
+    late.entry.published = at(1);
+    s.save_feed(f[0], &FetchState::default(), &[late], at(4)).unwrap();
+    let e = id_of(&s, "e");
+    assert_eq!(s.prune(at(2), at(4), false).unwrap(), 1);
+    s.save_feed(f[0], &FetchState::default(), &[other("g")], at(4)).unwrap();
+    assert!(id_of(&s, "g") > e);
+}
