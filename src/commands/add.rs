@@ -109,7 +109,11 @@ fn parse_url(raw: &str) -> anyhow::Result<String> {
         other => other,
     };
     match parsed {
-        Ok(u) if matches!(u.scheme(), "http" | "https" | "file") => Ok(u.to_string()),
+        // Without its #fragment, as feeds.toml reads URLs: it never reaches the server.
+        Ok(mut u) if matches!(u.scheme(), "http" | "https" | "file") => {
+            u.set_fragment(None);
+            Ok(u.to_string())
+        }
         _ => Err(user_error(
             format!("\"{raw}\" is not an http(s) or file URL"),
             Some("write it like https://example.com/feed.xml".into()),

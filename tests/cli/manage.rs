@@ -61,6 +61,10 @@ fn add_checks_the_feed_once_and_appends_keeping_the_file() {
     let (code, _, err) = env.run(&["add", &format!("{url}/")]);
     assert_eq!(code, 1);
     assert!(err.contains(&format!("error: {url}/ is already in")) && err.contains("as \"Bol News\""), "{err}");
+    // And one with a #fragment, which never reaches the server (feeds.toml would list it twice).
+    let (code, _, err) = env.run(&["add", &format!("{url}#latest")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("error: {url} is already in")), "{err}");
     // So is a name in use.
     let (code, _, err) = env.run(&["add", &server.url("/blog.xml"), "--name", "bol news"]);
     assert_eq!(code, 1);
