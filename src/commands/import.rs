@@ -45,7 +45,12 @@ fn opml(ctx: &Context, args: &ImportOpmlArgs) -> anyhow::Result<ExitCode> {
     let mut unusable: Vec<String> = Vec::new();
     for outline in listed {
         let url = match url::Url::parse(&outline.url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u.to_string(),
+            // Without its #fragment, as feeds.toml reads URLs (two outlines
+            // differing only by one are the same feed).
+            Ok(mut u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                u.set_fragment(None);
+                u.to_string()
+            }
             // newsboat's query: / exec: / filter: feeds, relative or broken URLs.
             _ => {
                 unusable.push(outline.url);

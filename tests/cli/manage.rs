@@ -280,6 +280,26 @@ fn import_skips_feeds_already_there_and_keeps_the_file() {
         (0, format!("added no feeds\nskipped 3 feeds already in {}\n", env.config_path().display()).as_str())
     );
 
+    // Outlines differing from a listed feed only by a #fragment are that feed;
+    // two such new outlines are one feed.
+    let opml = env.path("fragments.opml");
+    std::fs::write(
+        &opml,
+        format!(
+            r#"<?xml version="1.0"?><opml version="2.0"><head/><body>
+<outline type="rss" text="Bol again" xmlUrl="{BOL}#top"/>
+<outline type="rss" text="New" xmlUrl="https://new.example/feed#a"/>
+<outline type="rss" text="New again" xmlUrl="https://new.example/feed#b"/>
+</body></opml>"#
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = env.run(&["import", "opml", &opml.display().to_string()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("added 1 feed") && out.contains("skipped 2 feeds already in"), "{out}");
+    assert!(config(&env).contains("url = \"https://new.example/feed\"\n"), "{}", config(&env));
+    assert_eq!(env.run(&["feeds", "--json"]).0, 0, "feeds.toml stays valid");
+
     let (code, _, err) =
         env.run(&["import", "opml", &crate::common::fixture_path("bol-news.xml").display().to_string()]);
     assert_eq!(code, 1);
