@@ -19,11 +19,10 @@ pub fn write_stats(r: &StatsReport, width: usize, style: Style, out: &mut dyn Wr
     let spark = spark_width(width);
     let per = r.days.div_ceil(spark);
     let unit = if per > 1 { format!(", one mark per {per} days") } else { String::new() };
-    writeln!(
-        out,
-        "{}",
-        style.bold(&format!("Last {} days: {} to {} ({}{unit})", r.days, r.first_day, r.last_day, r.zone))
-    )?;
+    let title = format!("Last {} days: {} to {} ({}{unit})", r.days, r.first_day, r.last_day, r.zone);
+    for line in super::wrap(&title, width).lines() {
+        writeln!(out, "{}", style.bold(line))?;
+    }
     writeln!(out)?;
 
     let mut rows = vec![vec!["(all)".to_owned(), r.stories.total.to_string(), sparkline(&r.stories.per_day, spark)]];
@@ -64,11 +63,10 @@ pub fn write_stats(r: &StatsReport, width: usize, style: Style, out: &mut dyn Wr
         rows,
     };
     table.render(width, style, out)?;
-    writeln!(
-        out,
-        "{}",
-        style.dim("COPIES: its entries that copy another feed's story; COPIED: its stories others copied.")
-    )?;
+    let legend = "COPIES: its entries that copy another feed's story; COPIED: its stories others copied.";
+    for line in super::wrap(legend, width).lines() {
+        writeln!(out, "{}", style.dim(line))?;
+    }
 
     writeln!(out)?;
     writeln!(out, "{}", style.bold("Most republished"))?;

@@ -419,4 +419,11 @@ fn export_html_unread_leaves_out_stories_already_read() {
 fn stats_human_output_snapshot() {
     let s = synced();
     insta::assert_snapshot!("stats", stdout(&s.env, &["stats", "--days", "14"]));
+    // A 40-column terminal: every line fits.
+    let out = s.env.cmd(&["stats", "--days", "30"]).env("COLUMNS", "40").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in text.lines() {
+        assert!(unicode_width::UnicodeWidthStr::width(line) <= 40, "{line:?} in\n{text}");
+    }
+    assert!(text.contains("Most republished"), "{text}");
 }
