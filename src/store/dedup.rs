@@ -369,7 +369,7 @@ pub(crate) fn keys_from(conn: &Connection) -> Result<i64> {
 }
 
 /// The first day whose entries keep a fingerprint though they are in no
-/// story (meta `fingerprints_from`, see [`forget_old_keys`]).
+/// large story (meta `fingerprints_from`, see [`forget_old_keys`]).
 pub(crate) fn fingerprints_from(conn: &Connection) -> Result<i64> {
     day_from_meta(conn, "fingerprints_from")
 }
