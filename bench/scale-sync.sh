@@ -45,9 +45,9 @@ CONFIG="$WORK/feeds.toml"
 { printf '[settings]\nconcurrency = 16\nper_host = 16\n\n'; python3 "$BENCH/bench_util.py" feedstoml "$CORPUS" "$PORT"; } \
   > "$CONFIG"
 DB="${FIXTURE_DIR:-target/bench-data}/scale-sync-$N.db"
-# Built again when what it depends on changed: the schema (migrations), copy detection's version,
+# Built again when what it depends on changed: the schema (migrations), copy detection (its sources),
 # the generator (else the timed command would first migrate or rebuild the copy it runs on).
-STAMP=$(cat src/store/migrations/*.sql examples/scale_fixture.rs src/dedup.rs | grep -v '^ *//' | sha256sum | cut -c1-16)
+STAMP=$(cat src/store/migrations/*.sql examples/scale_fixture.rs src/dedup.rs src/dedup/*.rs src/store/dedup.rs | grep -v '^ *//' | sha256sum | cut -c1-16)
 STAMP="$STAMP $(grep -h 'pub const DEDUP_VERSION' src/dedup.rs)"
 if [ "$(cat "$DB.done" 2> /dev/null)" != "$STAMP" ]; then
   rm -f "$DB" "$DB"-wal "$DB"-shm "$DB.done"
