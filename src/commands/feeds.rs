@@ -155,7 +155,10 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
     let moved: Vec<(String, String)> = rows
         .iter()
         .filter(|r| configured.contains(r.url.as_str()))
-        .filter_map(|r| r.moved_to.clone().map(|to| (r.url.clone(), to)))
+        // Without a #fragment (one recorded by an older syndic may have it):
+        // feeds.toml reads URLs without it.
+        .filter_map(|r| r.moved_to.as_deref().map(|to| (r.url.clone(), without_fragment(to))))
+        .filter(|(from, to)| from != to)
         .collect();
     let mut out = std::io::stdout().lock();
     if moved.is_empty() {
@@ -196,12 +199,7 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
             let Some(raw) = table.get("url").and_then(|u| u.as_str()).map(str::to_owned) else { continue };
             // The file may say it differently (no trailing slash...): compare as URLs.
             // (feeds.toml URLs are read without their #fragment.)
-            let normalised = url::Url::parse(raw.trim())
-                .map(|mut u| {
-                    u.set_fragment(None);
-                    u.to_string()
-                })
-                .unwrap_or(raw.clone());
+            let normalised = without_fragment(raw.trim());
             if let Some((_, to)) = planned.iter().find(|(from, _)| *from == normalised || *from == raw) {
                 let decor = table.get("url").and_then(|u| u.as_value()).map(|v| v.decor().clone());
                 let mut value = toml_edit::Value::from(*to);
@@ -234,6 +232,18 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
         writeln!(out, "updated {changed} feed URLs in {}", path.display())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `url` as feeds.toml reads it: parsed, without its #fragment (as it is
+/// when it does not parse).
+fn without_fragment(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => url.to_owned(),
+    }
 }
 
 /// One feed of `syndic feeds --orphans --json`.

@@ -244,6 +244,45 @@ fn fix_redirects_never_lists_a_feed_twice_nor_half_applies() {
     assert!(code == 0 && out.contains(&d), "{out}");
 }
 
+/// A redirect whose Location carries a #fragment: feeds.toml URLs are read
+/// without one, so the move must be recorded and written without it too.
+/// It was written with it: a feed moved to a URL feeds.toml already lists
+/// made feeds.toml list it twice (every command failed), and another one's
+/// row kept the fragment, so the next sync stored all its entries again
+/// under a new feed.
+#[test]
+fn fix_redirects_drops_the_fragment_of_a_redirects_location() {
+    let server = Server::start();
+    server.route("/a", Reply::Redirect { status: 308, location: "/main#top".into() });
+    server.route("/d", Reply::Redirect { status: 301, location: "/new-d#x".into() });
+    for path in ["/main", "/new-d"] {
+        server.route(path, Reply::xml(fixture("bol-news.xml")));
+    }
+    let env = TestEnv::new();
+    let feed = |path: &str, name: &str| format!("[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\n", server.url(path));
+    env.write_config(&[feed("/main", "Main"), feed("/a", "A"), feed("/d", "D")].concat());
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (main, new_d) = (server.url("/main"), server.url("/new-d"));
+    // `add` of a URL that moved to a listed one says so (it said the file would list it twice).
+    server.route("/c", Reply::Redirect { status: 301, location: "/main#c".into() });
+    let (code, _, err) = env.run(&["add", &server.url("/c")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("error: {main} is already in")) && err.contains("as \"Main\""), "{err}");
+    let (code, out, err) = env.run(&["feeds", "--fix-redirects"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains(&format!("moved to <{main}>, which feeds.toml already lists (as Main)")), "{err}");
+    assert!(out.contains(&format!("{} -> {new_d}\n", server.url("/d"))) && out.contains("updated 1 feed URL"), "{out}");
+    let rewritten = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(!rewritten.contains('#'), "{rewritten}");
+    let entries = env.count("SELECT COUNT(*) FROM entries");
+    let (code, out, err) = env.run(&["sync", "--force"]);
+    assert_eq!(code, 0, "the rewritten feeds.toml is valid: {out}{err}");
+    assert_eq!(env.count(&format!("SELECT COUNT(*) FROM feeds WHERE url = '{new_d}'")), 1);
+    assert_eq!(env.count("SELECT COUNT(*) FROM feeds WHERE url LIKE '%#%'"), 0);
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), entries, "nothing stored twice");
+}
+
 /// A full disk: a 600 KiB tmpfs in a mount namespace of the test's own.
 #[test]
 fn a_full_disk_is_a_clear_fatal_error_and_loses_nothing() {
