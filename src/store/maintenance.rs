@@ -96,9 +96,11 @@ impl Store {
         // A damaged text is dropped (nothing of it can be read; the entry's
         // title, link and story stay), and the next sync that brings the
         // entry stores it again: its feed is fetched whole, without the
-        // validators of its last fetch.
+        // validators of its last fetch, and now, even if the server said
+        // it stays fresh a while (max-age, ttl) or it was backing off.
         let mut drop_text = tx.prepare("UPDATE entries SET body = NULL WHERE id = ?1")?;
-        let mut forget_validators = tx.prepare("UPDATE feeds SET etag = NULL, last_modified = NULL WHERE id = ?1")?;
+        let mut forget_validators =
+            tx.prepare("UPDATE feeds SET etag = NULL, last_modified = NULL, next_attempt = NULL WHERE id = ?1")?;
         for (id, feed) in damaged_texts(&tx)? {
             drop_text.execute([id])?;
             forget_validators.execute([feed])?;

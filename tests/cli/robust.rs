@@ -521,3 +521,29 @@ fn a_damaged_entry_text_is_shown_without_it_and_doctor_repair_then_sync_mends_it
     let (code, out, _) = env.run(&["doctor"]);
     assert!(code == 0 && out.contains("no damaged entry texts"), "{out}");
 }
+
+/// `doctor --repair` says the next sync fetches the feeds of damaged texts
+/// again: so it must, even when the server said its feed stays fresh for an
+/// hour (Cache-Control: max-age), which made that sync skip the feed as not
+/// due and the text stayed lost until the hour was over.
+#[test]
+fn doctor_repair_makes_the_next_sync_fetch_a_feed_the_server_called_fresh() {
+    let server = Server::start();
+    server.route("/cached", Reply::xml(fixture("bol-news.xml")).with_header("Cache-Control", "max-age=3600"));
+    let env = env_with(&server, &[("/cached", "Cached")], "");
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let id = env.count("SELECT MIN(id) FROM entries WHERE body IS NOT NULL").to_string();
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute("UPDATE entries SET body = X'09' || substr(body, 2) WHERE id = ?1", [&id]).unwrap();
+    drop(conn);
+    let (code, out, err) = env.run(&["doctor", "--repair"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(server.hits("/cached"), 2, "{out}");
+    let (code, out, err) = env.run(&["show", &id, "--json"]);
+    assert_eq!((code, err.as_str()), (0, ""), "mended");
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(!shown["text"].as_str().unwrap().is_empty(), "{out}");
+}
