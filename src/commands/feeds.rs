@@ -213,10 +213,8 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
         }
     }
     if changed > 0 {
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        tmp.write_all(doc.to_string().as_bytes())?;
-        tmp.persist(path)?;
+        // As `add` and `remove` write it: atomically, synced, keeping its permissions.
+        super::add::write_config(path, &doc.to_string())?;
         // The feeds keep their entries and state under their new URL. One
         // the database already holds under the new URL (a feed removed from
         // feeds.toml but not purged) keeps its own: the old one's entries

@@ -179,12 +179,18 @@ fn fix_redirects_rewrites_feeds_toml_keeping_comments() {
         server.url("/old")
     );
     env.write_config(&config);
+    // A file others read (a cron user's, a group's): it keeps its mode, as with `add` and
+    // `remove` (it became 0600, the temporary file's).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
     env.cmd(&["sync"]).assert().success();
     let (code, out, _) = env.run(&["feeds", "--fix-redirects"]);
     assert_eq!(code, 0);
     assert!(out.contains(&format!("{} -> {}", server.url("/old"), server.url("/new"))), "{out}");
     let rewritten = std::fs::read_to_string(env.config_path()).unwrap();
     assert_eq!(rewritten, config.replace("/old", "/new"));
+    let mode = std::fs::metadata(env.config_path()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "{mode:o}");
     // The feed keeps its entries under the new URL, and nothing is fetched twice.
     env.cmd(&["sync", "--force"]).assert().success();
     assert_eq!(env.count("SELECT COUNT(*) FROM feeds"), 1);
