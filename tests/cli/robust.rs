@@ -547,3 +547,36 @@ fn doctor_repair_makes_the_next_sync_fetch_a_feed_the_server_called_fresh() {
     let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(!shown["text"].as_str().unwrap().is_empty(), "{out}");
 }
+
+/// A damaged stretch of the file damages many texts: the warning stays one
+/// short line, naming ten entries and counting the rest as `doctor` does (it
+/// named every one: `list --all --limit 5000` wrote a line of thousands of ids).
+#[test]
+fn the_warning_about_many_damaged_texts_names_ten_and_counts_the_rest() {
+    let env = TestEnv::new();
+    let items: String = (0..14)
+        .map(|i| {
+            format!(
+                "<item><title>Story {i}</title><guid>s{i}</guid><link>https://x.example/{i}</link>\
+                 <pubDate>Mon, 18 Oct 2021 {i:02}:00:00 GMT</pubDate>\
+                 <description>Story number {i} of a long run about something else each time, item {i}.</description></item>"
+            )
+        })
+        .collect();
+    let path = env.path("many.xml");
+    std::fs::write(&path, format!("<rss version=\"2.0\"><channel><title>Many</title>{items}</channel></rss>")).unwrap();
+    let url = url::Url::from_file_path(&path).unwrap().to_string();
+    env.write_config(&format!("[[feeds]]\nurl = \"{url}\"\nname = \"Many\"\n"));
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    assert_eq!(conn.execute("UPDATE entries SET body = X'09' || substr(body, 2)", []).unwrap(), 14);
+    drop(conn);
+    let (code, out, err) = env.run(&["list", "--all"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        err,
+        "warning: the stored texts of entries 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 4 more are damaged (shown without them): \
+         run `syndic doctor --repair`, then `syndic sync` to fetch them again\n"
+    );
+}
