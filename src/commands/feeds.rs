@@ -193,7 +193,7 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
     let path = &config.path;
     let text = std::fs::read_to_string(path)?;
     let mut doc: toml_edit::DocumentMut = text.parse()?;
-    let mut changed = 0;
+    let mut rewritten: Vec<String> = Vec::new();
     if let Some(feeds) = doc.get_mut("feeds").and_then(|f| f.as_array_of_tables_mut()) {
         for table in feeds.iter_mut() {
             let Some(raw) = table.get("url").and_then(|u| u.as_str()).map(str::to_owned) else { continue };
@@ -207,27 +207,37 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
                     *value.decor_mut() = d;
                 }
                 table["url"] = toml_edit::Item::Value(value);
-                writeln!(out, "{raw} -> {to}")?;
-                changed += 1;
+                rewritten.push(format!("{raw} -> {to}"));
             }
         }
     }
-    if changed > 0 {
-        // As `add` and `remove` write it: atomically, synced, keeping its permissions.
-        super::add::write_config(path, &doc.to_string())?;
+    if !rewritten.is_empty() {
+        // As `add` and `remove` write it: atomically, synced, keeping its
+        // permissions; inside the database's transaction, so that if either
+        // fails neither changes.
+        let text = doc.to_string();
+        let write = || super::add::write_config(path, &text);
         // The feeds keep their entries and state under their new URL. One
         // the database already holds under the new URL (a feed removed from
         // feeds.toml but not purged) keeps its own: the old one's entries
         // stay under the old URL, listed by `feeds --orphans`.
-        if let Some(store) = store.as_mut() {
-            for (from, to) in store.move_feeds(&planned)? {
-                eprintln!(
-                    "note: the database already holds <{to}>: it is that feed's from now on; the entries stored \
-                     under <{from}> stay (`syndic remove --purge {from}` drops them)"
-                );
+        let kept = match store.as_mut() {
+            Some(store) => store.move_feeds(&planned, write)?,
+            None => {
+                write()?;
+                Vec::new()
             }
+        };
+        for line in &rewritten {
+            writeln!(out, "{line}")?;
         }
-        writeln!(out, "updated {changed} feed URLs in {}", path.display())?;
+        for (from, to) in kept {
+            eprintln!(
+                "note: the database already holds <{to}>: it is that feed's from now on; the entries stored \
+                 under <{from}> stay (`syndic remove --purge {from}` drops them)"
+            );
+        }
+        writeln!(out, "updated {} feed URLs in {}", rewritten.len(), path.display())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -289,6 +289,40 @@ fn fix_redirects_drops_the_fragment_of_a_redirects_location() {
     assert_eq!(env.count("SELECT COUNT(*) FROM entries"), entries, "nothing stored twice");
 }
 
+/// When the database cannot follow (here a trigger stands in for a full disk
+/// or a failing write), feeds.toml is left as it was: the file is written
+/// inside the database's transaction. It was rewritten first, so the next
+/// sync made a new feed of the new URL and fetched every entry again, and
+/// `--fix-redirects` then had nothing left to fix.
+#[test]
+fn fix_redirects_leaves_feeds_toml_alone_when_the_database_cannot_follow() {
+    let server = Server::start();
+    server.route("/old", Reply::Redirect { status: 308, location: "/new".into() });
+    server.route("/new", Reply::xml(fixture("bol-news.xml")));
+    let env = TestEnv::new();
+    let config = format!("[[feeds]]\nurl = \"{}\"\nname = \"Bol\"\n", server.url("/old"));
+    env.write_config(&config);
+    env.cmd(&["sync"]).assert().success();
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER no_moves BEFORE UPDATE OF url ON feeds BEGIN SELECT RAISE(ABORT, 'cannot write'); END;",
+    )
+    .unwrap();
+    let (code, out, err) = env.run(&["feeds", "--fix-redirects"]);
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(err.contains("cannot write"), "{err}");
+    assert!(!out.contains(" -> "), "nothing was rewritten: {out}");
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), config);
+    conn.execute_batch("DROP TRIGGER no_moves").unwrap();
+    drop(conn);
+    let (code, out, err) = env.run(&["feeds", "--fix-redirects"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("updated 1 feed URL"), "{out}");
+    env.cmd(&["sync", "--force"]).assert().success();
+    assert_eq!(env.count("SELECT COUNT(*) FROM feeds"), 1);
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 3);
+}
+
 /// A full disk: a 600 KiB tmpfs in a mount namespace of the test's own.
 #[test]
 fn a_full_disk_is_a_clear_fatal_error_and_loses_nothing() {
