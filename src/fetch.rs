@@ -237,7 +237,13 @@ impl Fetcher {
                 current = next;
                 continue;
             }
-            let moved_to = (permanent && hop > 0).then(|| current.to_string());
+            // Without its #fragment, as feeds.toml URLs are read: a fragment
+            // never reaches the server, and a Location may carry one.
+            let moved_to = (permanent && hop > 0).then(|| {
+                let mut to = current.clone();
+                to.set_fragment(None);
+                to.to_string()
+            });
             let fresh_for = max_age(resp.headers());
             if status == StatusCode::NOT_MODIFIED {
                 return Ok(FetchOutcome::NotModified { status: status.as_u16(), moved_to, fresh_for });

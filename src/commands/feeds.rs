@@ -155,7 +155,10 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
     let moved: Vec<(String, String)> = rows
         .iter()
         .filter(|r| configured.contains(r.url.as_str()))
-        .filter_map(|r| r.moved_to.clone().map(|to| (r.url.clone(), to)))
+        // Without a #fragment (one recorded by an older syndic may have it):
+        // feeds.toml reads URLs without it.
+        .filter_map(|r| r.moved_to.as_deref().map(|to| (r.url.clone(), without_fragment(to))))
+        .filter(|(from, to)| from != to)
         .collect();
     let mut out = std::io::stdout().lock();
     if moved.is_empty() {
@@ -190,18 +193,13 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
     let path = &config.path;
     let text = std::fs::read_to_string(path)?;
     let mut doc: toml_edit::DocumentMut = text.parse()?;
-    let mut changed = 0;
+    let mut rewritten: Vec<String> = Vec::new();
     if let Some(feeds) = doc.get_mut("feeds").and_then(|f| f.as_array_of_tables_mut()) {
         for table in feeds.iter_mut() {
             let Some(raw) = table.get("url").and_then(|u| u.as_str()).map(str::to_owned) else { continue };
             // The file may say it differently (no trailing slash...): compare as URLs.
             // (feeds.toml URLs are read without their #fragment.)
-            let normalised = url::Url::parse(raw.trim())
-                .map(|mut u| {
-                    u.set_fragment(None);
-                    u.to_string()
-                })
-                .unwrap_or(raw.clone());
+            let normalised = without_fragment(raw.trim());
             if let Some((_, to)) = planned.iter().find(|(from, _)| *from == normalised || *from == raw) {
                 let decor = table.get("url").and_then(|u| u.as_value()).map(|v| v.decor().clone());
                 let mut value = toml_edit::Value::from(*to);
@@ -209,31 +207,51 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
                     *value.decor_mut() = d;
                 }
                 table["url"] = toml_edit::Item::Value(value);
-                writeln!(out, "{raw} -> {to}")?;
-                changed += 1;
+                rewritten.push(format!("{raw} -> {to}"));
             }
         }
     }
-    if changed > 0 {
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        tmp.write_all(doc.to_string().as_bytes())?;
-        tmp.persist(path)?;
+    if !rewritten.is_empty() {
+        // As `add` and `remove` write it: atomically, synced, keeping its
+        // permissions; inside the database's transaction, so that if either
+        // fails neither changes.
+        let text = doc.to_string();
+        let write = || super::add::write_config(path, &text);
         // The feeds keep their entries and state under their new URL. One
         // the database already holds under the new URL (a feed removed from
         // feeds.toml but not purged) keeps its own: the old one's entries
         // stay under the old URL, listed by `feeds --orphans`.
-        if let Some(store) = store.as_mut() {
-            for (from, to) in store.move_feeds(&planned)? {
-                eprintln!(
-                    "note: the database already holds <{to}>: it is that feed's from now on; the entries stored \
-                     under <{from}> stay (`syndic remove --purge {from}` drops them)"
-                );
+        let kept = match store.as_mut() {
+            Some(store) => store.move_feeds(&planned, write)?,
+            None => {
+                write()?;
+                Vec::new()
             }
+        };
+        for line in &rewritten {
+            writeln!(out, "{line}")?;
         }
-        writeln!(out, "updated {changed} feed URLs in {}", path.display())?;
+        for (from, to) in kept {
+            eprintln!(
+                "note: the database already holds <{to}>: it is that feed's from now on; the entries stored \
+                 under <{from}> stay (`syndic remove --purge {from}` drops them)"
+            );
+        }
+        writeln!(out, "updated {} feed URLs in {}", rewritten.len(), path.display())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `url` as feeds.toml reads it: parsed, without its #fragment (as it is
+/// when it does not parse).
+fn without_fragment(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => url.to_owned(),
+    }
 }
 
 /// One feed of `syndic feeds --orphans --json`.

@@ -56,7 +56,13 @@ pub(crate) fn warn_damaged(ids: impl IntoIterator<Item = crate::model::EntryId>)
     if ids.is_empty() {
         return;
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    // Ten named, the rest counted, as `doctor` does: a damaged stretch of
+    // the file can damage thousands, and this stays one short line.
+    const NAMED: usize = 10;
+    let mut list = ids.iter().take(NAMED).map(i64::to_string).collect::<Vec<_>>().join(", ");
+    if ids.len() > NAMED {
+        list.push_str(&format!(" and {} more", ids.len() - NAMED));
+    }
     let (what, it) = if ids.len() == 1 {
         (format!("entry {list}'s stored text is"), "it")
     } else {

@@ -28,7 +28,19 @@ pub(crate) fn run(ctx: &Context, args: &RemoveArgs) -> anyhow::Result<ExitCode> 
     };
     let mut out = std::io::stdout().lock();
 
-    let configured = config.feeds.iter().position(|f| matches(&f.url, f.name.as_deref()));
+    // A URL as feeds.toml writes it, #fragment and all (it is read without
+    // it), unless the database holds a feed under that very URL (an orphan
+    // that kept its fragment: that is the one meant).
+    let configured = config.feeds.iter().position(|f| matches(&f.url, f.name.as_deref())).or_else(|| {
+        let bare = url::Url::parse(wanted).ok().filter(|u| u.fragment().is_some()).map(|mut u| {
+            u.set_fragment(None);
+            u.to_string()
+        })?;
+        if rows.iter().any(|r| same_url(&r.url, wanted)) {
+            return None;
+        }
+        config.feeds.iter().position(|f| same_url(&f.url, &bare))
+    });
     let url = match configured {
         Some(index) => {
             let feed = &config.feeds[index];

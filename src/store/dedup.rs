@@ -369,9 +369,19 @@ pub(crate) fn keys_from(conn: &Connection) -> Result<i64> {
 }
 
 /// The first day whose entries keep a fingerprint though they are in no
-/// large story (meta `fingerprints_from`, see [`forget_old_keys`]).
+/// large story (meta `fingerprints_from`, see [`forget_old_keys`]). A store
+/// that has no such day yet (the first sync after an upgrade) keeps every
+/// fingerprint it has, but may lack those before the keys' horizon: their
+/// entries' fingerprints are computed again, as past the day.
 pub(crate) fn fingerprints_from(conn: &Connection) -> Result<i64> {
-    day_from_meta(conn, "fingerprints_from")
+    let recorded: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'fingerprints_from'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    match recorded.and_then(|v| v.parse().ok()) {
+        Some(day) => Ok(day),
+        None => keys_from(conn),
+    }
 }
 
 fn day_from_meta(conn: &Connection, key: &str) -> Result<i64> {
@@ -440,7 +450,9 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
     // such sync four times slower. From the first day not yet visited (meta
     // `fingerprints_from`; those filed since for entries dated earlier go at
     // the end of their batch, in [`process`], or when their story is regrouped).
-    let fingerprints_from = fingerprints_from(conn)?;
+    // (The first time, from the first day: a store of an older syndic may
+    // hold a few, written for entries dated before the horizon.)
+    let fingerprints_from = day_from_meta(conn, "fingerprints_from")?;
     if cutoff > fingerprints_from {
         conn.prepare_cached(&format!("DELETE FROM fingerprints WHERE day >= ?1 AND day < ?2 AND {}", *IN_SMALL_STORY))?
             .execute([fingerprints_from, cutoff])?;

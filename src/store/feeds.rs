@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use super::{from_unix, Failure, FeedRow, FetchState, Result, Store};
+use crate::error::StoreError;
 use crate::model::FeedId;
 
 impl Store {
@@ -102,28 +103,23 @@ impl Store {
         )?)
     }
 
-    /// Moves each feed `from` to its new URL `to` (feeds.toml was updated
+    /// Moves each feed `from` to its new URL `to` (feeds.toml is updated
     /// after a permanent redirect), keeping its entries and state, all in
-    /// one transaction.
+    /// one transaction, inside which `write_file` rewrites feeds.toml: if
+    /// either fails, neither changes (short of the commit itself failing).
     /// A feed the database already holds under `to` stays as it is, and so
     /// does the one under `from` (its move forgotten): those pairs are returned.
-    pub fn move_feeds(&mut self, moves: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut kept = Vec::new();
-        {
-            let mut rename = tx.prepare(
-                "UPDATE feeds SET url = ?2, moved_to = NULL
-                 WHERE url = ?1 AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?2)",
-            )?;
-            let mut forget = tx.prepare("UPDATE feeds SET moved_to = NULL WHERE url = ?1")?;
-            for (from, to) in moves {
-                if rename.execute(params![from, to])? == 0 {
-                    forget.execute([from])?;
-                    kept.push((from.to_string(), to.to_string()));
-                }
-            }
-        }
-        tx.commit()?;
+    pub fn move_feeds<E: From<StoreError>>(
+        &mut self,
+        moves: &[(&str, &str)],
+        write_file: impl FnOnce() -> std::result::Result<(), E>,
+    ) -> std::result::Result<Vec<(String, String)>, E> {
+        let tx =
+            self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::from)?;
+        let kept = apply_moves(&tx, moves)?;
+        // Dropped without a commit if the file cannot be written: rolled back.
+        write_file()?;
+        tx.commit().map_err(StoreError::from)?;
         Ok(kept)
     }
 
@@ -133,4 +129,21 @@ impl Store {
             .execute("UPDATE feeds SET next_attempt = ?2 WHERE id = ?1", params![feed.0, at.map(|t| t.timestamp())])?;
         Ok(())
     }
+}
+
+/// The moves of [`Store::move_feeds`] inside its transaction.
+fn apply_moves(tx: &rusqlite::Transaction<'_>, moves: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
+    let mut rename = tx.prepare(
+        "UPDATE feeds SET url = ?2, moved_to = NULL
+         WHERE url = ?1 AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?2)",
+    )?;
+    let mut forget = tx.prepare("UPDATE feeds SET moved_to = NULL WHERE url = ?1")?;
+    let mut kept = Vec::new();
+    for (from, to) in moves {
+        if rename.execute(params![from, to])? == 0 {
+            forget.execute([from])?;
+            kept.push((from.to_string(), to.to_string()));
+        }
+    }
+    Ok(kept)
 }

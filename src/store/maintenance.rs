@@ -38,9 +38,12 @@ impl Store {
             ("search index", "SELECT COUNT(*) FROM entries_fts WHERE rowid NOT IN (SELECT id FROM entries)", "search rows without an entry"),
             ("search index", "SELECT COUNT(*) FROM entries WHERE id NOT IN (SELECT rowid FROM entries_fts)", "entries missing from the search index"),
             ("topics", "SELECT COUNT(*) FROM entry_topics WHERE entry_id NOT IN (SELECT id FROM entries)", "topic rows without an entry"),
-            // Entries past the lookup keys' horizon keep one only in a story (store::dedup::forget_old_keys).
+            // Entries past the lookup keys' horizon keep one only in a large story
+            // (store::dedup::forget_old_keys; a store of an older syndic has no
+            // fingerprints_from: it dropped them up to dedup_keys_from).
             ("fingerprints", "SELECT COUNT(*) FROM entries WHERE id NOT IN (SELECT entry_id FROM fingerprints)
-                AND published >= 86400 * COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fingerprints_from'), -100000000000)",
+                AND published >= 86400 * COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fingerprints_from'),
+                    (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'dedup_keys_from'), -100000000000)",
              "entries without a fingerprint"),
             ("stories", "SELECT COUNT(*) FROM entries e WHERE duplicate_of IS NOT NULL AND NOT EXISTS (SELECT 1 FROM entries o WHERE o.id = e.duplicate_of AND o.duplicate_of IS NULL)", "copies whose original is missing or itself a copy"),
         ] {
@@ -96,9 +99,11 @@ impl Store {
         // A damaged text is dropped (nothing of it can be read; the entry's
         // title, link and story stay), and the next sync that brings the
         // entry stores it again: its feed is fetched whole, without the
-        // validators of its last fetch.
+        // validators of its last fetch, and now, even if the server said
+        // it stays fresh a while (max-age, ttl) or it was backing off.
         let mut drop_text = tx.prepare("UPDATE entries SET body = NULL WHERE id = ?1")?;
-        let mut forget_validators = tx.prepare("UPDATE feeds SET etag = NULL, last_modified = NULL WHERE id = ?1")?;
+        let mut forget_validators =
+            tx.prepare("UPDATE feeds SET etag = NULL, last_modified = NULL, next_attempt = NULL WHERE id = ?1")?;
         for (id, feed) in damaged_texts(&tx)? {
             drop_text.execute([id])?;
             forget_validators.execute([feed])?;

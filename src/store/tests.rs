@@ -467,6 +467,53 @@ fn fingerprints_past_the_horizon_are_dropped_and_computed_again_when_needed() {
     assert_eq!(forgotten[0].1.as_deref(), Some("orig"), "{forgotten:?}");
 }
 
+/// A store from before meta `fingerprints_from` (copy detection then
+/// dropped every fingerprint dated before `dedup_keys_from`, and recorded
+/// no day of its own for them): until the first sync after the upgrade the
+/// fingerprints of entries past the horizon were neither stored nor computed
+/// again, so a late copy naming such an entry by its link was left out of
+/// its story, and `doctor` counted every old entry as missing one.
+#[test]
+fn a_store_from_before_fingerprints_from_computes_old_fingerprints_again() {
+    let day = |d: i64| DateTime::<Utc>::from_timestamp(1_700_000_000 + d * 86_400, 0).unwrap();
+    let dated = |key: &str, url: &str, text: &str, d: i64| {
+        let mut e = entry(key, Some(url), text, 1);
+        e.entry.published = day(d);
+        e
+    };
+    let (mut s, f) = store_with_feeds(2);
+    let original = format!("{TEXT} The original report.");
+    let recent = "Lahore weather: rain is expected across Punjab this week, the meteorological office said.";
+    s.save_feed(
+        f[0],
+        &FetchState::default(),
+        &[dated("orig", "https://x/orig", &original, 0), dated("recent", "https://x/recent", recent, 100)],
+        day(100),
+    )
+    .unwrap();
+    s.forget_old_keys(day(100)).unwrap();
+    // As the previous syndic left it: keys and fingerprints dropped up to
+    // dedup_keys_from, no fingerprints_from.
+    s.conn.execute("DELETE FROM meta WHERE key = 'fingerprints_from'", []).unwrap();
+    // (As a sync leaves it: copy detection current, so doctor does not wait for a rebuild.)
+    s.conn
+        .execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('dedup_version', ?1)",
+            [crate::dedup::DEDUP_VERSION.to_string()],
+        )
+        .unwrap();
+    let orig = id_of(&s, "orig");
+    assert!(super::dedup::fingerprint_of(&s.conn, orig).unwrap().is_some(), "computed again from its text");
+    let fingerprints = s.doctor().unwrap().into_iter().find(|c| c.name == "fingerprints").unwrap();
+    assert!(fingerprints.ok && fingerprints.detail == "no entries without a fingerprint", "{}", fingerprints.detail);
+    // Weeks late, carrying the original's link and a longer text: it joins the story.
+    let copy = format!("{original}\n\nOriginally published at F0.\n\nLeave a Reply");
+    s.save_feed(f[1], &FetchState::default(), &[dated("copy", "https://x/orig", &copy, 1)], day(100)).unwrap();
+    let of_copy: Option<i64> =
+        s.conn.query_row("SELECT duplicate_of FROM entries WHERE entry_key = 'copy'", [], |r| r.get(0)).unwrap();
+    assert_eq!(of_copy, Some(orig));
+}
+
 /// When a footer is learnt as boilerplate, the entries past the keys'
 /// horizon that carry it are compared again with the partners they have:
 /// found by shared keys, which are gone, they could not be found again, and

@@ -183,6 +183,33 @@ fn remove_keeps_entries_until_purge_which_re_roots_stories() {
     assert!(err.contains("no feed is named or has the URL \"nope\""), "{err}");
 }
 
+/// `remove` takes a feed's URL as feeds.toml writes it, #fragment and all
+/// (feeds.toml URLs are read without it, and `remove` then said no feed had
+/// that URL); a row the database still holds under the URL with that very
+/// fragment (an orphan migration 012 left) is the one it means.
+#[test]
+fn remove_takes_a_url_with_its_fragment_as_feeds_toml_writes_it() {
+    let server = server();
+    let env = TestEnv::new();
+    let (bol, blog) = (server.url("/bol.xml"), server.url("/blog.xml"));
+    env.write_config(&format!(
+        "[[feeds]]\nurl = \"{bol}#latest\"\nname = \"Bol News\"\n\n[[feeds]]\nurl = \"{blog}\"\nname = \"Tech\"\n"
+    ));
+    env.cmd(&["sync"]).assert().success();
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute("INSERT INTO feeds (url) VALUES (?1)", [format!("{blog}#old")]).unwrap();
+    drop(conn);
+    let (code, out, err) = env.run(&["remove", &format!("{bol}#latest")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with(&format!("removed Bol News <{bol}> from")), "{out}");
+    // The orphan named exactly goes; the configured feed stays.
+    let (code, out, err) = env.run(&["remove", "--purge", &format!("{blog}#old")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(config(&env).trim_start(), format!("[[feeds]]\nurl = \"{blog}\"\nname = \"Tech\"\n"));
+    assert_eq!(env.count("SELECT COUNT(*) FROM feeds WHERE url LIKE '%#%'"), 0);
+    assert_eq!(env.count(&format!("SELECT COUNT(*) FROM feeds WHERE url = '{blog}'")), 1);
+}
+
 fn opml_fixture(name: &str) -> String {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opml").join(name).display().to_string()
 }

@@ -179,12 +179,18 @@ fn fix_redirects_rewrites_feeds_toml_keeping_comments() {
         server.url("/old")
     );
     env.write_config(&config);
+    // A file others read (a cron user's, a group's): it keeps its mode, as with `add` and
+    // `remove` (it became 0600, the temporary file's).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(env.config_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
     env.cmd(&["sync"]).assert().success();
     let (code, out, _) = env.run(&["feeds", "--fix-redirects"]);
     assert_eq!(code, 0);
     assert!(out.contains(&format!("{} -> {}", server.url("/old"), server.url("/new"))), "{out}");
     let rewritten = std::fs::read_to_string(env.config_path()).unwrap();
     assert_eq!(rewritten, config.replace("/old", "/new"));
+    let mode = std::fs::metadata(env.config_path()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "{mode:o}");
     // The feed keeps its entries under the new URL, and nothing is fetched twice.
     env.cmd(&["sync", "--force"]).assert().success();
     assert_eq!(env.count("SELECT COUNT(*) FROM feeds"), 1);
@@ -242,6 +248,79 @@ fn fix_redirects_never_lists_a_feed_twice_nor_half_applies() {
     assert_eq!(code, 0, "the rewritten feeds.toml is valid: {out}{err}");
     let (code, out, _) = env.run(&["feeds", "--orphans"]);
     assert!(code == 0 && out.contains(&d), "{out}");
+}
+
+/// A redirect whose Location carries a #fragment: feeds.toml URLs are read
+/// without one, so the move must be recorded and written without it too.
+/// It was written with it: a feed moved to a URL feeds.toml already lists
+/// made feeds.toml list it twice (every command failed), and another one's
+/// row kept the fragment, so the next sync stored all its entries again
+/// under a new feed.
+#[test]
+fn fix_redirects_drops_the_fragment_of_a_redirects_location() {
+    let server = Server::start();
+    server.route("/a", Reply::Redirect { status: 308, location: "/main#top".into() });
+    server.route("/d", Reply::Redirect { status: 301, location: "/new-d#x".into() });
+    for path in ["/main", "/new-d"] {
+        server.route(path, Reply::xml(fixture("bol-news.xml")));
+    }
+    let env = TestEnv::new();
+    let feed = |path: &str, name: &str| format!("[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\n", server.url(path));
+    env.write_config(&[feed("/main", "Main"), feed("/a", "A"), feed("/d", "D")].concat());
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (main, new_d) = (server.url("/main"), server.url("/new-d"));
+    // `add` of a URL that moved to a listed one says so (it said the file would list it twice).
+    server.route("/c", Reply::Redirect { status: 301, location: "/main#c".into() });
+    let (code, _, err) = env.run(&["add", &server.url("/c")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("error: {main} is already in")) && err.contains("as \"Main\""), "{err}");
+    let (code, out, err) = env.run(&["feeds", "--fix-redirects"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains(&format!("moved to <{main}>, which feeds.toml already lists (as Main)")), "{err}");
+    assert!(out.contains(&format!("{} -> {new_d}\n", server.url("/d"))) && out.contains("updated 1 feed URL"), "{out}");
+    let rewritten = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(!rewritten.contains('#'), "{rewritten}");
+    let entries = env.count("SELECT COUNT(*) FROM entries");
+    let (code, out, err) = env.run(&["sync", "--force"]);
+    assert_eq!(code, 0, "the rewritten feeds.toml is valid: {out}{err}");
+    assert_eq!(env.count(&format!("SELECT COUNT(*) FROM feeds WHERE url = '{new_d}'")), 1);
+    assert_eq!(env.count("SELECT COUNT(*) FROM feeds WHERE url LIKE '%#%'"), 0);
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), entries, "nothing stored twice");
+}
+
+/// When the database cannot follow (here a trigger stands in for a full disk
+/// or a failing write), feeds.toml is left as it was: the file is written
+/// inside the database's transaction. It was rewritten first, so the next
+/// sync made a new feed of the new URL and fetched every entry again, and
+/// `--fix-redirects` then had nothing left to fix.
+#[test]
+fn fix_redirects_leaves_feeds_toml_alone_when_the_database_cannot_follow() {
+    let server = Server::start();
+    server.route("/old", Reply::Redirect { status: 308, location: "/new".into() });
+    server.route("/new", Reply::xml(fixture("bol-news.xml")));
+    let env = TestEnv::new();
+    let config = format!("[[feeds]]\nurl = \"{}\"\nname = \"Bol\"\n", server.url("/old"));
+    env.write_config(&config);
+    env.cmd(&["sync"]).assert().success();
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER no_moves BEFORE UPDATE OF url ON feeds BEGIN SELECT RAISE(ABORT, 'cannot write'); END;",
+    )
+    .unwrap();
+    let (code, out, err) = env.run(&["feeds", "--fix-redirects"]);
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(err.contains("cannot write"), "{err}");
+    assert!(!out.contains(" -> "), "nothing was rewritten: {out}");
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), config);
+    conn.execute_batch("DROP TRIGGER no_moves").unwrap();
+    drop(conn);
+    let (code, out, err) = env.run(&["feeds", "--fix-redirects"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("updated 1 feed URL"), "{out}");
+    env.cmd(&["sync", "--force"]).assert().success();
+    assert_eq!(env.count("SELECT COUNT(*) FROM feeds"), 1);
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 3);
 }
 
 /// A full disk: a 600 KiB tmpfs in a mount namespace of the test's own.

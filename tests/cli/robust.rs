@@ -521,3 +521,62 @@ fn a_damaged_entry_text_is_shown_without_it_and_doctor_repair_then_sync_mends_it
     let (code, out, _) = env.run(&["doctor"]);
     assert!(code == 0 && out.contains("no damaged entry texts"), "{out}");
 }
+
+/// `doctor --repair` says the next sync fetches the feeds of damaged texts
+/// again: so it must, even when the server said its feed stays fresh for an
+/// hour (Cache-Control: max-age), which made that sync skip the feed as not
+/// due and the text stayed lost until the hour was over.
+#[test]
+fn doctor_repair_makes_the_next_sync_fetch_a_feed_the_server_called_fresh() {
+    let server = Server::start();
+    server.route("/cached", Reply::xml(fixture("bol-news.xml")).with_header("Cache-Control", "max-age=3600"));
+    let env = env_with(&server, &[("/cached", "Cached")], "");
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let id = env.count("SELECT MIN(id) FROM entries WHERE body IS NOT NULL").to_string();
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute("UPDATE entries SET body = X'09' || substr(body, 2) WHERE id = ?1", [&id]).unwrap();
+    drop(conn);
+    let (code, out, err) = env.run(&["doctor", "--repair"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(server.hits("/cached"), 2, "{out}");
+    let (code, out, err) = env.run(&["show", &id, "--json"]);
+    assert_eq!((code, err.as_str()), (0, ""), "mended");
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(!shown["text"].as_str().unwrap().is_empty(), "{out}");
+}
+
+/// A damaged stretch of the file damages many texts: the warning stays one
+/// short line, naming ten entries and counting the rest as `doctor` does (it
+/// named every one: `list --all --limit 5000` wrote a line of thousands of ids).
+#[test]
+fn the_warning_about_many_damaged_texts_names_ten_and_counts_the_rest() {
+    let env = TestEnv::new();
+    let items: String = (0..14)
+        .map(|i| {
+            format!(
+                "<item><title>Story {i}</title><guid>s{i}</guid><link>https://x.example/{i}</link>\
+                 <pubDate>Mon, 18 Oct 2021 {i:02}:00:00 GMT</pubDate>\
+                 <description>Story number {i} of a long run about something else each time, item {i}.</description></item>"
+            )
+        })
+        .collect();
+    let path = env.path("many.xml");
+    std::fs::write(&path, format!("<rss version=\"2.0\"><channel><title>Many</title>{items}</channel></rss>")).unwrap();
+    let url = url::Url::from_file_path(&path).unwrap().to_string();
+    env.write_config(&format!("[[feeds]]\nurl = \"{url}\"\nname = \"Many\"\n"));
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    assert_eq!(conn.execute("UPDATE entries SET body = X'09' || substr(body, 2)", []).unwrap(), 14);
+    drop(conn);
+    let (code, out, err) = env.run(&["list", "--all"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        err,
+        "warning: the stored texts of entries 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 4 more are damaged (shown without them): \
+         run `syndic doctor --repair`, then `syndic sync` to fetch them again\n"
+    );
+}
