@@ -974,8 +974,8 @@ fn a_large_storys_members_keep_their_fingerprints() {
 
 /// Migration 012: stored feed URLs lose their #fragment (feeds.toml URLs are
 /// read without it), keeping each feed's entries; of rows that differ only
-/// by their fragments the oldest takes the bare URL, and a row whose bare
-/// URL is taken keeps its own.
+/// by their fragments the one fetched last takes the bare URL, and a row
+/// whose bare URL is taken keeps its own.
 #[test]
 fn migration_012_strips_feed_url_fragments_without_a_conflict() {
     let dir = tempfile::tempdir().unwrap();
@@ -987,15 +987,20 @@ fn migration_012_strips_feed_url_fragments_without_a_conflict() {
             schema::apply(&tx, sql).unwrap();
         }
         tx.pragma_update(None, "user_version", 11).unwrap();
-        for (id, url) in [
-            (1, "https://a.example/feed#top"),
-            (2, "https://b.example/feed#x"),
-            (3, "https://b.example/feed#y"),
-            (4, "https://c.example/feed"),
-            (5, "https://c.example/feed#z"),
-            (6, "https://d.example/feed?q=1"),
+        // (b#x was edited to b#y in feeds.toml: b#y is the one fetched last.)
+        for (id, url, last_attempt) in [
+            (1, "https://a.example/feed#top", None),
+            (2, "https://b.example/feed#x", Some(100)),
+            (3, "https://b.example/feed#y", Some(200)),
+            (4, "https://c.example/feed", None),
+            (5, "https://c.example/feed#z", Some(300)),
+            (6, "https://d.example/feed?q=1", None),
         ] {
-            tx.execute("INSERT INTO feeds (id, url) VALUES (?1, ?2)", params![id, url]).unwrap();
+            tx.execute(
+                "INSERT INTO feeds (id, url, last_attempt) VALUES (?1, ?2, ?3)",
+                params![id, url, last_attempt],
+            )
+            .unwrap();
         }
         tx.execute(
             "INSERT INTO entries (id, feed_id, entry_key, title, published, date_source, first_seen, updated_at)
@@ -1017,8 +1022,8 @@ fn migration_012_strips_feed_url_fragments_without_a_conflict() {
         .unwrap();
     let expected = [
         (1, "https://a.example/feed"),
-        (2, "https://b.example/feed"),
-        (3, "https://b.example/feed#y"),
+        (2, "https://b.example/feed#x"),
+        (3, "https://b.example/feed"),
         (4, "https://c.example/feed"),
         (5, "https://c.example/feed#z"),
         (6, "https://d.example/feed?q=1"),
