@@ -71,7 +71,7 @@ impl Store {
                     "entry texts",
                     false,
                     format!(
-                        "{} ({}): `doctor --repair` drops {} and makes the next sync fetch {} again",
+                        "{} ({}): `doctor --repair` drops {}, and the next sync stores {} again if {} still {} the {}",
                         if damaged.len() == 1 {
                             "1 entry whose stored text is damaged".to_owned()
                         } else {
@@ -79,7 +79,10 @@ impl Store {
                         },
                         ids.join(", "),
                         if damaged.len() == 1 { "it" } else { "them" },
-                        if damaged.len() == 1 { "its feed" } else { "their feeds" }
+                        if damaged.len() == 1 { "it" } else { "them" },
+                        if damaged.len() == 1 { "its feed" } else { "their feeds" },
+                        if damaged.len() == 1 { "carries" } else { "carry" },
+                        if damaged.len() == 1 { "entry" } else { "entries" }
                     ),
                 )
             }

@@ -996,11 +996,8 @@ fn migration_012_strips_feed_url_fragments_without_a_conflict() {
             (5, "https://c.example/feed#z", Some(300)),
             (6, "https://d.example/feed?q=1", None),
         ] {
-            tx.execute(
-                "INSERT INTO feeds (id, url, last_attempt) VALUES (?1, ?2, ?3)",
-                params![id, url, last_attempt],
-            )
-            .unwrap();
+            tx.execute("INSERT INTO feeds (id, url, last_attempt) VALUES (?1, ?2, ?3)", params![id, url, last_attempt])
+                .unwrap();
         }
         tx.execute(
             "INSERT INTO entries (id, feed_id, entry_key, title, published, date_source, first_seen, updated_at)
