@@ -166,12 +166,16 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
         return Ok(ExitCode::SUCCESS);
     }
     // The plan: each move that leaves every URL in the file once.
+    // (A trailing slash makes no difference, as for `add`.)
+    let listed = |set: &HashSet<&str>, url: &str| set.iter().any(|t| super::add::same_url(t, url));
     let mut taken: HashSet<&str> = configured.clone();
     let mut planned: Vec<(&str, &str)> = Vec::new();
     for (from, to) in &moved {
-        if taken.contains(to.as_str()) {
-            let name_of = |url: &str| config.feeds.iter().find(|f| f.url == url).and_then(|f| f.name.clone());
-            let already = if configured.contains(to.as_str()) {
+        if listed(&taken, to) {
+            let name_of = |url: &str| {
+                config.feeds.iter().find(|f| super::add::same_url(&f.url, url)).and_then(|f| f.name.clone())
+            };
+            let already = if listed(&configured, to) {
                 match name_of(to) {
                     Some(n) => format!("which feeds.toml already lists (as {})", safe_text(&n)),
                     None => "which feeds.toml already lists".to_owned(),

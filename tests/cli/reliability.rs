@@ -206,10 +206,10 @@ fn fix_redirects_rewrites_feeds_toml_keeping_comments() {
 #[test]
 fn fix_redirects_never_lists_a_feed_twice_nor_half_applies() {
     let server = Server::start();
-    for (from, to) in [("/a", "/main"), ("/b1", "/shared"), ("/b2", "/shared"), ("/d", "/new-d")] {
+    for (from, to) in [("/a", "/main"), ("/b1", "/shared"), ("/b2", "/shared"), ("/d", "/new-d"), ("/e", "/main/")] {
         server.route(from, Reply::Redirect { status: 308, location: to.into() });
     }
-    for path in ["/main", "/shared", "/new-d"] {
+    for path in ["/main", "/main/", "/shared", "/new-d"] {
         server.route(path, Reply::xml(fixture("bol-news.xml")));
     }
     let env = TestEnv::new();
@@ -217,8 +217,15 @@ fn fix_redirects_never_lists_a_feed_twice_nor_half_applies() {
     // /new-d was followed once, then removed from feeds.toml without --purge.
     env.write_config(&feed("/new-d", "D new"));
     env.cmd(&["sync"]).assert().success();
-    let config =
-        [feed("/main", "Main"), feed("/a", "A"), feed("/b1", "B1"), feed("/b2", "B2"), feed("/d", "D")].concat();
+    let config = [
+        feed("/main", "Main"),
+        feed("/a", "A"),
+        feed("/b1", "B1"),
+        feed("/b2", "B2"),
+        feed("/d", "D"),
+        feed("/e", "E"),
+    ]
+    .concat();
     env.write_config(&config);
     let (code, out, err) = env.run(&["sync"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -230,6 +237,12 @@ fn fix_redirects_never_lists_a_feed_twice_nor_half_applies() {
         "{err}"
     );
     assert!(err.contains(&format!("<{}>, where another feed of feeds.toml moved too", server.url("/shared"))), "{err}");
+    // The same URL but for a trailing slash is the same feed.
+    let e = server.url("/e");
+    assert!(
+        err.contains(&format!("note: E <{e}> moved to <{main}/>, which feeds.toml already lists (as Main)")),
+        "{err}"
+    );
     let (d, new_d) = (server.url("/d"), server.url("/new-d"));
     assert!(err.contains(&format!("note: the database already holds <{new_d}>")), "{err}");
     assert!(out.contains(&format!("{d} -> {new_d}")) && out.contains("updated 2 feed URLs"), "{out}");
@@ -241,6 +254,7 @@ fn fix_redirects_never_lists_a_feed_twice_nor_half_applies() {
         "{rewritten}"
     );
     assert_eq!(once("/b1") + once("/b2"), 1, "{rewritten}");
+    assert_eq!((once("/e"), once("/main/")), (1, 0), "{rewritten}");
     // The database: D's old row stays with its entries (an orphan now), its move forgotten.
     assert_eq!(env.count(&format!("SELECT COUNT(*) FROM feeds WHERE url = '{d}' AND moved_to IS NULL")), 1);
     assert_eq!(env.count(&format!("SELECT COUNT(*) FROM feeds WHERE url = '{new_d}'")), 1);
