@@ -76,8 +76,14 @@ fn json(ctx: &Context, args: &ExportJsonArgs) -> anyhow::Result<ExitCode> {
     emit(args.output.as_deref(), text.as_bytes())
 }
 
+/// The stored feeds by URL, for a digest's sites and dates (their entries
+/// are not counted: a digest reads only the rows it shows).
+fn feeds_by_url(store: &Store) -> anyhow::Result<std::collections::HashMap<String, crate::store::FeedRow>> {
+    Ok(store.feeds_uncounted()?.into_iter().map(|f| (f.url.clone(), f)).collect())
+}
+
 fn digest_items(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<JsonFeedItem>> {
-    let feeds = store.feeds()?;
+    let feeds = feeds_by_url(store)?;
     let mut items = Vec::new();
     let mut damaged = Vec::new();
     for row in store.list(query)? {
@@ -99,7 +105,7 @@ fn digest_items(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<JsonFeed
                 id: row.id.0,
                 feed: row.feed.clone(),
                 feed_url: row.feed_url.clone(),
-                home_page_url: feeds.iter().find(|f| f.url == row.feed_url).and_then(|f| f.site_url.clone()),
+                home_page_url: feeds.get(row.feed_url.as_str()).and_then(|f| f.site_url.clone()),
                 copies: d
                     .copies
                     .iter()
@@ -166,7 +172,7 @@ fn digest_title(base: &str, topics: &[String]) -> String {
 
 /// The stories `query` selects, each with its feed and its copies.
 fn digest_stories(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<DigestStory>> {
-    let feeds = store.feeds()?;
+    let feeds = feeds_by_url(store)?;
     let mut stories = Vec::new();
     let mut damaged = Vec::new();
     for row in store.list(query)? {
@@ -174,7 +180,7 @@ fn digest_stories(store: &Store, query: &ListQuery) -> anyhow::Result<Vec<Digest
         if d.row.text_damaged {
             damaged.push(row.id);
         }
-        let feed = feeds.iter().find(|f| f.url == row.feed_url);
+        let feed = feeds.get(row.feed_url.as_str());
         stories.push(DigestStory {
             id: row.id.0,
             title: row.title.clone(),

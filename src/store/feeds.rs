@@ -31,13 +31,24 @@ impl Store {
 
     /// Every feed the store knows, with its entry count.
     pub fn feeds(&self) -> Result<Vec<FeedRow>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.feed_rows(true)
+    }
+
+    /// Every feed the store knows, without counting entries (`entry_count`
+    /// is 0): counting reads every entry's index row, 45 ms at a million
+    /// entries, for digests that only need the feeds' sites and dates.
+    pub fn feeds_uncounted(&self) -> Result<Vec<FeedRow>> {
+        self.feed_rows(false)
+    }
+
+    fn feed_rows(&self, count: bool) -> Result<Vec<FeedRow>> {
+        let entries = if count { "(SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id)" } else { "0" };
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT f.id, f.url, f.name, f.title, f.site_url, f.etag, f.last_modified, f.last_attempt,
                     f.last_success, f.http_status, f.last_error, f.consecutive_failures, f.next_attempt,
-                    (SELECT COUNT(*) FROM entries e WHERE e.feed_id = f.id), f.moved_to, f.gone, f.discovered,
-                    f.feed_updated
-             FROM feeds f ORDER BY f.id",
-        )?;
+                    {entries}, f.moved_to, f.gone, f.discovered, f.feed_updated
+             FROM feeds f ORDER BY f.id"
+        ))?;
         let rows = stmt.query_map([], |r| {
             Ok(FeedRow {
                 id: FeedId(r.get(0)?),
