@@ -24,12 +24,12 @@ fn opml(ctx: &Context, args: &ExportOpmlArgs) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     // The feeds' own titles and site links are used when a database exists.
     let db = ctx.db_path(Some(&config))?;
-    let rows = if db.exists() { ctx.open_store(&db)?.feeds()? } else { Vec::new() };
+    let rows = if db.exists() { feeds_by_url(&ctx.open_store(&db)?)? } else { Default::default() };
     let feeds: Vec<OpmlFeed> = config
         .feeds
         .iter()
         .map(|f| {
-            let row = rows.iter().find(|r| r.url == f.url);
+            let row = rows.get(f.url.as_str());
             OpmlFeed {
                 title: f.name.clone().or_else(|| row.and_then(|r| r.title.clone())).unwrap_or_else(|| f.url.clone()),
                 xml_url: f.url.clone(),
