@@ -170,29 +170,41 @@ fn fix_redirects(ctx: &Context, config: &crate::config::Config, db: &std::path::
     let listed = |set: &HashSet<&str>, url: &str| set.iter().any(|t| super::add::same_url(t, url));
     let mut taken: HashSet<&str> = configured.clone();
     let mut planned: Vec<(&str, &str)> = Vec::new();
-    for (from, to) in &moved {
-        if listed(&taken, to) {
-            let name_of = |url: &str| {
-                config.feeds.iter().find(|f| super::add::same_url(&f.url, url)).and_then(|f| f.name.clone())
-            };
-            let already = if listed(&configured, to) {
-                match name_of(to) {
-                    Some(n) => format!("which feeds.toml already lists (as {})", safe_text(&n)),
-                    None => "which feeds.toml already lists".to_owned(),
-                }
-            } else {
-                "where another feed of feeds.toml moved too".to_owned()
-            };
-            let from_name = name_of(from).map_or(String::new(), |n| format!("{} ", safe_text(&n)));
-            eprintln!(
-                "note: {from_name}<{from}> moved to <{to}>, {already}: left as it is; \
-                 remove the old one with `syndic remove {from}`"
-            );
-            continue;
+    // A move to a URL another feed leaves (it moved on too: A to B, B to C)
+    // waits for that one, whatever their order: passes until none is planned.
+    // The database follows in the same order, each new URL free by then.
+    let mut pending: Vec<(&str, &str)> = moved.iter().map(|(f, t)| (f.as_str(), t.as_str())).collect();
+    loop {
+        let before = planned.len();
+        pending.retain(|&(from, to)| {
+            if listed(&taken, to) {
+                return true;
+            }
+            taken.remove(from);
+            taken.insert(to);
+            planned.push((from, to));
+            false
+        });
+        if planned.len() == before {
+            break;
         }
-        taken.remove(from.as_str());
-        taken.insert(to.as_str());
-        planned.push((from.as_str(), to.as_str()));
+    }
+    for (from, to) in pending {
+        let name_of =
+            |url: &str| config.feeds.iter().find(|f| super::add::same_url(&f.url, url)).and_then(|f| f.name.clone());
+        let already = if listed(&configured, to) {
+            match name_of(to) {
+                Some(n) => format!("which feeds.toml already lists (as {})", safe_text(&n)),
+                None => "which feeds.toml already lists".to_owned(),
+            }
+        } else {
+            "where another feed of feeds.toml moved too".to_owned()
+        };
+        let from_name = name_of(from).map_or(String::new(), |n| format!("{} ", safe_text(&n)));
+        eprintln!(
+            "note: {from_name}<{from}> moved to <{to}>, {already}: left as it is; \
+             remove the old one with `syndic remove {from}`"
+        );
     }
     let path = &config.path;
     let text = std::fs::read_to_string(path)?;

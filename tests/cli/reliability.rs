@@ -337,6 +337,44 @@ fn fix_redirects_leaves_feeds_toml_alone_when_the_database_cannot_follow() {
     assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 3);
 }
 
+/// Chained moves (A moved to B's old URL, B moved on to C) are both made,
+/// whatever order the feeds are listed in, and each keeps its entries.
+#[test]
+fn fix_redirects_follows_chained_moves_in_any_order() {
+    let server = Server::start();
+    for path in ["/a", "/b", "/c"] {
+        server.route(path, Reply::xml(fixture("bol-news.xml")));
+    }
+    let env = TestEnv::new();
+    let feed = |path: &str, name: &str| format!("[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\n", server.url(path));
+    env.write_config(&[feed("/a", "A"), feed("/b", "B")].concat());
+    env.cmd(&["sync"]).assert().success();
+    // B moved to /c (a redirect seen once), then A to B's old URL.
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    for (from, to) in [("/a", "/b"), ("/b", "/c")] {
+        conn.execute("UPDATE feeds SET moved_to = ?2 WHERE url = ?1", [server.url(from), server.url(to)]).unwrap();
+    }
+    drop(conn);
+    let entries_of = |env: &TestEnv, path: &str| {
+        env.count(&format!(
+            "SELECT COUNT(*) FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE f.url = '{}'",
+            server.url(path)
+        ))
+    };
+    let a_entries = entries_of(&env, "/a");
+    assert!(a_entries > 0);
+    let (code, out, err) = env.run(&["feeds", "--fix-redirects"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("note:"), "{err}");
+    assert!(out.contains("updated 2 feed URLs"), "{out}");
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), [feed("/b", "A"), feed("/c", "B")].concat());
+    // A's row is under /b now, B's under /c, each with its entries.
+    assert_eq!((entries_of(&env, "/a"), entries_of(&env, "/b")), (0, a_entries));
+    assert!(entries_of(&env, "/c") > 0);
+    let (code, out, err) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
 /// A full disk: a 600 KiB tmpfs in a mount namespace of the test's own.
 #[test]
 fn a_full_disk_is_a_clear_fatal_error_and_loses_nothing() {
