@@ -8,13 +8,16 @@
 //! Two ways of writing it:
 //! - by default, rows are written directly, in key order, into the schema the
 //!   store creates: a throwaway fixture for the read benchmark
-//!   (`bench/scale.sh`), without copy-detection data;
+//!   (`bench/scale.sh`), without copy-detection data, texts packed without
+//!   a dictionary;
 //! - with `--write-path`, through the library's own write path, as years of
 //!   syncing would leave it (`bench/scale-sync.sh`): one "sync" a day, each
 //!   feed's entries saved with [`Store::save_feed`] in a batch, their
 //!   comparison data computed beforehand on another thread as the sync's
-//!   parse workers do, old lookup keys dropped and the log checkpointed at
-//!   the end of every day. Copies are found by copy detection itself.
+//!   parse workers do (texts packed with the store's dictionary once it has
+//!   trained one after the first day), old lookup keys dropped and the log
+//!   checkpointed at the end of every day. Copies are found by copy
+//!   detection itself.
 //!   `--now UNIX` sets the newest entry's time (default 2026-09-21);
 //!   `--config FEEDS_TOML` the configuration the store has been synced with
 //!   (its topic and filter rules' fingerprints and copy-detection window:
@@ -25,12 +28,12 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, RwLock};
+use std::sync::{mpsc, Arc, OnceLock, RwLock};
 
 use chrono::{DateTime, Utc};
 use syndic::dedup::{self, Comparison};
 use syndic::model::{DateSource, EntryKey, NewEntry};
-use syndic::store::body::{pack, Texts};
+use syndic::store::body::{pack, Dictionary, Texts};
 use syndic::store::{FetchState, Store, TaggedEntry};
 
 /// The fixture's newest entry by default: bench/scale.sh pins SYNDIC_NOW here.
@@ -343,6 +346,10 @@ fn write_through_store(mut store: Store, mut generator: Generator, started: std:
     // read again after every day's "sync" (a sync reads it at its start).
     let boilerplate: Arc<RwLock<Arc<HashSet<i64>>>> =
         Arc::new(RwLock::new(Arc::new(store.boilerplate_keys().expect("boilerplate"))));
+    // The text dictionary, trained after the first day as a sync trains it
+    // once the store holds enough entries; the producer packs with it.
+    let dictionary: Arc<OnceLock<&'static Dictionary>> = Arc::default();
+    let shared = Arc::clone(&dictionary);
     let (send, receive) = mpsc::sync_channel::<Day>(4);
     let known = Arc::clone(&boilerplate);
     // The parse workers' share: generating and the comparison data, on
@@ -356,7 +363,7 @@ fn write_through_store(mut store: Store, mut generator: Generator, started: std:
             while i < last {
                 let item = generator.item(i);
                 day.end = item.published;
-                let tagged = tagged(&item, &known);
+                let tagged = tagged(&item, &known, shared.get().copied());
                 match day.feeds.iter_mut().find(|(f, _)| *f == item.feed) {
                     Some((_, entries)) => entries.push(tagged),
                     None => day.feeds.push((item.feed, vec![tagged])),
@@ -372,6 +379,7 @@ fn write_through_store(mut store: Store, mut generator: Generator, started: std:
     let mut last_now = None;
     for day in receive {
         let now = at(day.end + 60);
+        let before = store.last_entry_id().expect("last id");
         store.begin_batch().expect("begin");
         for (feed, entries) in &day.feeds {
             let state = FetchState {
@@ -384,7 +392,14 @@ fn write_through_store(mut store: Store, mut generator: Generator, started: std:
             written += entries.len() as i64;
         }
         store.commit_batch().expect("commit");
-        // The end of a sync: old lookup keys dropped, one checkpoint.
+        if dictionary.get().is_none() {
+            if let Some(d) = store.train_text_dictionary_if_due().expect("train a dictionary") {
+                let _ = dictionary.set(d);
+            }
+        }
+        // The end of a sync: its texts packed before the dictionary packed
+        // again, old lookup keys dropped, one checkpoint.
+        store.repack_texts_since(before).expect("repack");
         store.forget_old_keys(now).expect("forget old keys");
         store.checkpoint().expect("checkpoint");
         *boilerplate.write().expect("not poisoned") = Arc::new(store.boilerplate_keys().expect("boilerplate"));
@@ -404,7 +419,7 @@ fn write_through_store(mut store: Store, mut generator: Generator, started: std:
 }
 
 /// An entry as the sync's parse workers hand it to the writer.
-fn tagged(item: &Item, boilerplate: &HashSet<i64>) -> TaggedEntry {
+fn tagged(item: &Item, boilerplate: &HashSet<i64>, dictionary: Option<&Dictionary>) -> TaggedEntry {
     let (summary_text, summary_html, content_text, content_html) = texts(item);
     let (feed, i) = (item.feed, item.index);
     let entry = NewEntry {
@@ -424,7 +439,8 @@ fn tagged(item: &Item, boilerplate: &HashSet<i64>) -> TaggedEntry {
     let entry = NewEntry { text_hash: dedup::text_hash(entry.comparison_text()), ..entry };
     let reduced = dedup::reduce(entry.comparison_text());
     let comparison = Comparison::new(reduced, |k| boilerplate.contains(&k)).lighten();
-    TaggedEntry::new(entry, item.topics.iter().map(|t| (*t).to_owned()).collect()).with_comparison(comparison)
+    TaggedEntry::packed_with(entry, item.topics.iter().map(|t| (*t).to_owned()).collect(), dictionary)
+        .with_comparison(comparison)
 }
 
 fn at(unix: i64) -> DateTime<Utc> {

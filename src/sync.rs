@@ -12,7 +12,7 @@ pub mod order;
 pub mod pool;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -27,7 +27,7 @@ use crate::fetch::{FetchOutcome, Fetcher, Slot, Validators};
 use crate::lookup::FeedKey;
 use crate::model::{FeedMeta, NewEntry};
 use crate::parse;
-use crate::store::{Failure, FeedRow, FetchState, Store, TaggedEntry};
+use crate::store::{body, Failure, FeedRow, FetchState, Store, TaggedEntry};
 use crate::topics::Topics;
 use order::InOrder;
 
@@ -264,6 +264,16 @@ pub async fn run(
     // writer redoes it only if it learns more.
     let boilerplate = Arc::new(RwLock::new(store.boilerplate_keys()?));
 
+    // The text dictionary the parse workers pack with: the store's, or one
+    // trained now (a store upgraded from before dictionaries) or after a
+    // batch of this sync (a new store), see `Batch::commit`.
+    let dictionary: Arc<OnceLock<&'static body::Dictionary>> = Arc::default();
+    match store.text_dictionary() {
+        Some(d) => {
+            let _ = dictionary.set(d);
+        }
+        None => train_dictionary(store, &dictionary),
+    }
     let last_before = store.last_entry_id()?;
     let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));
     let mut tasks = JoinSet::new();
@@ -290,6 +300,7 @@ pub async fn run(
         let fetcher = Arc::clone(&fetcher);
         let topics = Arc::clone(&topics);
         let boilerplate = Arc::clone(&boilerplate);
+        let dictionary = Arc::clone(&dictionary);
         let parsers = Arc::clone(&parsers);
         let pool = Arc::clone(&parse_pool);
         let feed_topics = feed.topics.clone();
@@ -297,7 +308,7 @@ pub async fn run(
         let handle = tasks.spawn(async move {
             // The feed's own URL or where it moved: its host decides the permit.
             let slot = fetcher.slot(task_row.moved_to.as_deref().unwrap_or(&task_row.url)).await;
-            let prep = Prep { topics, boilerplate, feed_topics, parsers, pool };
+            let prep = Prep { topics, boilerplate, dictionary, feed_topics, parsers, pool };
             let result = fetch_and_parse(&fetcher, &slot, &task_row, prep, now, parse_deadline).await;
             (result, slot)
         });
@@ -309,7 +320,7 @@ pub async fn run(
     let mut order: InOrder<(FeedRow, Result<Fetched, FeedError>, Option<Slot>)> =
         InOrder::new(selected.len(), not_fetched, config.settings.concurrency);
     // Feeds written but not yet committed, reported once they are.
-    let mut batch = Batch::default();
+    let mut batch = Batch { dictionary: Arc::clone(&dictionary), ..Batch::default() };
     store.defer_checkpoints()?;
     let mut finished = false;
     loop {
@@ -359,6 +370,11 @@ pub async fn run(
         order.push(position, (row, result, slot), tokio::time::Instant::now());
     }
     batch.commit(store, &mut report, &mut on_progress)?;
+    // This sync's texts packed before its dictionary was trained, packed again with it.
+    let repacked = store.repack_texts_since(last_before)?;
+    if repacked > 0 {
+        tracing::debug!(entries = repacked, "texts packed again with the new dictionary");
+    }
     // [filters]: decide which new entries are hidden (all of them if the rules changed).
     crate::filters::apply(config, store)?;
     // One checkpoint for the whole run (it also syncs the WAL to disk).
@@ -388,6 +404,22 @@ fn share_learnt(store: &mut Store, boilerplate: &RwLock<HashSet<i64>>) {
     let learnt = store.take_learnt();
     if !learnt.is_empty() {
         boilerplate.write().unwrap_or_else(std::sync::PoisonError::into_inner).extend(learnt);
+    }
+}
+
+/// Trains the store's text dictionary if it is due and hands it to the
+/// parse workers. A failure costs only the smaller texts: it is logged and
+/// the sync goes on (the next batch tries again).
+fn train_dictionary(store: &mut Store, dictionary: &OnceLock<&'static body::Dictionary>) {
+    if dictionary.get().is_some() {
+        return;
+    }
+    match store.train_text_dictionary_if_due() {
+        Ok(Some(d)) => {
+            let _ = dictionary.set(d);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "no text dictionary trained"),
     }
 }
 
@@ -442,6 +474,8 @@ async fn join_next_keyed<K, T: 'static>(
 /// The feeds written in the open transaction.
 #[derive(Default)]
 struct Batch {
+    /// The text dictionary of the sync, trained after a commit if due.
+    dictionary: Arc<OnceLock<&'static body::Dictionary>>,
     started: Option<tokio::time::Instant>,
     entries: usize,
     outcomes: Vec<FeedOutcome>,
@@ -489,6 +523,7 @@ impl Batch {
         }
         store.commit_batch()?;
         tracing::debug!(feeds = self.outcomes.len(), entries = self.entries, "batch committed");
+        train_dictionary(store, &self.dictionary);
         self.entries = 0;
         for outcome in self.outcomes.drain(..) {
             on_progress(&outcome);
@@ -520,6 +555,8 @@ struct Prep {
     /// Paragraphs known to be boilerplate: at the start of the sync, and
     /// learnt by the writer since (see `write_feed`).
     boilerplate: Arc<RwLock<HashSet<i64>>>,
+    /// The store's text dictionary, once it has one.
+    dictionary: Arc<OnceLock<&'static body::Dictionary>>,
     feed_topics: Vec<String>,
     /// Leave to parse (one per core).
     parsers: Arc<Semaphore>,
@@ -598,6 +635,7 @@ fn prepare(prep: &Prep, entries: Vec<NewEntry>) -> Vec<TaggedEntry> {
         }
     }
     recurring.retain(|_, n| *n >= dedup::BOILERPLATE_MIN_ENTRIES);
+    let dictionary = prep.dictionary.get().copied();
     entries
         .into_iter()
         .map(|(entry, reduced)| {
@@ -611,7 +649,7 @@ fn prepare(prep: &Prep, entries: Vec<NewEntry>) -> Vec<TaggedEntry> {
                 let known = prep.boilerplate.read().unwrap_or_else(std::sync::PoisonError::into_inner);
                 Comparison::new(reduced, |k| known.contains(&k) || recurring.contains_key(&k)).lighten()
             };
-            TaggedEntry::new(entry, topics).with_comparison(comparison)
+            TaggedEntry::packed_with(entry, topics, dictionary).with_comparison(comparison)
         })
         .collect()
 }
@@ -794,6 +832,7 @@ mod tests {
         let prep = Prep {
             topics: Arc::new(Topics::new(&[])),
             boilerplate: Arc::default(),
+            dictionary: Arc::default(),
             feed_topics: Vec::new(),
             parsers: Arc::new(Semaphore::new(1)),
             pool: Arc::new(pool::ParsePool::new(1)),

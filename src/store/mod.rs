@@ -18,6 +18,7 @@ use rusqlite::Connection;
 
 pub mod body;
 mod dedup;
+mod dictionary;
 mod entries;
 mod feeds;
 mod filters;
@@ -56,6 +57,9 @@ pub struct Store {
     /// `entries::flush_search`): written outside the feeds' savepoints, at
     /// each of which FTS5 would otherwise flush its pending terms to disk.
     pending_search: Vec<entries::SearchRow>,
+    /// The dictionary new entry texts are packed with (the newest of
+    /// `text_dictionaries`), if the store has one yet.
+    dictionary: Option<&'static body::Dictionary>,
 }
 
 /// A feed as the store knows it.
@@ -137,9 +141,16 @@ pub struct TaggedEntry {
 }
 
 impl TaggedEntry {
-    /// Packs `entry`'s texts (deflate: the costly part of saving it). The
-    /// entry's texts must be final: the packed copy is what gets stored.
+    /// Packs `entry`'s texts without a dictionary (see
+    /// [`TaggedEntry::packed_with`]).
     pub fn new(entry: NewEntry, topics: Vec<String>) -> TaggedEntry {
+        TaggedEntry::packed_with(entry, topics, None)
+    }
+
+    /// Packs `entry`'s texts (compressing them: the costly part of saving
+    /// it) with `dictionary`, the store's ([`Store::text_dictionary`]). The
+    /// entry's texts must be final: the packed copy is what gets stored.
+    pub fn packed_with(entry: NewEntry, topics: Vec<String>, dictionary: Option<&body::Dictionary>) -> TaggedEntry {
         let texts = body::Texts {
             summary_text: entry.summary_text.clone(),
             content_text: entry.content_text.clone(),
@@ -147,7 +158,7 @@ impl TaggedEntry {
             content_html: entry.content_html.clone(),
         };
         let text_len = texts.text().chars().count() as i64;
-        TaggedEntry { stored: (body::pack(&texts), text_len), entry, topics, comparison: None }
+        TaggedEntry { stored: (body::pack_with(&texts, dictionary), text_len), entry, topics, comparison: None }
     }
 
     /// With its copy-detection data computed (by a parse worker), leaving

@@ -24,6 +24,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/011_feed_filters.sql"),
     include_str!("migrations/012_feed_url_fragments.sql"),
     include_str!("migrations/013_entry_ids_not_reused.sql"),
+    include_str!("migrations/014_text_dictionaries.sql"),
 ];
 
 /// The migration that makes the search index contentless; the index is
@@ -79,12 +80,14 @@ impl Store {
             dedup: DedupSettings::default(),
             learnt: Default::default(),
             pending_search: Vec::new(),
+            dictionary: None,
         };
         store.conn.busy_timeout(BUSY_TIMEOUT)?;
         // Before anything writes (WAL mode included): is it ours?
         store.check_ownership()?;
         store.configure()?;
         store.migrate()?;
+        store.load_text_dictionaries()?;
         Ok(store)
     }
 
@@ -97,10 +100,12 @@ impl Store {
             dedup: DedupSettings::default(),
             learnt: Default::default(),
             pending_search: Vec::new(),
+            dictionary: None,
         };
         store.conn.busy_timeout(BUSY_TIMEOUT)?;
         store.configure()?;
         store.migrate()?;
+        store.load_text_dictionaries()?;
         Ok(store)
     }
 

@@ -459,3 +459,65 @@ fn editing_only_a_feed_urls_fragment_keeps_the_feed() {
     let (code, _, err) = env.run(&["feeds", "--orphans"]);
     assert!(code == 0 && err.starts_with("no orphan feeds"), "{err}");
 }
+
+/// An RSS feed of `items` articles of a made-up site `site`: its own
+/// words in each, the site's markup and footer around them.
+fn site_feed(site: usize, items: usize) -> String {
+    let mut rss = format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Site {site}</title>");
+    let mut x: u64 = (site as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    for item in 0..items {
+        let words: Vec<String> = (0..250)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                format!("w{}", x % 4_000)
+            })
+            .collect();
+        rss.push_str(&format!(
+            "<item><title>Site {site} story {item}</title><link>https://site{site}.example/{item}</link>\
+             <pubDate>Sun, 01 Nov 2026 {:02}:{:02}:00 +0000</pubDate><description><![CDATA[<div class=\"entry\">\
+             <p>marker{site}x{item} {}</p><p>The post appeared first on Site {site}.</p></div>]]></description></item>",
+            item / 60,
+            item % 60,
+            words.join(" ")
+        ));
+    }
+    rss.push_str("</channel></rss>");
+    rss
+}
+
+#[test]
+fn a_store_trains_a_text_dictionary_in_its_first_large_sync_and_other_runs_read_with_it() {
+    let server = Server::start();
+    let feeds: Vec<(String, String)> = (0..11).map(|i| (format!("/site{i}.xml"), format!("Site {i}"))).collect();
+    for (i, (path, _)) in feeds.iter().enumerate() {
+        server.route(path, Reply::xml(site_feed(i, 100)));
+    }
+    let env = TestEnv::new();
+    let list: Vec<(&str, &str, &[&str])> = feeds.iter().map(|(p, n)| (p.as_str(), n.as_str(), &[][..])).collect();
+    env.write_config(&config(&server, &list, "concurrency = 4"));
+    let (code, stdout, stderr) = env.run(&["sync"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("synced 11 feeds: 1100 new, 0 copies"), "{stdout}");
+    assert_eq!(env.count("SELECT COUNT(*) FROM text_dictionaries"), 1);
+    // Every text is a Zstandard frame naming a dictionary (the low bits of
+    // the frame header's descriptor, after the format byte and the magic).
+    let descriptors = env.query("SELECT hex(substr(body, 1, 1)), hex(substr(body, 6, 1)) FROM entries");
+    assert_eq!(descriptors.len(), 1100);
+    for d in &descriptors {
+        assert_eq!(d[0], "02", "{d:?}");
+        assert_ne!(u8::from_str_radix(&d[1], 16).unwrap() & 3, 0, "no dictionary id: {d:?}");
+    }
+    // Another process reads them with the stored dictionary.
+    let id = env.query("SELECT id FROM entries WHERE title = 'Site 7 story 42'")[0][0].clone();
+    let (code, shown, stderr) = env.run(&["show", &id]);
+    assert_eq!((code, stderr.as_str()), (0, ""), "{shown}");
+    assert!(shown.contains("marker7x42 w") && shown.contains("The post appeared first on Site 7."), "{shown}");
+    let (code, found, stderr) = env.run(&["search", "--json", "marker3x99"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert!(found.contains("\"title\": \"Site 3 story 99\"") && found.contains("marker3x99"), "{found}");
+    let (code, doctor, _) = env.run(&["doctor"]);
+    assert_eq!(code, 0, "{doctor}");
+    assert!(doctor.contains("entry texts"), "{doctor}");
+}
