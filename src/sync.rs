@@ -272,7 +272,9 @@ pub async fn run(
         Some(d) => {
             let _ = dictionary.set(d);
         }
-        None => train_dictionary(store, &dictionary),
+        None => {
+            train_dictionary(store, &dictionary);
+        }
     }
     let last_before = store.last_entry_id()?;
     let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));
@@ -320,7 +322,7 @@ pub async fn run(
     let mut order: InOrder<(FeedRow, Result<Fetched, FeedError>, Option<Slot>)> =
         InOrder::new(selected.len(), not_fetched, config.settings.concurrency);
     // Feeds written but not yet committed, reported once they are.
-    let mut batch = Batch { dictionary: Arc::clone(&dictionary), ..Batch::default() };
+    let mut batch = Batch { dictionary: Arc::clone(&dictionary), stored_after: last_before, ..Batch::default() };
     store.defer_checkpoints()?;
     let mut finished = false;
     loop {
@@ -370,7 +372,8 @@ pub async fn run(
         order.push(position, (row, result, slot), tokio::time::Instant::now());
     }
     batch.commit(store, &mut report, &mut on_progress)?;
-    // This sync's texts packed before its dictionary was trained, packed again with it.
+    // This sync's texts packed before its dictionary reached the parse
+    // workers (those stored before it was trained were packed again then).
     let repacked = store.repack_texts_since(last_before)?;
     if repacked > 0 {
         tracing::debug!(entries = repacked, "texts packed again with the new dictionary");
@@ -410,16 +413,18 @@ fn share_learnt(store: &mut Store, boilerplate: &RwLock<HashSet<i64>>) {
 /// Trains the store's text dictionary if it is due and hands it to the
 /// parse workers. A failure costs only the smaller texts: it is logged and
 /// the sync goes on (the next batch tries again).
-fn train_dictionary(store: &mut Store, dictionary: &OnceLock<&'static body::Dictionary>) {
+/// Returns true if it was trained now.
+fn train_dictionary(store: &mut Store, dictionary: &OnceLock<&'static body::Dictionary>) -> bool {
     if dictionary.get().is_some() {
-        return;
+        return false;
     }
     match store.train_text_dictionary_if_due() {
-        Ok(Some(d)) => {
-            let _ = dictionary.set(d);
+        Ok(Some(d)) => dictionary.set(d).is_ok(),
+        Ok(None) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "no text dictionary trained");
+            false
         }
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "no text dictionary trained"),
     }
 }
 
@@ -476,6 +481,9 @@ async fn join_next_keyed<K, T: 'static>(
 struct Batch {
     /// The text dictionary of the sync, trained after a commit if due.
     dictionary: Arc<OnceLock<&'static body::Dictionary>>,
+    /// The last entry stored before the sync: those after it are the
+    /// sync's, packed again when the dictionary is trained.
+    stored_after: i64,
     started: Option<tokio::time::Instant>,
     entries: usize,
     outcomes: Vec<FeedOutcome>,
@@ -523,7 +531,14 @@ impl Batch {
         }
         store.commit_batch()?;
         tracing::debug!(feeds = self.outcomes.len(), entries = self.entries, "batch committed");
-        train_dictionary(store, &self.dictionary);
+        if train_dictionary(store, &self.dictionary) {
+            // The texts this sync stored so far, packed again now: the
+            // space they free is filled by the rest of the sync.
+            match store.repack_texts_since(self.stored_after) {
+                Ok(n) => tracing::debug!(entries = n, "texts packed again with the new dictionary"),
+                Err(e) => tracing::warn!(error = %e, "texts not packed again with the new dictionary"),
+            }
+        }
         self.entries = 0;
         for outcome in self.outcomes.drain(..) {
             on_progress(&outcome);

@@ -558,7 +558,7 @@ struct LookupSql {
 }
 
 static LOOKUP_SQL: std::sync::LazyLock<LookupSql> = std::sync::LazyLock::new(|| LookupSql {
-    by_url: format!("SELECT id FROM entries WHERE url = ?1 AND id != ?2 LIMIT {EXACT_MAX}"),
+    by_url: format!("SELECT id FROM entries WHERE url_key = ?3 AND url = ?1 AND id != ?2 LIMIT {EXACT_MAX}"),
     by_source: format!("SELECT id FROM entries WHERE source_url = ?1 AND id != ?2 LIMIT {EXACT_MAX}"),
     by_text: format!("SELECT id FROM entries WHERE text_hash = ?1 AND id != ?2 LIMIT {EXACT_MAX}"),
     by_key: format!(
@@ -663,12 +663,12 @@ pub(crate) fn candidates(conn: &Connection, f: &Facts, c: &Comparison, settings:
     // statement whose LIMIT is a parameter every time it is bound.
     let mut by_url = conn.prepare_cached(&LOOKUP_SQL.by_url)?;
     if let Some(src) = &f.source_url {
-        for id in by_url.query_map(params![src, f.id], |r| r.get(0))? {
+        for id in by_url.query_map(params![src, f.id, super::entries::url_key(src)], |r| r.get(0))? {
             add(id?, Via::Source, 0);
         }
     }
     if let Some(url) = &f.url {
-        for id in by_url.query_map(params![url, f.id], |r| r.get(0))? {
+        for id in by_url.query_map(params![url, f.id, super::entries::url_key(url)], |r| r.get(0))? {
             add(id?, Via::Link, 0);
         }
         let mut naming = conn.prepare_cached(&LOOKUP_SQL.by_source)?;

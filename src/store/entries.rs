@@ -68,7 +68,8 @@ impl Store {
         entries: &[TaggedEntry],
         now: DateTime<Utc>,
     ) -> Result<SaveReport> {
-        let Store { conn, dedup: settings, learnt, pending_search, .. } = self;
+        let Store { conn, dedup: settings, learnt, pending_search, dictionary, .. } = self;
+        let dictionary = *dictionary;
         let settings = *settings;
         let tx: &Connection = conn;
         let mut report = SaveReport::default();
@@ -81,7 +82,7 @@ impl Store {
         )?;
         let (mut new, mut changed) = (Vec::new(), Vec::new());
         for tagged in entries {
-            match save_entry(tx, feed, tagged, now, pending_search)? {
+            match save_entry(tx, feed, tagged, dictionary, now, pending_search)? {
                 Saved::New(id) => new.push((id, Some(tagged))),
                 Saved::Updated(id) => changed.push(id),
                 Saved::Unchanged => {}
@@ -284,6 +285,7 @@ fn save_entry(
     tx: &Connection,
     feed: FeedId,
     tagged: &TaggedEntry,
+    dictionary: Option<&body::Dictionary>,
     now: DateTime<Utc>,
     search: &mut Vec<SearchRow>,
 ) -> Result<Saved> {
@@ -294,7 +296,8 @@ fn save_entry(
     if tombstoned {
         return Ok(Saved::Unchanged);
     }
-    let (packed, text_len) = &tagged.stored;
+    let text_len = &tagged.stored.1;
+    let packed = &*tagged.stored_with(dictionary);
     let existing = tx
         .prepare_cached(
             "SELECT id, title, url, author, body, published
@@ -326,7 +329,7 @@ fn save_entry(
         }
         tx.prepare_cached(
             "UPDATE entries SET title = ?2, url = ?3, author = ?4, published = ?5, updated_at = ?6,
-                    body = ?7, text_len = ?8, source_url = ?9, text_hash = ?10
+                    body = ?7, text_len = ?8, source_url = ?9, text_hash = ?10, url_key = ?11
              WHERE id = ?1",
         )?
         .execute(params![
@@ -339,7 +342,8 @@ fn save_entry(
             packed.as_bytes(),
             text_len,
             e.source_url,
-            e.text_hash
+            e.text_hash,
+            e.url.as_deref().map(url_key)
         ])?;
         search.push(SearchRow::of(id, e, true));
         tx.prepare_cached("DELETE FROM entry_topics WHERE entry_id = ?1")?.execute([id])?;
@@ -352,10 +356,10 @@ fn save_entry(
     // 013): an id never names another entry.
     tx.prepare_cached(
         "INSERT INTO entries (id, feed_id, entry_key, title, url, author, published, date_source, first_seen,
-                updated_at, body, text_len, source_url, text_hash)
+                updated_at, body, text_len, source_url, text_hash, url_key)
          VALUES (MAX((SELECT COALESCE(MAX(id), 0) + 1 FROM entries),
                      COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'entries_next_id'), 0)),
-                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)",
+                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         feed.0,
@@ -369,7 +373,8 @@ fn save_entry(
         packed.as_bytes(),
         text_len,
         e.source_url,
-        e.text_hash
+        e.text_hash,
+        e.url.as_deref().map(url_key)
     ])?;
     let id = tx.last_insert_rowid();
     search.push(SearchRow::of(id, e, false));
@@ -440,6 +445,25 @@ fn insert_search_row(
     tx.prepare_cached("INSERT INTO entries_fts (rowid, title, summary, content) VALUES (?1, ?2, ?3, ?4)")?.execute(
         params![id, &*spaced_cjk(title), &*spaced_cjk(summary.unwrap_or("")), &*spaced_cjk(content.unwrap_or(""))],
     )?;
+    Ok(())
+}
+
+/// The key an entry is found by through its link (`entries.url_key`,
+/// migration 015): 64 bits of xxh3. Two links with one key are told apart
+/// by the lookups, which compare the links themselves.
+pub(crate) fn url_key(url: &str) -> i64 {
+    xxhash_rust::xxh3::xxh3_64(url.as_bytes()) as i64
+}
+
+/// Fills `url_key` for every entry with a link (migration 015).
+pub(super) fn fill_url_keys(tx: &Connection) -> Result<()> {
+    let mut select = tx.prepare("SELECT id, url FROM entries WHERE url IS NOT NULL")?;
+    let mut update = tx.prepare("UPDATE entries SET url_key = ?2 WHERE id = ?1")?;
+    let mut rows = select.query([])?;
+    while let Some(r) = rows.next()? {
+        let (id, url): (i64, String) = (r.get(0)?, r.get(1)?);
+        update.execute(params![id, url_key(&url)])?;
+    }
     Ok(())
 }
 

@@ -151,14 +151,21 @@ impl TaggedEntry {
     /// it) with `dictionary`, the store's ([`Store::text_dictionary`]). The
     /// entry's texts must be final: the packed copy is what gets stored.
     pub fn packed_with(entry: NewEntry, topics: Vec<String>, dictionary: Option<&body::Dictionary>) -> TaggedEntry {
-        let texts = body::Texts {
-            summary_text: entry.summary_text.clone(),
-            content_text: entry.content_text.clone(),
-            summary_html: entry.summary_html.clone(),
-            content_html: entry.content_html.clone(),
-        };
+        let texts = texts_of(&entry);
         let text_len = texts.text().chars().count() as i64;
         TaggedEntry { stored: (body::pack_with(&texts, dictionary), text_len), entry, topics, comparison: None }
+    }
+
+    /// Its texts as stored: as packed, or packed again with `dictionary`
+    /// if they were packed without it (by a parse worker that started
+    /// before the store's dictionary was trained).
+    fn stored_with(&self, dictionary: Option<&body::Dictionary>) -> std::borrow::Cow<'_, body::Packed> {
+        match dictionary {
+            Some(d) if body::dictionary_id(self.stored.0.as_bytes()) != Some(d.id()) => {
+                std::borrow::Cow::Owned(body::pack_with(&texts_of(&self.entry), Some(d)))
+            }
+            _ => std::borrow::Cow::Borrowed(&self.stored.0),
+        }
     }
 
     /// With its copy-detection data computed (by a parse worker), leaving
@@ -168,6 +175,16 @@ impl TaggedEntry {
     pub fn with_comparison(mut self, comparison: crate::dedup::Comparison) -> TaggedEntry {
         self.comparison = Some(comparison);
         self
+    }
+}
+
+/// The four texts of `entry`, as [`body::pack`] takes them.
+fn texts_of(entry: &NewEntry) -> body::Texts {
+    body::Texts {
+        summary_text: entry.summary_text.clone(),
+        content_text: entry.content_text.clone(),
+        summary_html: entry.summary_html.clone(),
+        content_html: entry.content_html.clone(),
     }
 }
 

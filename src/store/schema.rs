@@ -25,6 +25,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/012_feed_url_fragments.sql"),
     include_str!("migrations/013_entry_ids_not_reused.sql"),
     include_str!("migrations/014_text_dictionaries.sql"),
+    LINK_KEYS,
 ];
 
 /// The migration that makes the search index contentless; the index is
@@ -38,6 +39,14 @@ const COMPRESSED_TEXT: &str = include_str!("migrations/008_compressed_text.sql")
 
 /// The line of [`COMPRESSED_TEXT`] where the store packs the texts.
 const PACK_MARK: &str = "-- (the store packs the texts here)";
+
+/// The migration that finds entries by a hash of their link; the hashes
+/// are Rust ([`super::entries::url_key`]), computed where the file's
+/// [`LINK_KEYS_MARK`] line stands, before the index is built.
+const LINK_KEYS: &str = include_str!("migrations/015_link_keys.sql");
+
+/// The line of [`LINK_KEYS`] where the store fills the link keys.
+const LINK_KEYS_MARK: &str = "-- (the store fills the link keys here)";
 
 /// How long a reader or writer waits for SQLite's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -53,6 +62,13 @@ pub(super) fn apply(tx: &Connection, sql: &str) -> Result<()> {
         let (before, after) = sql.split_once(PACK_MARK).expect("migration 008 has its marker");
         tx.execute_batch(before)?;
         super::entries::pack_all_texts(tx)?;
+        tx.execute_batch(after)?;
+        return Ok(());
+    }
+    if sql == LINK_KEYS {
+        let (before, after) = sql.split_once(LINK_KEYS_MARK).expect("migration 015 has its marker");
+        tx.execute_batch(before)?;
+        super::entries::fill_url_keys(tx)?;
         tx.execute_batch(after)?;
         return Ok(());
     }
@@ -216,6 +232,13 @@ impl Store {
             tx.pragma_update(None, "application_id", APPLICATION_ID)?;
             tx.commit()?;
             if current >= MIGRATIONS.len() {
+                // The log holds every page the migrations wrote (a new
+                // store's schema: 450 KB): copied into the database and
+                // emptied now, not left to grow until the first checkpoint.
+                // Another connection reading it only makes this a no-op.
+                if let Err(e) = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                    tracing::debug!(error = %e, "no checkpoint after the migrations");
+                }
                 return Ok(());
             }
         }

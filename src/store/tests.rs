@@ -1054,3 +1054,80 @@ fn entry_ids_are_never_given_twice() {
     s.save_feed(f[0], &FetchState::default(), &[other("g")], at(4)).unwrap();
     assert!(id_of(&s, "g") > e);
 }
+
+/// Migration 015: entries are found by a hash of their link; a store from
+/// before it gets the hashes of the links it holds, so that a copy carrying
+/// an old entry's link is still found by it.
+#[test]
+fn migration_015_keys_stored_links_and_copies_are_found_by_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v14.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..14] {
+            schema::apply(&tx, sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 14).unwrap();
+        for (id, url) in [(1, "https://a.example/feed"), (2, "https://b.example/feed")] {
+            tx.execute("INSERT INTO feeds (id, url) VALUES (?1, ?2)", params![id, url]).unwrap();
+        }
+        for (id, url) in [(1, Some("https://news.example/story-1")), (2, None), (3, Some("https://news.example/s-3"))] {
+            tx.execute(
+                "INSERT INTO entries (id, feed_id, entry_key, title, url, published, date_source, first_seen, updated_at,
+                        body)
+                 VALUES (?1, 1, ?2, 'Old story', ?3, ?4, 'published', ?4, ?4, ?5)",
+                params![
+                    id,
+                    format!("k{id}"),
+                    url,
+                    at(1).timestamp(),
+                    body::pack(&body::Texts { content_text: Some(format!("{TEXT} {id}")), ..Default::default() })
+                        .as_bytes()
+                ],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let mut s = Store::open_at(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let keys: Vec<(i64, Option<i64>)> = s
+        .conn
+        .prepare("SELECT id, url_key FROM entries ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        keys,
+        [
+            (1, Some(entries::url_key("https://news.example/story-1"))),
+            (2, None),
+            (3, Some(entries::url_key("https://news.example/s-3")))
+        ]
+    );
+    // (The first sync after an upgrade fingerprints the old entries.)
+    s.ensure_dedup_current().unwrap();
+    // Another feed carrying the first story's link: a copy, by link.
+    let copy = entry("copy", Some("https://news.example/story-1"), "A different text altogether.", 2);
+    s.save_feed(FeedId(2), &FetchState::default(), &[copy], at(3)).unwrap();
+    assert_eq!(dup_of(&s, "copy"), Some(1));
+    let reason: String =
+        s.conn.query_row("SELECT dup_reason FROM entries WHERE entry_key = 'copy'", [], |r| r.get(0)).unwrap();
+    assert_eq!(reason, "link");
+}
+
+/// Two links with the same key (a hash collision, forged here) are told
+/// apart: a lookup by link compares the links themselves.
+#[test]
+fn entries_with_the_same_link_key_but_other_links_are_not_copies() {
+    let (mut s, f) = store_with_feeds(2);
+    s.save_feed(f[0], &FetchState::default(), &[entry("a", Some("https://x.example/a"), TEXT, 2)], at(3)).unwrap();
+    let key = entries::url_key("https://x.example/b");
+    s.conn.execute("UPDATE entries SET url_key = ?1 WHERE entry_key = 'a'", [key]).unwrap();
+    let other = entry("b", Some("https://x.example/b"), "Another story altogether, long enough to stand alone.", 2);
+    s.save_feed(f[1], &FetchState::default(), &[other], at(3)).unwrap();
+    assert_eq!(dup_of(&s, "b"), None);
+}
