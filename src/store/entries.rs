@@ -442,9 +442,10 @@ fn insert_search_row(
     summary: Option<&str>,
     content: Option<&str>,
 ) -> Result<()> {
-    tx.prepare_cached("INSERT INTO entries_fts (rowid, title, summary, content) VALUES (?1, ?2, ?3, ?4)")?.execute(
-        params![id, &*spaced_cjk(title), &*spaced_cjk(summary.unwrap_or("")), &*spaced_cjk(content.unwrap_or(""))],
-    )?;
+    // An excerpt of the content is not indexed again as the summary.
+    let summary = crate::search::indexed_summary(summary.unwrap_or(""), content);
+    tx.prepare_cached("INSERT INTO entries_fts (rowid, title, summary, content) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![id, &*spaced_cjk(title), &*spaced_cjk(summary), &*spaced_cjk(content.unwrap_or(""))])?;
     Ok(())
 }
 

@@ -1131,3 +1131,33 @@ fn entries_with_the_same_link_key_but_other_links_are_not_copies() {
     s.save_feed(f[1], &FetchState::default(), &[other], at(3)).unwrap();
     assert_eq!(dup_of(&s, "b"), None);
 }
+
+/// A summary that is an excerpt of the content is not indexed again (its
+/// words are found through the content); a summary of its own words is.
+#[test]
+fn an_excerpt_summary_is_searched_through_the_content_and_a_standfirst_by_itself() {
+    let (mut s, f) = store_with_feeds(1);
+    let mut excerpt = entry("excerpt", None, TEXT, 2);
+    excerpt.entry.summary_text = Some(format!("{} […]", &TEXT[..80]));
+    let mut standfirst = entry("standfirst", None, "Another article body, about something else entirely: trains.", 2);
+    standfirst.entry.summary_text = Some("Kestrel sightings rise along the corridor.".into());
+    s.save_feed(f[0], &FetchState::default(), &[excerpt, standfirst], at(3)).unwrap();
+    let in_column = |column: &str, word: &str| -> Vec<i64> {
+        s.conn
+            .prepare("SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?1 ORDER BY rowid")
+            .unwrap()
+            .query_map([format!("{{{column}}}: {word}")], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let (e, sf) = (id_of(&s, "excerpt"), id_of(&s, "standfirst"));
+    assert_eq!(in_column("summary", "industries"), Vec::<i64>::new(), "the excerpt is not indexed as a summary");
+    assert_eq!(in_column("content", "industries"), [e]);
+    assert_eq!(in_column("summary", "kestrel"), [sf]);
+    let q = ListQuery { limit: 10, ..ListQuery::default() };
+    let hits = s.search("industries", "industries", &q).unwrap();
+    assert_eq!(hits.iter().map(|h| h.row.id.0).collect::<Vec<_>>(), [e]);
+    let hits = s.search("kestrel", "kestrel", &q).unwrap();
+    assert_eq!(hits.iter().map(|h| h.row.id.0).collect::<Vec<_>>(), [sf]);
+}
