@@ -234,6 +234,9 @@ fn fingerprints_round_trip_and_sample_long_texts() {
     assert_eq!(Fingerprint::decode(&short.encode()), Some(short));
     assert_eq!(Fingerprint::decode(&[9, 9, 9]), None);
     assert_eq!(Fingerprint::decode(&[]), None);
+    // Values are 24 bits, stored in 3 bytes.
+    assert!(f.sample.iter().chain(&f.lead).chain(&f.numbers).all(|v| *v < 1 << 24));
+    assert!(f.encode().len() <= 12 + 3 * (f.sample.len() + f.lead.len() + f.numbers.len()));
     // The one-pass overlap counts what shared_with and compared_len do.
     let short = fp(&seed_body());
     let copy = fp(&seed_copy());
@@ -514,4 +517,45 @@ fn the_attribution_filter_passes_whatever_the_pattern_matches() {
         let (name, _) = find_attribution(c).unwrap_or_else(|| panic!("no attribution found in {short:?}"));
         assert!(name.starts_with("Example") || name.starts_with("The Example"), "{name:?}");
     }
+}
+
+/// Fingerprints filed in the 4-byte form (before values were cut to 24
+/// bits) read as the same fingerprint computed now: their values cut, in
+/// order, each once.
+#[test]
+fn fingerprints_of_the_four_byte_form_read_as_computed_now() {
+    let long =
+        (0..120).map(|i| format!("Sentence number {i} of a long article about the corridor.")).collect::<Vec<_>>();
+    for f in [fp(&long.join(" ")), fp(&seed_body())] {
+        // The old form, its values with the 8 bits above the 24 kept now set.
+        let mut old = vec![1u8, u8::from(f.full) | (u8::from(f.truncated) << 1)];
+        for n in [f.shingles, f.words, f.sample.len() as u32, f.lead.len() as u32, f.numbers.len() as u32] {
+            old.extend_from_slice(&n.to_le_bytes());
+        }
+        for (i, v) in f.sample.iter().chain(&f.lead).chain(&f.numbers).enumerate() {
+            old.extend_from_slice(&(v | ((i as u32 * 37 % 256) << 24)).to_le_bytes());
+        }
+        assert_eq!(Fingerprint::decode(&old), Some(f.clone()));
+        assert_eq!(Fingerprint::decode(&old[..old.len() - 1]), None);
+    }
+}
+
+/// Damaged fingerprint bytes are `None`, never a panic or a huge allocation.
+#[test]
+fn damaged_fingerprints_are_refused() {
+    let good = fp(&seed_body()).encode();
+    for cut in 0..good.len() {
+        assert_eq!(Fingerprint::decode(&good[..cut]), None, "cut at {cut}");
+    }
+    let mut x: u64 = 11;
+    for i in 0..good.len() * 8 {
+        let mut bad = good.clone();
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        bad[i / 8] ^= 1 << (i % 8);
+        bad[(x >> 33) as usize % good.len()] ^= (x >> 20) as u8;
+        let _ = Fingerprint::decode(&bad);
+    }
+    // Counts claiming billions of values: refused by the length check.
+    assert_eq!(Fingerprint::decode(&[2, 0, 1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 1, 2, 3]), None);
+    assert_eq!(Fingerprint::decode(&[2, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), None);
 }
