@@ -267,16 +267,21 @@ pub async fn run(
     // The text dictionary the parse workers pack with: the store's, or one
     // trained now (a store upgraded from before dictionaries) or after a
     // batch of this sync (a new store), see `Batch::commit`.
+    let last_before = store.last_entry_id()?;
     let dictionary: Arc<OnceLock<&'static body::Dictionary>> = Arc::default();
     match store.text_dictionary() {
         Some(d) => {
             let _ = dictionary.set(d);
+            // What a sync killed after training left packed without it.
+            let repacked = store.repack_pending_texts()?;
+            if repacked > 0 {
+                tracing::info!(entries = repacked, "texts packed again with the dictionary a killed sync trained");
+            }
         }
         None => {
-            train_dictionary(store, &dictionary);
+            train_dictionary(store, &dictionary, last_before);
         }
     }
-    let last_before = store.last_entry_id()?;
     let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));
     let mut tasks = JoinSet::new();
     // Which feed (its position in the selection, its row) each task fetches.
@@ -414,11 +419,11 @@ fn share_learnt(store: &mut Store, boilerplate: &RwLock<HashSet<i64>>) {
 /// parse workers. A failure costs only the smaller texts: it is logged and
 /// the sync goes on (the next batch tries again).
 /// Returns true if it was trained now.
-fn train_dictionary(store: &mut Store, dictionary: &OnceLock<&'static body::Dictionary>) -> bool {
+fn train_dictionary(store: &mut Store, dictionary: &OnceLock<&'static body::Dictionary>, repack_from: i64) -> bool {
     if dictionary.get().is_some() {
         return false;
     }
-    match store.train_text_dictionary_if_due() {
+    match store.train_text_dictionary_due_from(repack_from) {
         Ok(Some(d)) => dictionary.set(d).is_ok(),
         Ok(None) => false,
         Err(e) => {
@@ -531,7 +536,7 @@ impl Batch {
         }
         store.commit_batch()?;
         tracing::debug!(feeds = self.outcomes.len(), entries = self.entries, "batch committed");
-        if train_dictionary(store, &self.dictionary) {
+        if train_dictionary(store, &self.dictionary, self.stored_after) {
             // The texts this sync stored so far, packed again now: the
             // space they free is filled by the rest of the sync.
             match store.repack_texts_since(self.stored_after) {

@@ -185,6 +185,9 @@ impl Context<'_> {
                 tracing::warn!(error = %e, "could not apply [filters]; entries are shown as last filtered");
             }
         }
+        // Applying the filters may have waited for a sync that trained the
+        // store's dictionary meanwhile: the texts packed with it are read with it.
+        store.reload_text_dictionaries().map_err(store_error)?;
         Ok((config, store))
     }
 

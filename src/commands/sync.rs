@@ -27,6 +27,10 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     }
     let mut store = ctx.open_store(&db)?;
     let _lock = store.lock_for_sync(config.settings.lock_wait).map_err(super::store_error)?;
+    // The sync this one waited for may have trained the store's dictionary:
+    // without it, its texts would be unreadable here (copy detection
+    // comparing without them, a second dictionary trained).
+    store.reload_text_dictionaries().map_err(super::store_error)?;
     // `--since last-sync` and --print-new: what this sync brings is first seen from now.
     store.record_sync_start(ctx.now).map_err(|e| user_error(e.to_string(), None))?;
 

@@ -19,8 +19,8 @@ use super::{Result, Store};
 /// enough that a new store gets one in its first sync of a few dozen feeds.
 pub const DICTIONARY_MIN_ENTRIES: i64 = 1_000;
 
-/// The newest entries a dictionary is trained on, at most (0.2 to 0.4 s of
-/// training for 1,000 to 2,000 entries of the benchmark corpus).
+/// The newest entries a dictionary is trained on, at most (the 4 MiB of
+/// [`SAMPLES_MAX_BYTES`] hold about 750 of the benchmark corpus's; 0.1 s).
 const DICTIONARY_SAMPLES: i64 = 2_000;
 
 /// Bytes of an entry's payload trained on: its start (the plain texts, then
@@ -39,20 +39,55 @@ impl Store {
     /// packing. A damaged one is skipped with a warning: the texts packed
     /// with it read as damaged (`doctor` names them).
     pub(super) fn load_text_dictionaries(&mut self) -> Result<()> {
-        let mut stmt = self.conn.prepare("SELECT id, data FROM text_dictionaries ORDER BY created, id")?;
-        let rows: Vec<(i64, Vec<u8>)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-        drop(stmt);
+        self.dictionary = load_text_dictionaries(&self.conn)?.or(self.dictionary);
+        Ok(())
+    }
+}
+
+/// Reads the dictionaries stored in `conn` into the process's registry;
+/// returns the newest readable one. A row that is not a readable dictionary
+/// (damaged bytes, not even a blob) is skipped with a warning: the texts
+/// packed with it read as damaged, the store still opens.
+pub(super) fn load_text_dictionaries(conn: &rusqlite::Connection) -> Result<Option<&'static Dictionary>> {
+    let mut newest = None;
+    {
+        let mut stmt = conn.prepare("SELECT id, data FROM text_dictionaries ORDER BY created, id")?;
+        let rows: Vec<(i64, Option<Vec<u8>>)> = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    match r.get_ref(1)? {
+                        ValueRef::Blob(b) => Some(b.to_vec()),
+                        _ => None,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
         for (id, data) in rows {
+            let Some(data) = data else {
+                tracing::warn!(row = id, "a text dictionary is not a blob");
+                continue;
+            };
             match Dictionary::from_bytes(data) {
-                Ok(d) if i64::from(d.id()) == id => self.dictionary = Some(body::register(d)),
+                Ok(d) if i64::from(d.id()) == id => newest = Some(body::register(d)),
                 Ok(d) => {
                     tracing::warn!(row = id, id = d.id(), "a text dictionary does not have the id it is stored under")
                 }
                 Err(e) => tracing::warn!(row = id, error = %e, "a text dictionary cannot be read"),
             }
         }
-        Ok(())
+    }
+    Ok(newest)
+}
+
+impl Store {
+    /// Reads again the dictionaries stored since the store was opened: a
+    /// sync running meanwhile may have trained one, and the texts it packs
+    /// with it are unreadable to a process that does not know it (shown
+    /// without text, judged by their titles by `[filters]`, dropped as
+    /// damaged by `doctor --repair`).
+    pub fn reload_text_dictionaries(&mut self) -> Result<()> {
+        self.load_text_dictionaries()
     }
 
     /// The dictionary new entry texts are packed with, if the store has one.
@@ -62,12 +97,28 @@ impl Store {
 
     /// Trains the store's text dictionary if it has none and holds at least
     /// [`DICTIONARY_MIN_ENTRIES`] entries with text; returns it if trained.
-    /// Its own transaction: call it between batches.
-    pub fn train_text_dictionary_if_due(&mut self) -> Result<Option<&'static Dictionary>> {
-        self.train_text_dictionary(DICTIONARY_MIN_ENTRIES)
+    /// Its own transaction: call it between batches. The entries after
+    /// `repack_from` are to be packed again with it: until
+    /// [`Store::repack_texts_since`] has done so, the store remembers it
+    /// (meta `texts_repack_from`, in the dictionary's transaction), so that
+    /// a sync killed in between has the next one do it
+    /// ([`Store::repack_pending_texts`]).
+    pub fn train_text_dictionary_due_from(&mut self, repack_from: i64) -> Result<Option<&'static Dictionary>> {
+        self.train_text_dictionary(DICTIONARY_MIN_ENTRIES, repack_from)
     }
 
-    pub(crate) fn train_text_dictionary(&mut self, min_entries: i64) -> Result<Option<&'static Dictionary>> {
+    /// [`Store::train_text_dictionary_due_from`] with nothing stored so far
+    /// to pack again.
+    pub fn train_text_dictionary_if_due(&mut self) -> Result<Option<&'static Dictionary>> {
+        let last = self.last_entry_id()?;
+        self.train_text_dictionary(DICTIONARY_MIN_ENTRIES, last)
+    }
+
+    pub(crate) fn train_text_dictionary(
+        &mut self,
+        min_entries: i64,
+        repack_from: i64,
+    ) -> Result<Option<&'static Dictionary>> {
         if self.dictionary.is_some() {
             return Ok(None);
         }
@@ -102,7 +153,12 @@ impl Store {
         let Some(dictionary) = dictionary else {
             return Ok(None);
         };
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('texts_repack_from', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [repack_from.to_string()],
+        )?;
         tx.execute(
             "INSERT OR IGNORE INTO text_dictionaries (id, data, created, samples) VALUES (?1, ?2, strftime('%s', 'now'), ?3)",
             params![dictionary.id(), dictionary.as_bytes(), sizes.len() as i64],
@@ -140,7 +196,10 @@ impl Store {
         let Some(dictionary) = self.dictionary else {
             return Ok(0);
         };
-        let tx = self.conn.transaction()?;
+        // Immediate: a deferred transaction that reads, then writes, cannot
+        // wait for another writer (SQLite answers "busy" at once, whatever
+        // the busy timeout), and the whole sync failed at its very end.
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut repacked = 0;
         {
             let mut read = tx.prepare("SELECT id, body FROM entries WHERE id > ?1 AND body IS NOT NULL")?;
@@ -152,13 +211,34 @@ impl Store {
                     continue;
                 }
                 let Ok(texts) = body::unpack(bytes) else { continue };
+                let packed = body::pack_with(&texts, Some(dictionary));
+                // A text too short to compress stays as it is: not rewritten.
+                if packed.as_bytes() == bytes {
+                    continue;
+                }
                 let id: i64 = row.get(0)?;
-                update.execute(params![id, body::pack_with(&texts, Some(dictionary)).as_bytes()])?;
+                update.execute(params![id, packed.as_bytes()])?;
                 repacked += 1;
             }
         }
+        // Done from the entry the dictionary's training named, or before it.
+        tx.execute("DELETE FROM meta WHERE key = 'texts_repack_from' AND CAST(value AS INTEGER) >= ?1", [after])?;
         tx.commit()?;
         Ok(repacked)
+    }
+
+    /// Packs again the texts a sync killed after training the dictionary
+    /// left without it (see [`Store::train_text_dictionary_if_due`]);
+    /// returns how many.
+    pub fn repack_pending_texts(&mut self) -> Result<usize> {
+        let from: Option<i64> = self
+            .conn
+            .query_row("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'texts_repack_from'", [], |r| r.get(0))
+            .optional()?;
+        match from {
+            Some(from) if self.dictionary.is_some() => self.repack_texts_since(from),
+            _ => Ok(0),
+        }
     }
 }
 
@@ -216,11 +296,11 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
         let first: Vec<TaggedEntry> = (0..150).map(|n| article(n, None)).collect();
         s.save_feed(feed, &FetchState::default(), &first, now).unwrap();
-        assert!(s.train_text_dictionary(200).unwrap().is_none(), "150 entries: too few");
+        assert!(s.train_text_dictionary(200, 0).unwrap().is_none(), "150 entries: too few");
         assert!(s.text_dictionary().is_none());
-        let trained = s.train_text_dictionary(150).unwrap().expect("150 entries: enough");
+        let trained = s.train_text_dictionary(150, 0).unwrap().expect("150 entries: enough");
         assert_eq!(s.text_dictionary().map(Dictionary::id), Some(trained.id()));
-        assert!(s.train_text_dictionary(150).unwrap().is_none(), "trained once");
+        assert!(s.train_text_dictionary(150, 0).unwrap().is_none(), "trained once");
 
         // Entries packed with it from then on; those before it packed again.
         let later: Vec<TaggedEntry> = (150..200).map(|n| article(n, Some(trained))).collect();
@@ -264,5 +344,127 @@ mod tests {
         drop(s);
         let s = Store::open_at(&path).unwrap();
         assert!(s.text_dictionary().is_none());
+    }
+
+    /// A dictionary this process has not read, as another process (a sync)
+    /// trains and stores it: samples of `article`, under the id `id`.
+    fn foreign_dictionary(id: u32) -> Dictionary {
+        let samples: Vec<Vec<u8>> = (9_000..9_300)
+            .map(|n| {
+                let t = article(n, None);
+                body::payload(t.stored.0.as_bytes(), usize::MAX).unwrap()
+            })
+            .collect();
+        let mut bytes = zstd::dict::from_samples(&samples, body::DICTIONARY_SIZE).unwrap();
+        bytes[4..8].copy_from_slice(&id.to_le_bytes());
+        Dictionary::from_bytes(bytes).unwrap()
+    }
+
+    /// What a sync in another process leaves after the store was opened
+    /// here: its dictionary stored, entries packed with it.
+    fn store_from_elsewhere(s: &mut Store, d: &Dictionary) {
+        s.conn
+            .execute(
+                "INSERT INTO text_dictionaries (id, data, created, samples) VALUES (?1, ?2, 0, 300)",
+                params![d.id(), d.as_bytes()],
+            )
+            .unwrap();
+        let feed = s.upsert_feeds(&[("https://gazette.example/feed".into(), None)]).unwrap()[0].id;
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let entries: Vec<TaggedEntry> = (0..20).map(|n| article(n, Some(d))).collect();
+        s.save_feed(feed, &FetchState::default(), &entries, now).unwrap();
+    }
+
+    #[test]
+    fn repair_does_not_drop_texts_packed_with_a_dictionary_stored_since_the_store_was_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("syndic.db");
+        let mut s = Store::open_at(&path).unwrap();
+        store_from_elsewhere(&mut s, &foreign_dictionary(0x7fff_fe01));
+        s.repair().unwrap();
+        let kept: i64 =
+            s.conn.query_row("SELECT COUNT(*) FROM entries WHERE body IS NOT NULL", [], |r| r.get(0)).unwrap();
+        assert_eq!(kept, 20, "texts dropped as damaged");
+        assert!(s.entry(EntryId(3)).unwrap().unwrap().text.ends_with("Harbor Gazette."));
+    }
+
+    #[test]
+    fn filters_judge_texts_packed_with_a_dictionary_stored_since_the_store_was_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("syndic.db");
+        let mut s = Store::open_at(&path).unwrap();
+        store_from_elsewhere(&mut s, &foreign_dictionary(0x7fff_fe02));
+        let report = s
+            .apply_filters("rules", &std::collections::HashMap::new(), |_, t| t.content.contains("Harbor Gazette"))
+            .unwrap();
+        assert_eq!((report.evaluated, report.changed), (20, 20), "judged by their titles alone");
+    }
+
+    #[test]
+    fn a_dictionary_with_damaged_tables_or_not_a_blob_leaves_the_store_openable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("syndic.db");
+        let s = Store::open_at(&path).unwrap();
+        let mut damaged = foreign_dictionary(0x7fff_fe03).as_bytes().to_vec();
+        for b in &mut damaged[8..40] {
+            *b ^= 0xff;
+        }
+        s.conn
+            .execute(
+                "INSERT INTO text_dictionaries (id, data, created, samples) VALUES (?1, ?2, 0, 0)",
+                params![0x7fff_fe03u32, damaged],
+            )
+            .unwrap();
+        s.conn
+            .execute("INSERT INTO text_dictionaries (id, data, created, samples) VALUES (5, 'text', 0, 0)", [])
+            .unwrap();
+        drop(s);
+        let s = Store::open_at(&path).unwrap();
+        assert!(s.text_dictionary().is_none());
+    }
+
+    /// A sync killed between training the dictionary and packing its texts
+    /// again: the next one packs them (the store remembered where from).
+    #[test]
+    fn texts_left_by_a_sync_killed_after_training_are_packed_again_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("syndic.db");
+        let mut s = Store::open_at(&path).unwrap();
+        let feed = s.upsert_feeds(&[("https://gazette.example/feed".into(), None)]).unwrap()[0].id;
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let old: Vec<TaggedEntry> = (0..100).map(|n| article(n, None)).collect();
+        s.save_feed(feed, &FetchState::default(), &old, now).unwrap();
+        // This "sync" stored entries 101 to 150, then trained, then died.
+        let first: Vec<TaggedEntry> = (100..150).map(|n| article(n, None)).collect();
+        s.save_feed(feed, &FetchState::default(), &first, now).unwrap();
+        let trained = s.train_text_dictionary(150, 100).unwrap().expect("trained");
+        drop(s);
+        let mut s = Store::open_at(&path).unwrap();
+        assert_eq!(s.repack_pending_texts().unwrap(), 50, "entries 101 to 150");
+        assert_eq!(s.repack_pending_texts().unwrap(), 0, "done once");
+        let b = bodies(&s);
+        assert!(b[..100].iter().all(|(_, b)| body::dictionary_id(b).is_none()), "entries before the sync kept");
+        assert!(b[100..].iter().all(|(_, b)| body::dictionary_id(b) == Some(trained.id())));
+    }
+
+    #[test]
+    fn packing_again_waits_for_another_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("syndic.db");
+        let mut s = Store::open_at(&path).unwrap();
+        let feed = s.upsert_feeds(&[("https://gazette.example/feed".into(), None)]).unwrap()[0].id;
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let first: Vec<TaggedEntry> = (0..150).map(|n| article(n, None)).collect();
+        s.save_feed(feed, &FetchState::default(), &first, now).unwrap();
+        s.train_text_dictionary(150, 0).unwrap().expect("trained");
+        // Another connection (a `show` marking an entry read) holds the write lock a moment.
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE; UPDATE entries SET read_at = 1 WHERE id = 1;").unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        assert_eq!(s.repack_texts_since(0).unwrap(), 150);
+        release.join().unwrap();
     }
 }

@@ -50,6 +50,9 @@ impl Store {
         // Immediate: the write lock is taken (waiting for another writer)
         // before the reads the writes depend on.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The lock may have been waited for while a sync trained the store's
+        // dictionary: its texts must not be judged by their titles alone.
+        super::dictionary::load_text_dictionaries(&tx)?;
         let mut report = FilterReport { all, ..FilterReport::default() };
         // Decisions first, writes after: no table is written under its own scan.
         let mut decisions: Vec<(i64, bool)> = Vec::new();

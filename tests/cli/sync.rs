@@ -519,5 +519,5 @@ fn a_store_trains_a_text_dictionary_in_its_first_large_sync_and_other_runs_read_
     assert!(found.contains("\"title\": \"Site 3 story 99\"") && found.contains("marker3x99"), "{found}");
     let (code, doctor, _) = env.run(&["doctor"]);
     assert_eq!(code, 0, "{doctor}");
-    assert!(doctor.contains("entry texts"), "{doctor}");
+    assert!(doctor.contains("no damaged entry texts"), "{doctor}");
 }
