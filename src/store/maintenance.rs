@@ -63,7 +63,8 @@ impl Store {
         checks.push(match damaged_texts(&self.conn) {
             Ok(damaged) if damaged.is_empty() => Check::new("entry texts", true, "no damaged entry texts".into()),
             Ok(damaged) => {
-                let mut ids: Vec<String> = damaged.iter().take(DAMAGED_NAMED).map(|(id, _)| id.to_string()).collect();
+                let mut ids: Vec<String> =
+                    damaged.iter().take(DAMAGED_NAMED).map(|(id, _, _)| id.to_string()).collect();
                 if damaged.len() > DAMAGED_NAMED {
                     ids.push("...".into());
                 }
@@ -77,7 +78,12 @@ impl Store {
                         } else {
                             format!("{} entries whose stored texts are damaged", damaged.len())
                         },
-                        ids.join(", "),
+                        // What is wrong with the first (all share it, often).
+                        if damaged.len() == 1 {
+                            format!("{}: {}", ids[0], damaged[0].2)
+                        } else {
+                            format!("{}; entry {}: {}", ids.join(", "), damaged[0].0, damaged[0].2)
+                        },
                         if damaged.len() == 1 { "it" } else { "them" },
                         if damaged.len() == 1 { "it" } else { "them" },
                         if damaged.len() == 1 { "its feed" } else { "their feeds" },
@@ -107,7 +113,7 @@ impl Store {
         let mut drop_text = tx.prepare("UPDATE entries SET body = NULL WHERE id = ?1")?;
         let mut forget_validators =
             tx.prepare("UPDATE feeds SET etag = NULL, last_modified = NULL, next_attempt = NULL WHERE id = ?1")?;
-        for (id, feed) in damaged_texts(&tx)? {
+        for (id, feed, _) in damaged_texts(&tx)? {
             drop_text.execute([id])?;
             forget_validators.execute([feed])?;
         }
@@ -188,7 +194,7 @@ pub(crate) fn delete_entries(conn: &rusqlite::Connection, ids: &[i64]) -> Result
 /// A text naming a dictionary this process does not know is read again after
 /// the stored dictionaries are: one trained by a sync since the store was
 /// opened (`doctor --repair` waits for the sync to end) is no damage.
-fn damaged_texts(conn: &rusqlite::Connection) -> Result<Vec<(i64, i64)>> {
+fn damaged_texts(conn: &rusqlite::Connection) -> Result<Vec<(i64, i64, String)>> {
     use super::body::{self, BodyError};
     super::dictionary::load_text_dictionaries(conn)?;
     let mut stmt = conn.prepare("SELECT id, feed_id, body FROM entries WHERE body IS NOT NULL ORDER BY id")?;
@@ -200,14 +206,14 @@ fn damaged_texts(conn: &rusqlite::Connection) -> Result<Vec<(i64, i64)>> {
             rusqlite::types::ValueRef::Blob(bytes) => match body::unpack(bytes) {
                 Err(BodyError::UnknownDictionary(id)) if reloaded.insert(id) => {
                     super::dictionary::load_text_dictionaries(conn)?;
-                    body::unpack(bytes).is_err()
+                    body::unpack(bytes).err()
                 }
-                read => read.is_err(),
+                read => read.err(),
             },
-            _ => true,
+            _ => Some(BodyError::NotABlob),
         };
-        if bad {
-            damaged.push((r.get(0)?, r.get(1)?));
+        if let Some(e) = bad {
+            damaged.push((r.get(0)?, r.get(1)?, e.to_string()));
         }
     }
     Ok(damaged)

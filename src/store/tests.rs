@@ -813,7 +813,7 @@ fn a_damaged_body_is_shown_without_its_text_and_never_a_panic() {
         let rows = s.list(&ListQuery { limit: 5, ..ListQuery::default() }).unwrap();
         assert!(rows.len() == 1 && rows[0].text_damaged, "{rows:?}");
         let doctor = s.doctor().unwrap().into_iter().find(|c| c.name == "entry texts").unwrap();
-        assert!(!doctor.ok && doctor.detail.starts_with(&format!("1 entry whose stored text is damaged ({id})")));
+        assert!(!doctor.ok && doctor.detail.starts_with(&format!("1 entry whose stored text is damaged ({id}: ")));
         // Copy detection and the search index get by without the text.
         assert_eq!(super::dedup::facts(&s.conn, id).unwrap().unwrap().body, "");
         s.repair().unwrap();
