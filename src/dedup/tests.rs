@@ -234,9 +234,13 @@ fn fingerprints_round_trip_and_sample_long_texts() {
     assert_eq!(Fingerprint::decode(&short.encode()), Some(short));
     assert_eq!(Fingerprint::decode(&[9, 9, 9]), None);
     assert_eq!(Fingerprint::decode(&[]), None);
-    // Values are 24 bits, stored in 3 bytes.
+    // Values are 24 bits, stored as Rice-coded gaps: well under 3 bytes each.
     assert!(f.sample.iter().chain(&f.lead).chain(&f.numbers).all(|v| *v < 1 << 24));
-    assert!(f.encode().len() <= 12 + 3 * (f.sample.len() + f.lead.len() + f.numbers.len()));
+    for x in [&f, &fp(&seed_body())] {
+        let values = x.sample.len() + x.lead.len() + x.numbers.len();
+        let len = x.encode().len();
+        assert!(len * 100 <= (12 + 3 * values) * 82, "{len} bytes for {values} values");
+    }
     // The one-pass overlap counts what shared_with and compared_len do.
     let short = fp(&seed_body());
     let copy = fp(&seed_copy());
@@ -540,6 +544,45 @@ fn fingerprints_of_the_four_byte_form_read_as_computed_now() {
     }
 }
 
+/// Fingerprints filed with 3-byte values (format 2, before the values were
+/// Rice-coded) read as the same fingerprint computed now; their lists out
+/// of order are damage.
+#[test]
+fn fingerprints_of_the_three_byte_form_read_as_computed_now() {
+    let long =
+        (0..120).map(|i| format!("Sentence number {i} of a long article about the corridor.")).collect::<Vec<_>>();
+    for f in [fp(&long.join(" ")), fp(&seed_body()), fp("")] {
+        let mut old = vec![2u8, u8::from(f.full) | (u8::from(f.truncated) << 1)];
+        for n in [f.shingles, f.words, f.sample.len() as u32, f.lead.len() as u32, f.numbers.len() as u32] {
+            let mut n = n;
+            while n >= 0x80 {
+                old.push((n as u8 & 0x7f) | 0x80);
+                n >>= 7;
+            }
+            old.push(n as u8);
+        }
+        for v in f.sample.iter().chain(&f.lead).chain(&f.numbers) {
+            old.extend_from_slice(&v.to_le_bytes()[..3]);
+        }
+        assert_eq!(Fingerprint::decode(&old), Some(f.clone()));
+        assert!(f.encode().len() <= old.len());
+        assert_eq!(Fingerprint::decode(&old[..old.len().saturating_sub(1)]), None);
+        if f.sample.len() >= 2 {
+            let at = old.len() - 3 * (f.sample.len() + f.lead.len() + f.numbers.len());
+            let (first, second) = (old[at..at + 3].to_vec(), old[at + 3..at + 6].to_vec());
+            old[at..at + 3].copy_from_slice(&second);
+            old[at + 3..at + 6].copy_from_slice(&first);
+            assert_eq!(Fingerprint::decode(&old), None, "a sample out of order");
+        }
+    }
+    // A list out of order (only a damaged one is) is written as its set.
+    let mut f = fp(&seed_body());
+    let sorted = f.clone();
+    f.sample.reverse();
+    f.lead.push(f.lead[0]);
+    assert_eq!(Fingerprint::decode(&f.encode()), Some(sorted));
+}
+
 /// Damaged fingerprint bytes are `None`, never a panic or a huge allocation.
 #[test]
 fn damaged_fingerprints_are_refused() {
@@ -558,4 +601,9 @@ fn damaged_fingerprints_are_refused() {
     // Counts claiming billions of values: refused by the length check.
     assert_eq!(Fingerprint::decode(&[2, 0, 1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 1, 2, 3]), None);
     assert_eq!(Fingerprint::decode(&[2, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), None);
+    assert_eq!(Fingerprint::decode(&[3, 0, 1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 1, 2, 3]), None);
+    // Bits left over past the last value: not a fingerprint.
+    let mut extra = good.clone();
+    extra.push(1);
+    assert_eq!(Fingerprint::decode(&extra), None);
 }
