@@ -133,8 +133,15 @@ pub struct SyncOptions {
 
 /// A write transaction is committed once it is this old...
 pub const BATCH_TIME: Duration = Duration::from_millis(250);
+
 /// ...or holds this many new or changed entries.
 pub const BATCH_ENTRIES: usize = 1_000;
+
+/// Largest store compacted by the sync that trains its text dictionary and
+/// packs its texts again: a store of 10,000 entries (35 MB) takes 0.3 s; one
+/// upgraded with years of entries is left as it is (its freed pages are
+/// reused by the next syncs).
+pub const COMPACT_MAX_BYTES: u64 = 256 << 20;
 
 /// How many different hosts must all fail to resolve before a sync says
 /// "no network?" rather than blaming each feed.
@@ -269,12 +276,16 @@ pub async fn run(
     // batch of this sync (a new store), see `Batch::commit`.
     let last_before = store.last_entry_id()?;
     let dictionary: Arc<OnceLock<&'static body::Dictionary>> = Arc::default();
+    // Texts packed again in place leave their pages part empty: the sync
+    // that does it compacts a small store at its end (`COMPACT_MAX_BYTES`).
+    let mut compact_at_end = store.text_dictionary().is_none();
     match store.text_dictionary() {
         Some(d) => {
             let _ = dictionary.set(d);
             // What a sync killed after training left packed without it.
             let repacked = store.repack_pending_texts()?;
             if repacked > 0 {
+                compact_at_end = true;
                 tracing::info!(entries = repacked, "texts packed again with the dictionary a killed sync trained");
             }
         }
@@ -389,6 +400,15 @@ pub async fn run(
     // Copy detection's lookup keys stay a few weeks long.
     let dropped = store.forget_old_keys(now)?;
     tracing::debug!(keys = dropped, "old copy-detection keys dropped");
+    if compact_at_end && store.text_dictionary().is_some() {
+        // Once in a store's life (the sync that trains its dictionary); a
+        // failure loses nothing: the store stays as it is, only larger.
+        match store.compact_if_at_most(COMPACT_MAX_BYTES) {
+            Ok(Some((before, after))) => tracing::debug!(before, after, "store compacted"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "store not compacted"),
+        }
+    }
     store.checkpoint()?;
     report.stored = Some(store.stored_since(last_before)?);
     // Report in the order of feeds.toml, not of completion.

@@ -171,6 +171,35 @@ impl Store {
         Ok(())
     }
 
+    /// The database file's size in bytes (its pages, free ones included).
+    pub fn file_bytes(&self) -> Result<u64> {
+        let (pages, size): (i64, i64) = self.conn.query_row(
+            "SELECT p.page_count, s.page_size FROM pragma_page_count() p, pragma_page_size() s",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((pages.max(0) as u64).saturating_mul(size.max(0) as u64))
+    }
+
+    /// Rewrites the database without its free pages and with full ones
+    /// (SQLite's `VACUUM`), if it takes at most `max_bytes`; returns its size
+    /// before and after. One transaction: an error leaves it as it was.
+    /// Readers may go on meanwhile; another writer waits for it.
+    pub fn compact_if_at_most(&mut self, max_bytes: u64) -> Result<Option<(u64, u64)>> {
+        let before = self.file_bytes()?;
+        if before > max_bytes {
+            return Ok(None);
+        }
+        // The copy VACUUM builds goes to a temporary file, not to memory
+        // (temp_store = MEMORY otherwise, for statement journals), through
+        // a small page cache: it reads and writes every page once.
+        self.conn.execute_batch("PRAGMA temp_store = FILE; PRAGMA cache_size = -1024")?;
+        let vacuumed = self.conn.execute_batch("VACUUM");
+        self.conn.execute_batch(&format!("PRAGMA temp_store = MEMORY; PRAGMA cache_size = {}", super::CACHE_SIZE))?;
+        vacuumed?;
+        Ok(Some((before, self.file_bytes()?)))
+    }
+
     /// The highest entry id stored: entries stored later have higher ids.
     pub fn last_entry_id(&self) -> Result<i64> {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM entries", [], |r| r.get(0))?)

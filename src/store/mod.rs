@@ -45,6 +45,10 @@ use crate::model::{EntryId, FeedId, NewEntry};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
+/// SQLite's page cache, in SQLite's unit (negative: KiB): 8 MiB. The copy
+/// detection indexes are read and written on every new entry.
+const CACHE_SIZE: i64 = -8192;
+
 /// An open database.
 pub struct Store {
     conn: Connection,

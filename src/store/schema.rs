@@ -182,9 +182,10 @@ impl Store {
                 Err(e) => return Err(e.into()),
             }
         }
-        // An 8 MiB page cache: the dedup indexes are read and written on every new entry.
-        self.conn
-            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;")?;
+        self.conn.execute_batch(&format!(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = {};",
+            super::CACHE_SIZE
+        ))?;
         Ok(())
     }
 

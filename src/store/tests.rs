@@ -1161,3 +1161,38 @@ fn an_excerpt_summary_is_searched_through_the_content_and_a_standfirst_by_itself
     let hits = s.search("kestrel", "kestrel", &q).unwrap();
     assert_eq!(hits.iter().map(|h| h.row.id.0).collect::<Vec<_>>(), [sf]);
 }
+
+/// Compacting gives the pages entries freed back and keeps every row; a
+/// store larger than the bound is left as it is.
+#[test]
+fn compacting_frees_pages_keeps_rows_and_respects_its_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syndic.db");
+    let mut s = Store::open_at(&path).unwrap();
+    let f = s.upsert_feeds(&[("https://f0.example/feed".into(), None)]).unwrap()[0].id;
+    // Texts that do not compress: a few kilobytes of packed text each.
+    let mut x: u64 = 5;
+    let mut words = |n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                format!("w{:x}", x >> 40)
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let entries: Vec<_> = (0..200).map(|i| entry(&format!("k{i}"), None, &words(400), 1)).collect();
+    s.save_feed(f, &FetchState::default(), &entries, at(3)).unwrap();
+    s.conn.execute_batch("UPDATE entries SET body = NULL WHERE id % 2 = 0").unwrap();
+    let before = s.file_bytes().unwrap();
+    assert_eq!(s.compact_if_at_most(before - 1).unwrap(), None);
+    assert_eq!(s.file_bytes().unwrap(), before);
+    let (was, now) = s.compact_if_at_most(before).unwrap().expect("compacted");
+    assert_eq!(was, before);
+    assert!(now * 100 < before * 90, "{before} -> {now} bytes");
+    assert_eq!(s.conn.query_row("SELECT COUNT(*) FROM entries", [], |r| r.get::<_, i64>(0)).unwrap(), 200);
+    assert_eq!(s.conn.query_row("PRAGMA freelist_count", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
+    // The store's settings are back: the page cache and the journal.
+    assert_eq!(s.conn.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0)).unwrap(), super::CACHE_SIZE);
+    assert_eq!(s.conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0)).unwrap(), "wal");
+}

@@ -520,4 +520,9 @@ fn a_store_trains_a_text_dictionary_in_its_first_large_sync_and_other_runs_read_
     let (code, doctor, _) = env.run(&["doctor"]);
     assert_eq!(code, 0, "{doctor}");
     assert!(doctor.contains("no damaged entry texts"), "{doctor}");
+    // The texts packed again in place left their pages part empty: that
+    // sync compacted the store (no free pages, the entries' pages full).
+    assert_eq!(env.count("SELECT freelist_count FROM pragma_freelist_count()"), 0);
+    let unused = env.count("SELECT SUM(unused) * 100 / SUM(pgsize) FROM dbstat WHERE name = 'entries'");
+    assert!(unused <= 15, "{unused}% of the entries' pages unused");
 }
