@@ -456,7 +456,7 @@ fn reduce_hashing_twice(text: &str) -> Reduced {
         .iter()
         .map(|p| {
             let (words, numbers) = word_hashes(p);
-            let key = (words.len() >= BOILERPLATE_MIN_WORDS).then(|| hash_words(&words) as i64);
+            let key = (words.len() >= BOILERPLATE_MIN_WORDS).then(|| (hash_words(&words) as i64) >> 32);
             ReducedParagraph { key, words, numbers }
         })
         .filter(|p| !p.words.is_empty())

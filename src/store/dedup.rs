@@ -203,12 +203,74 @@ pub(crate) fn facts_without_body(conn: &Connection, id: i64) -> Result<Option<Fa
     Ok(found)
 }
 
-fn ids_to_blob(ids: &[i64]) -> Vec<u8> {
-    ids.iter().flat_map(|v| v.to_le_bytes()).collect()
+/// A paragraph's sample of entry ids: each a LEB128 number (an id of a
+/// million entries in 3 bytes), so that SQL appends one by concatenation
+/// (migration 016; 8 bytes each before).
+pub(super) fn ids_to_blob(ids: &[i64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ids.len() * 3);
+    for &id in ids {
+        let mut v = id as u64;
+        while v >= 0x80 {
+            out.push((v as u8 & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    out
 }
 
-fn ids_from_blob(blob: &[u8]) -> Vec<i64> {
+/// The ids of [`ids_to_blob`]; a damaged end is left out.
+pub(super) fn ids_from_blob(blob: &[u8]) -> Vec<i64> {
+    let mut out = Vec::new();
+    let (mut v, mut shift) = (0u64, 0u32);
+    for &b in blob {
+        if shift > 63 {
+            break;
+        }
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            out.push(v as i64);
+            (v, shift) = (0, 0);
+        } else {
+            shift += 7;
+        }
+    }
+    out
+}
+
+/// The ids of a sample stored before migration 016 (8 bytes each).
+pub(super) fn ids_from_blob_before_016(blob: &[u8]) -> Vec<i64> {
     blob.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("chunks of 8"))).collect()
+}
+
+/// Migration 016: copies `paragraph_counts` into `paragraph_counts_16` with
+/// 32-bit keys (the upper half of the old) and LEB128 samples. Two rows of a
+/// feed whose keys become one are merged (their counts added, boilerplate
+/// if either was, the samples joined up to their bound).
+pub(super) fn convert_paragraph_counts_before_016(tx: &Connection) -> Result<()> {
+    let mut read = tx.prepare("SELECT hash, feed_id, entries, boilerplate, sample FROM paragraph_counts")?;
+    let mut write = tx.prepare(&format!(
+        "INSERT INTO paragraph_counts_16 (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (hash, feed_id) DO UPDATE SET entries = entries + excluded.entries,
+             boilerplate = MAX(boilerplate, excluded.boilerplate),
+             sample = CASE WHEN length(sample) < {bytes} THEN CAST(sample || excluded.sample AS BLOB) ELSE sample END",
+        bytes = 10 * dedup::BOILERPLATE_SAMPLES
+    ))?;
+    let mut rows = read.query([])?;
+    while let Some(row) = rows.next()? {
+        let hash: i64 = row.get(0)?;
+        let sample: Vec<u8> = row.get::<_, Option<Vec<u8>>>(4)?.unwrap_or_default();
+        let mut ids = ids_from_blob_before_016(&sample);
+        ids.truncate(dedup::BOILERPLATE_SAMPLES);
+        write.execute(params![
+            hash >> 32,
+            row.get::<_, i64>(1)?,
+            row.get::<_, i64>(2)?,
+            row.get::<_, i64>(3)?,
+            ids_to_blob(&ids)
+        ])?;
+    }
+    Ok(())
 }
 
 /// Returns true if and only if the paragraph `key` is known boilerplate of
@@ -244,9 +306,11 @@ pub(crate) fn count_paragraphs(conn: &Connection, feed_id: i64, id: i64, reduced
     let mut count = conn.prepare_cached(&format!(
         "INSERT INTO paragraph_counts (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, 1, 0, ?3)
          ON CONFLICT (hash, feed_id) DO UPDATE SET entries = entries + 1,
-             sample = CASE WHEN length(sample) < {} THEN CAST(sample || excluded.sample AS BLOB) ELSE sample END
+             sample = CASE WHEN entries < {n} AND length(sample) < {bytes}
+                 THEN CAST(sample || excluded.sample AS BLOB) ELSE sample END
          RETURNING entries, boilerplate, sample",
-        8 * dedup::BOILERPLATE_SAMPLES
+        n = dedup::BOILERPLATE_SAMPLES,
+        bytes = 10 * dedup::BOILERPLATE_SAMPLES
     ))?;
     let me = ids_to_blob(&[id]);
     let mut learnt = Vec::new();

@@ -26,6 +26,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/013_entry_ids_not_reused.sql"),
     include_str!("migrations/014_text_dictionaries.sql"),
     LINK_KEYS,
+    PARAGRAPH_COUNTS,
 ];
 
 /// The migration that makes the search index contentless; the index is
@@ -48,6 +49,14 @@ const LINK_KEYS: &str = include_str!("migrations/015_link_keys.sql");
 /// The line of [`LINK_KEYS`] where the store fills the link keys.
 const LINK_KEYS_MARK: &str = "-- (the store fills the link keys here)";
 
+/// The migration that stores paragraph counts in fewer bytes; the samples
+/// are converted by Rust ([`super::dedup::convert_paragraph_counts_before_016`])
+/// where the file's [`PARAGRAPH_COUNTS_MARK`] line stands.
+const PARAGRAPH_COUNTS: &str = include_str!("migrations/016_compact_paragraph_counts.sql");
+
+/// The line of [`PARAGRAPH_COUNTS`] where the store converts the rows.
+const PARAGRAPH_COUNTS_MARK: &str = "-- (the store converts the paragraph counts here)";
+
 /// How long a reader or writer waits for SQLite's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -69,6 +78,13 @@ pub(super) fn apply(tx: &Connection, sql: &str) -> Result<()> {
         let (before, after) = sql.split_once(LINK_KEYS_MARK).expect("migration 015 has its marker");
         tx.execute_batch(before)?;
         super::entries::fill_url_keys(tx)?;
+        tx.execute_batch(after)?;
+        return Ok(());
+    }
+    if sql == PARAGRAPH_COUNTS {
+        let (before, after) = sql.split_once(PARAGRAPH_COUNTS_MARK).expect("migration 016 has its marker");
+        tx.execute_batch(before)?;
+        super::dedup::convert_paragraph_counts_before_016(tx)?;
         tx.execute_batch(after)?;
         return Ok(());
     }

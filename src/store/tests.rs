@@ -700,8 +700,8 @@ fn paragraph_counts_keep_a_sample_of_the_entries_that_carry_a_paragraph() {
         })
         .unwrap();
     assert_eq!(n, 12);
-    let ids: Vec<i64> = sample.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
-    assert_eq!(ids, (1..=dedup::BOILERPLATE_SAMPLES as i64).collect::<Vec<_>>());
+    assert_eq!(super::dedup::ids_from_blob(&sample), (1..=dedup::BOILERPLATE_SAMPLES as i64).collect::<Vec<_>>());
+    assert_eq!(sample.len(), dedup::BOILERPLATE_SAMPLES, "one byte an id below 128");
 }
 
 // See: issue 11 ("Store text once"): a database of schema 7 keeps every
@@ -1195,4 +1195,68 @@ fn compacting_frees_pages_keeps_rows_and_respects_its_bound() {
     // The store's settings are back: the page cache and the journal.
     assert_eq!(s.conn.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0)).unwrap(), super::CACHE_SIZE);
     assert_eq!(s.conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0)).unwrap(), "wal");
+}
+
+/// Migration 016 keeps every paragraph count, under the upper half of its
+/// key, with its sample of entries re-encoded: a footer a feed's entries
+/// carried before is still known boilerplate for the entries after.
+#[test]
+fn migration_016_keeps_paragraph_counts_under_shorter_keys() {
+    let footer = "Subscribe to our newsletter for the latest corridor news and analysis.";
+    let old_key = dedup::paragraph_hash_before_016(footer).unwrap();
+    let new_key = dedup::paragraph_hash(footer).unwrap();
+    assert_eq!(new_key, old_key >> 32);
+    assert!(i32::try_from(new_key).is_ok());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v15.db");
+    let old_ids = |ids: &[i64]| -> Vec<u8> { ids.iter().flat_map(|v| v.to_le_bytes()).collect() };
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..15] {
+            schema::apply(&tx, sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 15).unwrap();
+        for (id, url) in [(1, "https://a.example/feed"), (2, "https://b.example/feed")] {
+            tx.execute("INSERT INTO feeds (id, url) VALUES (?1, ?2)", params![id, url]).unwrap();
+        }
+        let mut insert = tx
+            .prepare("INSERT INTO paragraph_counts (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .unwrap();
+        insert.execute(params![old_key, 1, 5, 1, old_ids(&[3, 70_000, 1 << 40])]).unwrap();
+        // Two paragraphs of feed 2 whose keys become one, and one of feed 1.
+        let twin = (0x1234_5678_i64 << 32) | 5;
+        insert.execute(params![twin, 2, 1, 0, old_ids(&[11])]).unwrap();
+        insert.execute(params![twin + 4, 2, 2, 1, old_ids(&[12, 13])]).unwrap();
+        insert.execute(params![twin, 1, 1, 0, old_ids(&[14])]).unwrap();
+        drop(insert);
+        tx.commit().unwrap();
+    }
+    let s = Store::open_at(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let rows: Vec<(i64, i64, i64, i64, Vec<i64>)> = s
+        .conn
+        .prepare("SELECT hash, feed_id, entries, boilerplate, sample FROM paragraph_counts ORDER BY hash, feed_id")
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, super::dedup::ids_from_blob(&r.get::<_, Vec<u8>>(4)?)))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let mut expected = vec![
+        (new_key, 1, 5, 1, vec![3, 70_000, 1 << 40]),
+        (0x1234_5678, 1, 1, 0, vec![14]),
+        (0x1234_5678, 2, 3, 1, vec![11, 12, 13]),
+    ];
+    expected.sort();
+    assert_eq!(rows, expected);
+    assert!(s.boilerplate_keys().unwrap().contains(&new_key));
+    // The sample of ids in LEB128: 3 bytes for an id of a million entries.
+    assert_eq!(super::dedup::ids_to_blob(&[1_000_000]).len(), 3);
+    let ids = [0, 1, 127, 128, 1 << 40, i64::MAX];
+    assert_eq!(super::dedup::ids_from_blob(&super::dedup::ids_to_blob(&ids)), ids);
+    // A damaged end is left out, never a panic.
+    assert_eq!(super::dedup::ids_from_blob(&[0x05, 0x80, 0x80]), [5]);
+    assert_eq!(super::dedup::ids_from_blob(&[0xff; 20]), Vec::<i64>::new());
 }
