@@ -2,10 +2,10 @@
 --
 -- A paragraph's boilerplate key is now the upper 32 bits of its hash (4 bytes
 -- in SQLite instead of 8), and the sample of entries that carry it is a list
--- of LEB128 numbers (an id of a million entries in 3 bytes instead of 8): 27
--- bytes a row became 19. The store converts the rows where the marker line
--- stands (Rust: the samples), merging the rare two of a feed whose keys are
--- now the same.
+-- of LEB128 numbers (an id of a million entries in 3 bytes instead of 8): a
+-- row takes 17 bytes instead of 27. The store converts the rows where the
+-- marker line stands (Rust: the samples), merging the rare two of a feed
+-- whose keys are now the same.
 CREATE TABLE paragraph_counts_16 (
     hash        INTEGER NOT NULL,
     feed_id     INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
