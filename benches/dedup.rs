@@ -36,6 +36,11 @@ fn bench_fingerprint(c: &mut Criterion) {
             black_box((p.index_keys(), p.fingerprint().encode()))
         })
     });
+    // What verifying a candidate reads back: its stored fingerprint.
+    let stored = syndic::dedup::prepare(&text, |_| false).fingerprint().encode();
+    g.bench_function(BenchmarkId::new("decode", format!("{} bytes", stored.len())), |b| {
+        b.iter(|| black_box(syndic::dedup::Fingerprint::decode(black_box(&stored))))
+    });
     g.finish();
 }
 
