@@ -276,16 +276,12 @@ pub async fn run(
     // batch of this sync (a new store), see `Batch::commit`.
     let last_before = store.last_entry_id()?;
     let dictionary: Arc<OnceLock<&'static body::Dictionary>> = Arc::default();
-    // Texts packed again in place leave their pages part empty: the sync
-    // that does it compacts a small store at its end (`COMPACT_MAX_BYTES`).
-    let mut compact_at_end = store.text_dictionary().is_none();
     match store.text_dictionary() {
         Some(d) => {
             let _ = dictionary.set(d);
             // What a sync killed after training left packed without it.
             let repacked = store.repack_pending_texts()?;
             if repacked > 0 {
-                compact_at_end = true;
                 tracing::info!(entries = repacked, "texts packed again with the dictionary a killed sync trained");
             }
         }
@@ -400,14 +396,14 @@ pub async fn run(
     // Copy detection's lookup keys stay a few weeks long.
     let dropped = store.forget_old_keys(now)?;
     tracing::debug!(keys = dropped, "old copy-detection keys dropped");
-    if compact_at_end && store.text_dictionary().is_some() {
-        // Once in a store's life (the sync that trains its dictionary); a
-        // failure loses nothing: the store stays as it is, only larger.
-        match store.compact_if_at_most(COMPACT_MAX_BYTES) {
-            Ok(Some((before, after))) => tracing::debug!(before, after, "store compacted"),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "store not compacted"),
-        }
+    // Texts packed again in place leave their pages part empty: once in a
+    // small store's life (after the sync that trains its dictionary, or the
+    // next that succeeds), it is compacted. A failure loses nothing: the
+    // store stays as it was, only larger, and the next sync tries again.
+    match store.compact_if_pending(COMPACT_MAX_BYTES) {
+        Ok(Some((before, after))) => tracing::debug!(before, after, "store compacted"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "store not compacted; the next sync tries again"),
     }
     store.checkpoint()?;
     report.stored = Some(store.stored_since(last_before)?);

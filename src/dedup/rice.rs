@@ -2,8 +2,9 @@
 //! values, Rice-coded (a quotient in unary, then `k` low bits), `k` chosen
 //! from the set's size and the range of its values so that the decoder
 //! derives it too. A fingerprint's shingle values are uniformly spread
-//! hashes, for which this is close to the entropy: about `log2(range / n)
-//! + 2` bits a value, 17 to 19 here instead of 24.
+//! hashes, for which this is close to the entropy: about
+//! `log2(range / n) + 2` bits a value (a long text's sample 17 to 19
+//! instead of 24, its lead about 20, a short list of figures more).
 
 /// The Rice parameter of `n` values below `range`: the bits of the mean gap.
 fn parameter(n: usize, range: u32) -> u32 {
@@ -134,12 +135,13 @@ impl<'a> BitReader<'a> {
     /// Reads `n` values below `range` written by [`BitWriter::push_set`];
     /// `None` if the bits run out or a value reaches `range`.
     pub fn read_set(&mut self, n: usize, range: u32) -> Option<Vec<u32>> {
-        // Every value takes at least one bit: a damaged count cannot make
-        // this allocate more than the input could hold.
-        if n > self.remaining() {
+        // Every value takes at least k + 1 bits and is distinct below
+        // `range`: a damaged count cannot make this allocate more than the
+        // input could hold.
+        let k = parameter(n, range);
+        if n > range as usize || n.saturating_mul(k as usize + 1) > self.remaining() {
             return None;
         }
-        let k = parameter(n, range);
         let mut out = Vec::with_capacity(n);
         let mut next = 0u32;
         for _ in 0..n {
@@ -229,13 +231,28 @@ mod tests {
     fn damaged_bits_are_refused_not_trusted() {
         // Runs out of bits.
         assert_eq!(BitReader::new(&[0xff]).read_set(1, 1 << 24), None);
-        // More values than bits.
+        // More values than bits, or than the range holds (before anything
+        // is allocated: a count this large would abort the process).
         assert_eq!(BitReader::new(&[0, 0]).read_set(17, 1 << 24), None);
+        assert_eq!(BitReader::new(&[0; 64]).read_set(usize::MAX / 4, 1 << 24), None);
+        assert_eq!(BitReader::new(&[0; 64]).read_set(17, 16), None);
+        // Fewer bits than the values' low bits need: 4 values below 2^24
+        // take 22 low bits each.
+        assert_eq!(BitReader::new(&[0; 11]).read_set(4, 1 << 24), None);
         // A value past the range: one value below 16 has 4 low bits; a
         // quotient of 1 and low bits 0 is 16.
         assert_eq!(BitReader::new(&[0b0000_0001]).read_set(1, 16), None);
         assert_eq!(BitReader::new(&[0b0001_1110]).read_set(1, 16), Some(vec![15]));
         // A long unary run stops at the range, not at the end of a huge input.
         assert_eq!(BitReader::new(&[0xff; 4096]).read_set(1, 1 << 10), None);
+        // Padding that is not zero is not what the writer wrote.
+        let mut w = BitWriter::default();
+        w.push_set(&[3], 16);
+        let mut bytes = w.into_bytes();
+        assert!(BitReader::new(&bytes).read_set(1, 16).is_some());
+        bytes[0] |= 0x80;
+        let mut r = BitReader::new(&bytes);
+        assert_eq!(r.read_set(1, 16), Some(vec![3]));
+        assert!(!r.at_padding());
     }
 }

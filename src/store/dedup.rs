@@ -402,7 +402,11 @@ pub(crate) fn write_fingerprint(
             .optional()?
     };
     if let Some((old_data, old_keys, old_day)) = &old {
-        if *old_data == data && dedup::decode_keys(old_keys) == *keys && *old_day == day {
+        // Unchanged, even when filed in an earlier form (compared as read:
+        // the bytes differ, not the fingerprint). Such a fingerprint stays
+        // in its form; refiling it would unpair and pair the entry again.
+        let same_data = *old_data == data || Fingerprint::decode(old_data).as_ref() == Some(&c.fingerprint);
+        if same_data && dedup::decode_keys(old_keys) == *keys && *old_day == day {
             return Ok(false);
         }
         let mut del = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;

@@ -200,6 +200,21 @@ impl Store {
         Ok(Some((before, self.file_bytes()?)))
     }
 
+    /// Compacts the store ([`Store::compact_if_at_most`]) if a compaction
+    /// is pending (the training of its text dictionary asked for one, in
+    /// its transaction); returns its size before and after. A store larger
+    /// than `max_bytes` is not compacted and no longer asked to be; one that
+    /// fails to be (no room for the copy, a writer holding the lock) is
+    /// asked again by the next call.
+    pub fn compact_if_pending(&mut self, max_bytes: u64) -> Result<Option<(u64, u64)>> {
+        if self.meta("compact_pending")?.is_none() {
+            return Ok(None);
+        }
+        let done = self.compact_if_at_most(max_bytes)?;
+        self.conn.execute("DELETE FROM meta WHERE key = 'compact_pending'", [])?;
+        Ok(done)
+    }
+
     /// The highest entry id stored: entries stored later have higher ids.
     pub fn last_entry_id(&self) -> Result<i64> {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM entries", [], |r| r.get(0))?)

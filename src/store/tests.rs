@@ -1195,6 +1195,24 @@ fn compacting_frees_pages_keeps_rows_and_respects_its_bound() {
     // The store's settings are back: the page cache and the journal.
     assert_eq!(s.conn.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0)).unwrap(), super::CACHE_SIZE);
     assert_eq!(s.conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0)).unwrap(), "wal");
+    assert_eq!(s.conn.query_row("PRAGMA temp_store", [], |r| r.get::<_, i64>(0)).unwrap(), 2, "MEMORY");
+
+    // Pending (asked for by a dictionary's training): done once; a failure
+    // leaves it pending; a store over the bound is no longer asked to be.
+    let pending = |s: &Store| s.meta("compact_pending").unwrap().is_some();
+    assert_eq!(s.compact_if_pending(u64::MAX).unwrap(), None, "nothing pending");
+    s.conn.execute("INSERT INTO meta (key, value) VALUES ('compact_pending', '1')", []).unwrap();
+    s.conn.execute_batch("BEGIN").unwrap();
+    assert!(s.compact_if_pending(u64::MAX).is_err(), "VACUUM cannot run in a transaction");
+    s.conn.execute_batch("ROLLBACK").unwrap();
+    assert!(pending(&s));
+    assert_eq!(s.conn.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0)).unwrap(), super::CACHE_SIZE);
+    assert!(s.compact_if_pending(u64::MAX).unwrap().is_some());
+    assert!(!pending(&s));
+    assert_eq!(s.compact_if_pending(u64::MAX).unwrap(), None);
+    s.conn.execute("INSERT INTO meta (key, value) VALUES ('compact_pending', '1')", []).unwrap();
+    assert_eq!(s.compact_if_pending(0).unwrap(), None);
+    assert!(!pending(&s));
 }
 
 /// Migration 016 keeps every paragraph count, under the upper half of its
@@ -1259,4 +1277,42 @@ fn migration_016_keeps_paragraph_counts_under_shorter_keys() {
     // A damaged end is left out, never a panic.
     assert_eq!(super::dedup::ids_from_blob(&[0x05, 0x80, 0x80]), [5]);
     assert_eq!(super::dedup::ids_from_blob(&[0xff; 20]), Vec::<i64>::new());
+}
+
+/// A fingerprint filed in an earlier form (format 2, 3-byte values) that is
+/// computed again unchanged counts as unchanged: it is neither refiled nor
+/// its entry unpaired and paired again (found by review: the bytes were
+/// compared).
+#[test]
+fn an_unchanged_fingerprint_filed_in_an_earlier_form_is_left_as_it_is() {
+    let (mut s, feeds) = store_with_feeds(1);
+    let text = format!("{TEXT} {TEXT} More words about the corridor and its budget of 42 billion.");
+    s.save_feed(feeds[0], &FetchState::default(), &[entry("a", None, &text, 3)], at(3)).unwrap();
+    let id = id_of(&s, "a");
+    let blob: Vec<u8> =
+        s.conn.query_row("SELECT data FROM fingerprints WHERE entry_id = ?1", [id], |r| r.get(0)).unwrap();
+    assert_eq!(blob[0], 3);
+    let fp = dedup::Fingerprint::decode(&blob).unwrap();
+    let mut old = vec![2u8, u8::from(fp.full) | (u8::from(fp.truncated) << 1)];
+    for n in [fp.shingles, fp.words, fp.sample.len() as u32, fp.lead.len() as u32, fp.numbers.len() as u32] {
+        let mut n = n;
+        while n >= 0x80 {
+            old.push((n as u8 & 0x7f) | 0x80);
+            n >>= 7;
+        }
+        old.push(n as u8);
+    }
+    for v in fp.sample.iter().chain(&fp.lead).chain(&fp.numbers) {
+        old.extend_from_slice(&v.to_le_bytes()[..3]);
+    }
+    assert_eq!(dedup::Fingerprint::decode(&old).as_ref(), Some(&fp));
+    s.conn.execute("UPDATE fingerprints SET data = ?2 WHERE entry_id = ?1", params![id, old]).unwrap();
+    let f = super::dedup::facts(&s.conn, id).unwrap().unwrap();
+    let c = super::dedup::comparison(&s.conn, dedup::reduce(&f.body)).unwrap();
+    assert_eq!(c.fingerprint, fp, "the same fingerprint is computed again");
+    let keys_from = super::dedup::keys_from(&s.conn).unwrap();
+    assert!(!super::dedup::write_fingerprint(&s.conn, &f, &c, false, keys_from).unwrap());
+    let kept: Vec<u8> =
+        s.conn.query_row("SELECT data FROM fingerprints WHERE entry_id = ?1", [id], |r| r.get(0)).unwrap();
+    assert_eq!(kept, old);
 }

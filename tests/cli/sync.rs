@@ -523,6 +523,7 @@ fn a_store_trains_a_text_dictionary_in_its_first_large_sync_and_other_runs_read_
     // The texts packed again in place left their pages part empty: that
     // sync compacted the store (no free pages, the entries' pages full).
     assert_eq!(env.count("SELECT freelist_count FROM pragma_freelist_count()"), 0);
+    assert_eq!(env.count("SELECT COUNT(*) FROM meta WHERE key = 'compact_pending'"), 0);
     let unused = env.count("SELECT SUM(unused) * 100 / SUM(pgsize) FROM dbstat WHERE name = 'entries'");
     assert!(unused <= 15, "{unused}% of the entries' pages unused");
 }
