@@ -145,9 +145,20 @@ impl<'a> BitReader<'a> {
         let mut out = Vec::with_capacity(n);
         let mut next = 0u32;
         for _ in 0..n {
-            // A quotient past this already passes the range.
-            let quotient = self.unary(range >> k)?;
-            let low = self.bits(k)?;
+            // The common case in one read of the next bits: a short quotient
+            // and the low bits after it.
+            let (word, available) = self.peek();
+            let ones = word.trailing_ones();
+            let (quotient, low) = if (ones + 1 + k) as usize <= available {
+                self.pos += (ones + 1 + k) as usize;
+                (ones, ((word >> (ones + 1)) & ((1u64 << k) - 1)) as u32)
+            } else {
+                // A quotient past this already passes the range.
+                (self.unary(range >> k)?, self.bits(k)?)
+            };
+            if quotient > range >> k {
+                return None;
+            }
             let value = next.checked_add((quotient << k) | low)?;
             if value >= range {
                 return None;
