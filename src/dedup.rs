@@ -254,10 +254,10 @@ pub(crate) fn paragraph_hash_before_016(paragraph: &str) -> Option<i64> {
 }
 
 /// The boilerplate key of a paragraph of these words: the upper 32 bits of
-/// their hash (SQLite stores it in 4 bytes, not 8). Two of a feed's
-/// paragraphs share one by chance once in 4 billion pairs, and a paragraph
-/// that shares one with a site's footer only leaves that paragraph out of
-/// its comparison text: no verdict moves.
+/// their hash (SQLite stores it in 4 bytes, not 8). Two paragraphs share
+/// one by chance once in 4 billion pairs: one that shares it with a footer
+/// (of any feed) is left out of its entry's comparison text, as the footer
+/// is; two of one feed count as one paragraph.
 fn paragraph_key(words: &[u64]) -> Option<i64> {
     (words.len() >= BOILERPLATE_MIN_WORDS).then(|| (hash_words(words) as i64) >> 32)
 }

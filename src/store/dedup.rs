@@ -244,31 +244,79 @@ pub(super) fn ids_from_blob_before_016(blob: &[u8]) -> Vec<i64> {
 }
 
 /// Migration 016: copies `paragraph_counts` into `paragraph_counts_16` with
-/// 32-bit keys (the upper half of the old) and LEB128 samples. Two rows of a
-/// feed whose keys become one are merged (their counts added, boilerplate
-/// if either was, the samples joined up to their bound).
+/// 32-bit keys (the upper half of the old) and LEB128 samples. Rows of a
+/// feed whose keys become one are merged: their counts added, boilerplate
+/// if either was, their samples joined and cut to
+/// [`dedup::BOILERPLATE_SAMPLES`] ids. Rows of feeds that no longer exist
+/// (the cascade would have deleted them) and rows of values syndic never
+/// writes (not an integer key or count, not a blob sample) are left out.
 pub(super) fn convert_paragraph_counts_before_016(tx: &Connection) -> Result<()> {
-    let mut read = tx.prepare("SELECT hash, feed_id, entries, boilerplate, sample FROM paragraph_counts")?;
-    let mut write = tx.prepare(&format!(
-        "INSERT INTO paragraph_counts_16 (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (hash, feed_id) DO UPDATE SET entries = entries + excluded.entries,
-             boilerplate = MAX(boilerplate, excluded.boilerplate),
-             sample = CASE WHEN length(sample) < {bytes} THEN CAST(sample || excluded.sample AS BLOB) ELSE sample END",
-        bytes = 10 * dedup::BOILERPLATE_SAMPLES
-    ))?;
+    use rusqlite::types::ValueRef;
+    // In key order: the rows whose new keys are one are next to each other
+    // (the new key is the old one shifted), so they are merged as they come.
+    let mut read = tx.prepare(
+        "SELECT hash, feed_id, entries, boilerplate, sample FROM paragraph_counts
+         WHERE feed_id IN (SELECT id FROM feeds) ORDER BY hash, feed_id",
+    )?;
+    let mut write = tx.prepare(
+        "INSERT INTO paragraph_counts_16 (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    // The rows of the current key, by feed: (entries, boilerplate, ids).
+    type Counts = (i64, bool, Vec<i64>);
+    let mut key: Option<i64> = None;
+    let mut group: Vec<(i64, Counts)> = Vec::new();
+    let mut flush = |key: i64, group: &mut Vec<(i64, Counts)>| -> Result<()> {
+        for (feed, (entries, boilerplate, ids)) in group.drain(..) {
+            write.execute(params![key, feed, entries, i64::from(boilerplate), ids_to_blob(&ids)])?;
+        }
+        Ok(())
+    };
+    let mut skipped = 0usize;
     let mut rows = read.query([])?;
     while let Some(row) = rows.next()? {
-        let hash: i64 = row.get(0)?;
-        let sample: Vec<u8> = row.get::<_, Option<Vec<u8>>>(4)?.unwrap_or_default();
-        let mut ids = ids_from_blob_before_016(&sample);
-        ids.truncate(dedup::BOILERPLATE_SAMPLES);
-        write.execute(params![
-            hash >> 32,
-            row.get::<_, i64>(1)?,
-            row.get::<_, i64>(2)?,
-            row.get::<_, i64>(3)?,
-            ids_to_blob(&ids)
-        ])?;
+        let (ValueRef::Integer(hash), ValueRef::Integer(feed), ValueRef::Integer(entries), ValueRef::Integer(flag)) =
+            (row.get_ref(0)?, row.get_ref(1)?, row.get_ref(2)?, row.get_ref(3)?)
+        else {
+            skipped += 1;
+            continue;
+        };
+        let sample = match row.get_ref(4)? {
+            ValueRef::Blob(b) => b,
+            _ => {
+                skipped += 1;
+                continue;
+            }
+        };
+        let new_key = hash >> 32;
+        if key != Some(new_key) {
+            if let Some(k) = key {
+                flush(k, &mut group)?;
+            }
+            key = Some(new_key);
+        }
+        let ids = ids_from_blob_before_016(sample);
+        match group.iter_mut().find(|(f, _)| *f == feed) {
+            Some((_, (n, b, kept))) => {
+                *n = n.saturating_add(entries);
+                *b |= flag != 0;
+                for id in ids {
+                    if kept.len() < dedup::BOILERPLATE_SAMPLES && !kept.contains(&id) {
+                        kept.push(id);
+                    }
+                }
+            }
+            None => {
+                let mut kept = ids;
+                kept.truncate(dedup::BOILERPLATE_SAMPLES);
+                group.push((feed, (entries, flag != 0, kept)));
+            }
+        }
+    }
+    if let Some(k) = key {
+        flush(k, &mut group)?;
+    }
+    if skipped > 0 {
+        tracing::warn!(rows = skipped, "paragraph counts of values syndic never writes were left out");
     }
     Ok(())
 }

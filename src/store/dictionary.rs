@@ -161,7 +161,10 @@ impl Store {
         )?;
         // Packing texts again in place leaves their pages part empty: the
         // store is compacted once that is done (`Store::compact_if_pending`).
-        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('compact_pending', '1')", [])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('compact_pending', ?1)",
+            [super::COMPACT_ATTEMPTS.to_string()],
+        )?;
         tx.execute(
             "INSERT OR IGNORE INTO text_dictionaries (id, data, created, samples) VALUES (?1, ?2, strftime('%s', 'now'), ?3)",
             params![dictionary.id(), dictionary.as_bytes(), sizes.len() as i64],

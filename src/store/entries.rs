@@ -205,14 +205,27 @@ impl Store {
     /// its transaction); returns its size before and after. A store larger
     /// than `max_bytes` is not compacted and no longer asked to be; one that
     /// fails to be (no room for the copy, a writer holding the lock) is
-    /// asked again by the next call.
+    /// asked again by the next calls, [`super::COMPACT_ATTEMPTS`] in all.
     pub fn compact_if_pending(&mut self, max_bytes: u64) -> Result<Option<(u64, u64)>> {
-        if self.meta("compact_pending")?.is_none() {
+        let Some(left) = self.meta("compact_pending")? else {
             return Ok(None);
+        };
+        match self.compact_if_at_most(max_bytes) {
+            Ok(done) => {
+                self.conn.execute("DELETE FROM meta WHERE key = 'compact_pending'", [])?;
+                Ok(done)
+            }
+            Err(e) => {
+                let left = left.trim().parse::<i64>().unwrap_or(1).saturating_sub(1);
+                if left > 0 {
+                    self.conn
+                        .execute("UPDATE meta SET value = ?1 WHERE key = 'compact_pending'", [left.to_string()])?;
+                } else {
+                    self.conn.execute("DELETE FROM meta WHERE key = 'compact_pending'", [])?;
+                }
+                Err(e)
+            }
         }
-        let done = self.compact_if_at_most(max_bytes)?;
-        self.conn.execute("DELETE FROM meta WHERE key = 'compact_pending'", [])?;
-        Ok(done)
     }
 
     /// The highest entry id stored: entries stored later have higher ids.

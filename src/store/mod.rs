@@ -49,6 +49,11 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// detection indexes are read and written on every new entry.
 const CACHE_SIZE: i64 = -8192;
 
+/// How many syncs try to compact a store whose compaction is pending
+/// ([`Store::compact_if_pending`]) before giving up (a disk without room
+/// for the copy would otherwise have every sync try it again).
+const COMPACT_ATTEMPTS: i64 = 3;
+
 /// An open database.
 pub struct Store {
     conn: Connection,
