@@ -78,11 +78,16 @@ impl<'a> BitReader<'a> {
     /// of a word, and how many there are.
     fn peek(&self) -> (u64, usize) {
         let start = self.pos / 8;
+        let skip = self.pos % 8;
+        // One load where 8 bytes are left (all but the end of the input).
+        if let Some(word) = self.bytes.get(start..start + 8) {
+            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            return (word >> skip, 64 - skip.max(7));
+        }
         let Some(rest) = self.bytes.get(start..) else { return (0, 0) };
         let take = rest.len().min(8);
         let mut word = [0u8; 8];
         word[..take].copy_from_slice(&rest[..take]);
-        let skip = self.pos % 8;
         let available = (take * 8).saturating_sub(skip).min(57);
         (u64::from_le_bytes(word) >> skip, available)
     }
