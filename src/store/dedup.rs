@@ -426,13 +426,13 @@ fn title_key(title: &str) -> Option<i64> {
 /// Stores (or replaces) an entry's fingerprint and index keys, its title key
 /// and the attribution it carries. Returns true if the fingerprint changed.
 /// `is_new`: the entry has none yet (nothing to compare or remove).
-/// `keys_from`: the first day whose keys are filed ([`keys_from`]).
+/// `filing`: whether its keys are filed if it is dated before the horizon.
 pub(crate) fn write_fingerprint(
     conn: &Connection,
     f: &Facts,
     c: &Comparison,
     is_new: bool,
-    keys_from: i64,
+    filing: Filing,
 ) -> Result<bool> {
     conn.prepare_cached("UPDATE entries SET attribution = ?2, title_key = ?3 WHERE id = ?1")?.execute(params![
         f.id,
@@ -462,8 +462,16 @@ pub(crate) fn write_fingerprint(
             del.execute(params![k, old_day, f.id])?;
         }
     }
-    // Keys of days already forgotten are not filed (see forget_old_keys).
-    if day >= keys_from {
+    let file_keys = match filing {
+        Filing::Within { keys_from } => day >= keys_from,
+        Filing::ThisSync { keys_from } => {
+            if day < keys_from {
+                lower_day_meta(conn, KEYS_BELOW_HORIZON, day)?;
+            }
+            true
+        }
+    };
+    if file_keys {
         let mut ins =
             conn.prepare_cached("INSERT OR IGNORE INTO dedup_keys (key, day, entry_id) VALUES (?1, ?2, ?3)")?;
         for k in keys {
@@ -474,6 +482,31 @@ pub(crate) fn write_fingerprint(
         .execute(params![f.id, data, dedup::encode_keys(keys), day])?;
     Ok(true)
 }
+
+/// Which of its lookup keys [`write_fingerprint`] files for an entry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Filing {
+    /// An entry of this sync (new, or compared again because its text or the
+    /// boilerplate it carries changed): its keys are filed whatever its day.
+    /// Two entries of one sync then find each other whichever is written
+    /// first: had the older of them, dated before the horizon, filed none,
+    /// only its own lookup could find the pair, and the stories would hang on
+    /// the order in which the feeds arrived. Keys dated before the horizon
+    /// (`keys_from`, see [`keys_from`]) are recorded in meta
+    /// [`KEYS_BELOW_HORIZON`] and dropped at the sync's end with their
+    /// fingerprints ([`forget_old_keys`]).
+    ThisSync { keys_from: i64 },
+    /// An older entry whose fingerprint is computed again (a story
+    /// regrouped): keys only within the horizon, as the store's other old
+    /// entries have none.
+    Within { keys_from: i64 },
+}
+
+/// Meta key: the first day whose lookup keys were filed though before the
+/// horizon, by a sync that has not ended yet (or was interrupted): the next
+/// [`forget_old_keys`] drops them, and keeps the fingerprints that list them
+/// until then.
+const KEYS_BELOW_HORIZON: &str = "dedup_keys_below_from";
 
 /// Old lookup keys deleted at a time, sorted (1.2 MB).
 const FORGET_CHUNK: usize = 50_000;
@@ -501,9 +534,31 @@ pub(crate) fn fingerprints_from(conn: &Connection) -> Result<i64> {
 }
 
 fn day_from_meta(conn: &Connection, key: &str) -> Result<i64> {
+    Ok(recorded_day(conn, key)?.unwrap_or(i64::MIN))
+}
+
+/// The day of meta `key`, if recorded.
+fn recorded_day(conn: &Connection, key: &str) -> Result<Option<i64>> {
     let from: Option<String> =
         conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?;
-    Ok(from.and_then(|v| v.parse().ok()).unwrap_or(i64::MIN))
+    Ok(from.and_then(|v| v.parse().ok()))
+}
+
+/// Records `day` in meta `key` unless an earlier day is recorded.
+fn lower_day_meta(conn: &Connection, key: &str, day: i64) -> Result<()> {
+    if recorded_day(conn, key)?.is_none_or(|d| day < d) {
+        set_day_meta(conn, key, day)?;
+    }
+    Ok(())
+}
+
+/// The first day from which a fingerprint past the horizon is kept to the
+/// end of the sync, though its entry is in no large story: the fingerprints
+/// of entries whose keys this sync filed list the keys [`forget_old_keys`]
+/// drops. Before it (and before `fingerprints_from`), such a fingerprint
+/// goes as soon as the entry's story is known.
+fn fingerprints_dropped_before(conn: &Connection, fingerprints_from: i64) -> Result<i64> {
+    Ok(recorded_day(conn, KEYS_BELOW_HORIZON)?.map_or(fingerprints_from, |d| d.min(fingerprints_from)))
 }
 
 fn set_day_meta(conn: &Connection, key: &str, day: i64) -> Result<()> {
@@ -518,17 +573,6 @@ fn set_day_meta(conn: &Connection, key: &str, day: i64) -> Result<()> {
 /// fingerprints (see [`forget_old_keys`]); a smaller story's are computed
 /// again when it is regrouped (a few milliseconds).
 pub(crate) const KEEP_FINGERPRINTS_STORY: usize = 16;
-
-/// Drops the fingerprints of `ids` (entries past the horizon) but for those
-/// of large stories (see [`forget_old_keys`]).
-fn forget_small_story_fingerprints(conn: &Connection, ids: &[i64]) -> Result<()> {
-    let mut del =
-        conn.prepare_cached(&format!("DELETE FROM fingerprints WHERE entry_id = ?1 AND {}", *IN_SMALL_STORY))?;
-    for id in ids {
-        del.execute([id])?;
-    }
-    Ok(())
-}
 
 /// A fingerprint row of an entry alone or in a story of fewer than
 /// [`KEEP_FINGERPRINTS_STORY`] members (its original's copies counted
@@ -546,15 +590,23 @@ static IN_SMALL_STORY: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 /// date in the future says nothing). The key table stays a few weeks long
 /// whatever the size of the store. The entries are found by day through
 /// their fingerprints, from the first day not yet forgotten (meta
-/// `dedup_keys_from`), so each is visited once. Returns the number of keys dropped.
+/// `dedup_keys_from`), so each is visited once. The keys a sync filed
+/// for its entries dated before the horizon go too ([`Filing::ThisSync`]).
+/// Returns the number of keys dropped.
 pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettings) -> Result<usize> {
     let newest: Option<i64> = conn
         .prepare_cached("SELECT MAX(day) FROM fingerprints WHERE day <= ?1")?
         .query_row([now.div_euclid(SECONDS_PER_DAY) + 1], |r| r.get(0))?;
-    let Some(newest) = newest else { return Ok(0) };
-    let cutoff = newest - settings.window_days - KEY_HORIZON_DAYS;
     let from = keys_from(conn)?;
-    let dropped = if cutoff > from { forget_keys_before(conn, from, cutoff)? } else { 0 };
+    let below = recorded_day(conn, KEYS_BELOW_HORIZON)?;
+    // Without a dated fingerprint, the horizon stays where it is.
+    let cutoff = newest.map_or(from, |newest| newest - settings.window_days - KEY_HORIZON_DAYS);
+    let end = cutoff.max(from);
+    let start = below.map_or(from, |b| b.min(from));
+    let dropped = if end > start { forget_keys_between(conn, start, end)? } else { 0 };
+    if end > from {
+        set_day_meta(conn, "dedup_keys_from", end)?;
+    }
     // Then (the keys were read from them) the fingerprints of entries past
     // the horizon go too, but for the members of large stories: nothing
     // looks them up by key any more, and the few comparisons that still
@@ -568,17 +620,25 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
     // the end of their batch, in [`process`], or when their story is regrouped).
     // (The first time, from the first day: a store of an older syndic may
     // hold a few, written for entries dated before the horizon.)
+    // Those of this sync's entries dated before the horizon were kept to
+    // its end (they listed the keys just dropped), from the day in `below`.
     let fingerprints_from = day_from_meta(conn, "fingerprints_from")?;
-    if cutoff > fingerprints_from {
+    let (start, end) = (below.map_or(fingerprints_from, |b| b.min(fingerprints_from)), cutoff.max(fingerprints_from));
+    if end > start {
         conn.prepare_cached(&format!("DELETE FROM fingerprints WHERE day >= ?1 AND day < ?2 AND {}", *IN_SMALL_STORY))?
-            .execute([fingerprints_from, cutoff])?;
-        set_day_meta(conn, "fingerprints_from", cutoff)?;
+            .execute([start, end])?;
+        if end > fingerprints_from {
+            set_day_meta(conn, "fingerprints_from", end)?;
+        }
+    }
+    if below.is_some() {
+        conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?.execute([KEYS_BELOW_HORIZON])?;
     }
     Ok(dropped)
 }
 
 /// Drops the keys of the days from `from` to `cutoff` (excluded).
-fn forget_keys_before(conn: &Connection, from: i64, cutoff: i64) -> Result<usize> {
+fn forget_keys_between(conn: &Connection, from: i64, cutoff: i64) -> Result<usize> {
     let mut old = conn.prepare_cached("SELECT entry_id, keys, day FROM fingerprints WHERE day >= ?1 AND day < ?2")?;
     let mut del = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
     // Deleted in key order, a chunk at a time: the rows of one leaf page
@@ -602,8 +662,6 @@ fn forget_keys_before(conn: &Connection, from: i64, cutoff: i64) -> Result<usize
         }
     }
     dropped += flush(&mut chunk)?;
-    drop(rows);
-    set_day_meta(conn, "dedup_keys_from", cutoff)?;
     Ok(dropped)
 }
 
@@ -1003,11 +1061,9 @@ pub(crate) fn process(
     for k in &learnt_now {
         learnt.add(*k);
     }
+    // Every entry of the batch files its keys, whatever its day (see Filing).
     let keys_from = keys_from(conn)?;
-    // Entries dated before the horizon keep the fingerprint written here
-    // only if they end up in a large story (see forget_old_keys).
-    let fingerprints_from = fingerprints_from(conn)?;
-    let mut past_horizon: Vec<i64> = Vec::new();
+    let filing = Filing::ThisSync { keys_from };
     let mut seeds: BTreeSet<i64> = BTreeSet::new();
     for (f, mut c, worker_text) in batch {
         // Computed by the store, or by a worker before boilerplate it
@@ -1021,10 +1077,7 @@ pub(crate) fn process(
             Some(_) => {}
         }
         let (f, c) = (&f, c.as_ref());
-        write_fingerprint(conn, f, c, true, keys_from)?;
-        if f.published.div_euclid(SECONDS_PER_DAY) < fingerprints_from {
-            past_horizon.push(f.id);
-        }
+        write_fingerprint(conn, f, c, true, filing)?;
         let partners = pair_entry(conn, f, c, settings)?;
         // An entry paired with nothing is a story of its own already.
         if !partners.is_empty() {
@@ -1044,11 +1097,8 @@ pub(crate) fn process(
         }
         let Some(mut f) = facts(conn, *id)? else { continue };
         let c = comparison(conn, dedup::reduce(&f.body))?;
-        if write_fingerprint(conn, &f, &c, false, keys_from)? {
+        if write_fingerprint(conn, &f, &c, false, filing)? {
             again.insert(*id);
-        }
-        if f.published.div_euclid(SECONDS_PER_DAY) < fingerprints_from {
-            past_horizon.push(*id);
         }
         // Kept for pairing below, which needs the fingerprint and keys only:
         // a footer learnt across many feeds touches hundreds of entries, and
@@ -1076,8 +1126,9 @@ pub(crate) fn process(
         seeds.extend(pair_entry_with(conn, &f, &c, settings, if past_horizon { &partners } else { &[] })?);
         seeds.extend(partners);
     }
+    // (The fingerprints written here for entries dated before the horizon
+    // list the keys filed for them: they stay to the end of the sync.)
     regroup(conn, &seeds)?;
-    forget_small_story_fingerprints(conn, &past_horizon)?;
     let mut copies = HashSet::new();
     let mut is_copy = conn.prepare_cached("SELECT duplicate_of IS NOT NULL FROM entries WHERE id = ?1")?;
     for id in seeds.iter().filter(|id| new_set.contains(id)) {
@@ -1139,22 +1190,24 @@ pub(crate) fn regroup(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<()> {
     }
     let mut nodes: Vec<Node> = Vec::with_capacity(facts_by_id.len());
     let mut fingerprints: HashMap<i64, Fingerprint> = HashMap::new();
-    let (keys_from, fingerprints_from) = (keys_from(conn)?, fingerprints_from(conn)?);
+    let keys_from = keys_from(conn)?;
+    let dropped_before = fingerprints_dropped_before(conn, fingerprints_from(conn)?)?;
     // Past the horizon, a large story's members keep their fingerprints
     // (see forget_old_keys): those computed again are stored if the region
-    // is that large, and the stories found below smaller drop theirs.
+    // is that large, and the stories found below smaller drop theirs (but
+    // for those kept to the end of the sync, see fingerprints_dropped_before).
     let large_region = ids.len() >= KEEP_FINGERPRINTS_STORY;
     let mut past_horizon: HashSet<i64> = HashSet::new();
     for id in &ids {
         let Some(f) = facts_by_id.get(id) else { continue };
-        if f.published.div_euclid(SECONDS_PER_DAY) < fingerprints_from {
+        if f.published.div_euclid(SECONDS_PER_DAY) < dropped_before {
             past_horizon.insert(*id);
         }
         let fp = match found_fingerprint(conn, *id)? {
             Some(Found::Stored(fp)) => Some(fp),
             Some(Found::Computed(facts, c)) => {
                 if large_region {
-                    write_fingerprint(conn, &facts, &c, true, keys_from)?;
+                    write_fingerprint(conn, &facts, &c, true, Filing::Within { keys_from })?;
                 }
                 Some(c.fingerprint)
             }
@@ -1249,7 +1302,7 @@ pub(crate) fn original_reason(conn: &Connection, members: &[i64]) -> Result<Opti
 pub(crate) fn rebuild(conn: &Connection, settings: DedupSettings) -> Result<usize> {
     conn.execute_batch(
         "DELETE FROM dedup_keys; DELETE FROM fingerprints; DELETE FROM dedup_pairs; DELETE FROM paragraph_counts;
-         DELETE FROM meta WHERE key IN ('dedup_keys_from', 'fingerprints_from');
+         DELETE FROM meta WHERE key IN ('dedup_keys_from', 'fingerprints_from', 'dedup_keys_below_from');
          UPDATE entries SET duplicate_of = NULL, dup_reason = NULL, dup_score = NULL, attribution = NULL;",
     )?;
     let all: Vec<(i64, i64)> = conn
@@ -1264,7 +1317,7 @@ pub(crate) fn rebuild(conn: &Connection, settings: DedupSettings) -> Result<usiz
     for (id, _) in &all {
         let Some(f) = facts(conn, *id)? else { continue };
         let c = comparison(conn, dedup::reduce(&f.body))?;
-        write_fingerprint(conn, &f, &c, true, i64::MIN)?;
+        write_fingerprint(conn, &f, &c, true, Filing::Within { keys_from: i64::MIN })?;
         pair_entry(conn, &f, &c, settings)?;
     }
     conn.execute(
