@@ -336,6 +336,7 @@ pub async fn run(
     // Feeds written but not yet committed, reported once they are.
     let mut batch = Batch { dictionary: Arc::clone(&dictionary), stored_after: last_before, ..Batch::default() };
     store.defer_checkpoints()?;
+    store.defer_recompare();
     let mut finished = false;
     loop {
         while let Some((_, (row, result, slot))) = order.pop(tokio::time::Instant::now()) {
@@ -384,6 +385,12 @@ pub async fn run(
         order.push(position, (row, result, slot), tokio::time::Instant::now());
     }
     batch.commit(store, &mut report, &mut on_progress)?;
+    // The older entries that carry a paragraph learnt as boilerplate during
+    // the sync, compared again once each (and those a sync stopped early left).
+    let settled = store.settle()?;
+    if settled > 0 {
+        tracing::debug!(entries = settled, "entries compared again with the boilerplate learnt");
+    }
     // This sync's texts packed before its dictionary reached the parse
     // workers (those stored before it was trained were packed again then).
     let repacked = store.repack_texts_since(last_before)?;
@@ -552,6 +559,7 @@ impl Batch {
         }
         store.commit_batch()?;
         tracing::debug!(feeds = self.outcomes.len(), entries = self.entries, "batch committed");
+        release_freed_memory();
         if train_dictionary(store, &self.dictionary, self.stored_after) {
             // The texts this sync stored so far, packed again now: the
             // space they free is filled by the rest of the sync.
@@ -566,6 +574,21 @@ impl Batch {
             report.outcomes.push(outcome);
         }
         Ok(())
+    }
+}
+
+/// Gives the memory freed since the last batch back to the system.
+/// glibc's malloc keeps what a thread frees in that thread's arena, ready
+/// for its next allocation: each parse worker's arena grows to the largest
+/// documents it parsed and the writer's to its largest batch, and the sum
+/// of those high-water marks, not what is in use, made the peak.
+#[allow(unsafe_code)]
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's own
+    // arenas to the kernel; it takes each arena's lock, like malloc.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

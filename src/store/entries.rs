@@ -68,7 +68,8 @@ impl Store {
         entries: &[TaggedEntry],
         now: DateTime<Utc>,
     ) -> Result<SaveReport> {
-        let Store { conn, dedup: settings, learnt, pending_search, dictionary, .. } = self;
+        let Store { conn, dedup: settings, learnt, pending_search, dictionary, recompare, .. } = self;
+        let recompare = *recompare;
         let dictionary = *dictionary;
         let settings = *settings;
         let tx: &Connection = conn;
@@ -89,7 +90,7 @@ impl Store {
             }
         }
         // Then copy detection over the batch: fingerprints, pairs, stories.
-        let copies = dedup::process(tx, feed.0, &new, &changed, settings, learnt)?;
+        let copies = dedup::process(tx, feed.0, &new, &changed, settings, learnt, recompare)?;
         // A copy joining a story already read is stored read.
         for (id, _) in &new {
             super::reading::inherit_story_read(tx, *id, now)?;
@@ -149,6 +150,30 @@ impl Store {
     pub(crate) fn defer_checkpoints_until(&mut self, pages: i64) -> Result<()> {
         let _pages: i64 = self.conn.query_row(&format!("PRAGMA wal_autocheckpoint = {pages}"), [], |r| r.get(0))?;
         Ok(())
+    }
+
+    /// Leaves to [`Store::settle`] the comparing again of the entries that
+    /// carry a paragraph learnt as boilerplate, for the rest of this
+    /// connection's life (a sync settles at its end): once per entry, not once
+    /// per paragraph learnt (see `store::dedup::Recompare`).
+    pub fn defer_recompare(&mut self) {
+        self.recompare = dedup::Recompare::AtEnd;
+    }
+
+    /// Compares again the entries left for the end of the sync (also those
+    /// an interrupted sync left), a few hundred per transaction, and
+    /// regroups their stories. Returns how many.
+    pub fn settle(&mut self) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let tx = self.conn.transaction()?;
+            let n = dedup::settle(&tx, self.dedup)?;
+            tx.commit()?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
     }
 
     /// Drops the copy-detection index keys of entries published long before

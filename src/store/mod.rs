@@ -69,6 +69,9 @@ pub struct Store {
     /// The dictionary new entry texts are packed with (the newest of
     /// `text_dictionaries`), if the store has one yet.
     dictionary: Option<&'static body::Dictionary>,
+    /// When the entries that carry a paragraph learnt as boilerplate are
+    /// compared again: a sync leaves them to its end ([`Store::defer_recompare`]).
+    recompare: dedup::Recompare,
 }
 
 /// A feed as the store knows it.

@@ -27,6 +27,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/014_text_dictionaries.sql"),
     LINK_KEYS,
     PARAGRAPH_COUNTS,
+    include_str!("migrations/017_dedup_pending.sql"),
 ];
 
 /// The migration that makes the search index contentless; the index is
@@ -113,6 +114,7 @@ impl Store {
             learnt: Default::default(),
             pending_search: Vec::new(),
             dictionary: None,
+            recompare: super::dedup::Recompare::Now,
         };
         store.conn.busy_timeout(BUSY_TIMEOUT)?;
         // Before anything writes (WAL mode included): is it ours?
@@ -133,6 +135,7 @@ impl Store {
             learnt: Default::default(),
             pending_search: Vec::new(),
             dictionary: None,
+            recompare: super::dedup::Recompare::Now,
         };
         store.conn.busy_timeout(BUSY_TIMEOUT)?;
         store.configure()?;

@@ -671,6 +671,82 @@ fn stories_across_the_horizon_survive_learning_a_footer() {
     assert_eq!(story(&s), before, "the story across the horizon holds");
 }
 
+/// During a sync, the older entries that carry a paragraph learnt as
+/// boilerplate are compared again once, at its end (`Store::settle`), not
+/// at every paragraph learnt: the same fingerprints and stories as comparing
+/// them at once. Here a third post of one site makes its footer boilerplate:
+/// the first two posts' fingerprints change. Left to the end, the pending
+/// rows survive a sync stopped before it (committed with the counts that
+/// made the footer boilerplate) and the next settles them.
+#[test]
+fn entries_touched_by_a_learnt_footer_are_compared_again_at_the_end_of_the_sync() {
+    let footer = "The Harbour Chronicle is an independent newspaper published in Karachi since 1952. \
+        Our reporters cover the port, the city council, the courts and the provincial assembly. \
+        Subscribe to our morning newsletter for the day's headlines, and follow us on social media \
+        for breaking news, photographs and the letters our readers send to the editor every week.";
+    let posts = [
+        "Officials approved the new harbour budget on Monday after a long debate about dredging costs.",
+        "The railway line to the northern valleys will reopen in spring once the landslide is cleared.",
+        "Farmers in the eastern district reported a record wheat harvest thanks to late rains this year.",
+    ];
+    let post =
+        |i: usize| entry(&format!("p{i}"), Some(&format!("https://x/p{i}")), &format!("{}\n\n{footer}", posts[i]), 1);
+    let stories = |s: &Store| -> Vec<(String, Option<i64>)> {
+        s.conn
+            .prepare("SELECT entry_key, duplicate_of FROM entries ORDER BY entry_key")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let fingerprints = |s: &Store| -> Vec<(String, Vec<u8>)> {
+        s.conn
+            .prepare("SELECT e.entry_key, p.data FROM fingerprints p JOIN entries e ON e.id = p.entry_id ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let pending =
+        |s: &Store| -> i64 { s.conn.query_row("SELECT COUNT(*) FROM dedup_pending", [], |r| r.get(0)).unwrap() };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |defer: bool, path: &std::path::Path| {
+        let mut s = Store::open_at(path).unwrap();
+        let f = s.upsert_feeds(&[("https://f0.example/feed".into(), None)]).unwrap()[0].id;
+        if defer {
+            s.defer_recompare();
+        }
+        s.save_feed(f, &FetchState::default(), &[post(0)], at(3)).unwrap();
+        s.save_feed(f, &FetchState::default(), &[post(1)], at(3)).unwrap();
+        s.save_feed(f, &FetchState::default(), &[post(2)], at(3)).unwrap();
+        s
+    };
+    let now = run(false, &dir.path().join("now.db"));
+    assert_eq!(pending(&now), 0);
+    assert_eq!(fingerprints(&now).len(), 3);
+    let mut deferred = run(true, &dir.path().join("deferred.db"));
+    assert_eq!(pending(&deferred), 2, "p0 and p1 wait for the end of the sync");
+    let stale = fingerprints(&deferred);
+    assert_eq!((stale[2].clone(), stale[..2] != fingerprints(&now)[..2]), (fingerprints(&now)[2].clone(), true));
+    assert_eq!(deferred.settle().unwrap(), 2);
+    assert_eq!((pending(&deferred), fingerprints(&deferred)), (0, fingerprints(&now)));
+    assert_eq!(stories(&deferred), stories(&now));
+    // Stopped before its end: the next sync's settle compares them.
+    drop(run(true, &dir.path().join("stopped.db")));
+    let mut next = Store::open_at(&dir.path().join("stopped.db")).unwrap();
+    assert_eq!(pending(&next), 2);
+    assert_eq!(next.settle().unwrap(), 2);
+    assert_eq!((fingerprints(&next), stories(&next)), (fingerprints(&now), stories(&now)));
+    assert_eq!(next.settle().unwrap(), 0, "nothing left");
+    // A rebuild compares everything: nothing is left pending.
+    drop(run(true, &dir.path().join("rebuilt.db")));
+    let mut rebuilt = Store::open_at(&dir.path().join("rebuilt.db")).unwrap();
+    rebuilt.rebuild_dedup().unwrap();
+    assert_eq!((pending(&rebuilt), fingerprints(&rebuilt)), (0, fingerprints(&now)));
+}
+
 /// Dropping old keys is one transaction: key by key in autocommit, each
 /// delete appended its pages to the write-ahead log again (a sync defers its
 /// checkpoint to its end), and the log grew to ten times the database.
