@@ -486,8 +486,8 @@ pub(crate) fn write_fingerprint(
 /// Which of its lookup keys [`write_fingerprint`] files for an entry.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Filing {
-    /// An entry of this sync (new, or compared again because its text or the
-    /// boilerplate it carries changed): its keys are filed whatever its day.
+    /// An entry of this sync (new, or changed at its source): its keys are
+    /// filed whatever its day.
     /// Two entries of one sync then find each other whichever is written
     /// first: had the older of them, dated before the horizon, filed none,
     /// only its own lookup could find the pair, and the stories would hang on
@@ -497,8 +497,10 @@ pub(crate) enum Filing {
     /// fingerprints ([`forget_old_keys`]).
     ThisSync { keys_from: i64 },
     /// An older entry whose fingerprint is computed again (a story
-    /// regrouped): keys only within the horizon, as the store's other old
-    /// entries have none.
+    /// regrouped, a paragraph it carries learnt as boilerplate): keys only
+    /// within the horizon, as the store's other old entries have none. It
+    /// is compared after the sync's new entries are in, and one dated
+    /// before the horizon verifies again the partners it had.
     Within { keys_from: i64 },
 }
 
@@ -616,8 +618,8 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
     // members keep theirs: each sync that touches a story reads every
     // member's, and computing those of a 400-member story again made each
     // such sync four times slower. From the first day not yet visited (meta
-    // `fingerprints_from`; those filed since for entries dated earlier go at
-    // the end of their batch, in [`process`], or when their story is regrouped).
+    // `fingerprints_from`; those filed since for entries dated earlier go
+    // when their story is regrouped, or here, below).
     // (The first time, from the first day: a store of an older syndic may
     // hold a few, written for entries dated before the horizon.)
     // Those of this sync's entries dated before the horizon were kept to
@@ -1099,10 +1101,13 @@ pub(crate) fn process(
     match recompare {
         Recompare::Now => {
             let touched: BTreeSet<i64> = touched.into_iter().filter(|id| !changed_set.contains(id)).collect();
-            compare_again(conn, &touched, false, filing, settings, &mut seeds)?;
+            compare_again(conn, &touched, false, Filing::Within { keys_from }, settings, &mut seeds)?;
         }
         Recompare::AtEnd => {
-            let mut pending = conn.prepare_cached("INSERT OR IGNORE INTO dedup_pending (entry_id) VALUES (?1)")?;
+            // (A sample may still name an entry deleted since: not queued.)
+            let mut pending = conn.prepare_cached(
+                "INSERT OR IGNORE INTO dedup_pending (entry_id) SELECT id FROM entries WHERE id = ?1",
+            )?;
             for id in touched.iter().filter(|id| !changed_set.contains(id)) {
                 pending.execute([id])?;
             }
@@ -1192,7 +1197,13 @@ pub(crate) fn settle(conn: &Connection, settings: DedupSettings) -> Result<usize
     if ids.is_empty() {
         return Ok(0);
     }
-    let filing = Filing::ThisSync { keys_from: keys_from(conn)? };
+    // Older entries: their keys are filed only within the horizon, as
+    // before (they are compared again after every new entry of the sync is
+    // in, so they meet them all whatever their day). Filing them all would
+    // move `dedup_keys_below_from` to the first entries that carried a
+    // footer, years back, and the sync's end would visit every fingerprint
+    // kept since.
+    let filing = Filing::Within { keys_from: keys_from(conn)? };
     let mut seeds = BTreeSet::new();
     compare_again(conn, &ids, false, filing, settings, &mut seeds)?;
     regroup(conn, &seeds)?;

@@ -166,7 +166,9 @@ impl Store {
     pub fn settle(&mut self) -> Result<usize> {
         let mut total = 0;
         loop {
-            let tx = self.conn.transaction()?;
+            // Immediate: a deferred transaction that reads first cannot
+            // take the write lock if another connection wrote meanwhile.
+            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let n = dedup::settle(&tx, self.dedup)?;
             tx.commit()?;
             if n == 0 {
@@ -183,7 +185,7 @@ impl Store {
     /// log of 190 MB (2,000 old entries, a 15 MB database) before its
     /// checkpoint.
     pub fn forget_old_keys(&mut self, now: DateTime<Utc>) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let dropped = super::dedup::forget_old_keys(&tx, now.timestamp(), self.dedup)?;
         tx.commit()?;
         Ok(dropped)
