@@ -539,6 +539,40 @@ pub fn unspace_cjk(text: &str) -> String {
 /// assert_eq!(strip_controls("a\x1b[2Jb\x07\x1b]52;c;ZXZpbA==\x07\r\nc"), "ab\nc");
 /// ```
 pub fn strip_controls(s: &str) -> String {
+    // Most text holds nothing to remove or replace: copied whole, not char
+    // by char (the parse workers pass every entry's content through here).
+    if !needs_stripping(s) {
+        return s.to_owned();
+    }
+    strip_controls_by_char(s)
+}
+
+/// Returns true if `s` holds a character [`strip_controls`] removes or
+/// replaces: an ASCII control but `\n` (tab and `\r` included), DEL, a C1
+/// control (UTF-8 `C2 80..9F`), a bidirectional control (U+061C, U+200E,
+/// U+200F, U+202A..U+202E, U+2066..U+2069) or a line or paragraph separator
+/// (U+2028, U+2029). Looked for by their UTF-8 bytes.
+fn needs_stripping(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\n' => {}
+            0x00..=0x1f | 0x7f => return true,
+            0xc2 if matches!(b.get(i + 1), Some(0x80..=0x9f)) => return true,
+            0xd8 if b.get(i + 1) == Some(&0x9c) => return true,
+            0xe2 => match (b.get(i + 1), b.get(i + 2)) {
+                (Some(0x80), Some(0x8e | 0x8f | 0xa8..=0xae)) | (Some(0x81), Some(0xa6..=0xa9)) => return true,
+                _ => {}
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+fn strip_controls_by_char(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -662,6 +696,27 @@ mod tests {
         for_each_word(text, |w| ours.push(w));
         assert_eq!(ours, text.unicode_words().collect::<Vec<_>>());
         assert!(ours.contains(&"U.S") && ours.contains(&"1,000.5") && ours.contains(&"don't"));
+    }
+
+    #[test]
+    fn strip_controls_copies_clean_text_whole_and_strips_the_rest_as_char_by_char() {
+        // Every character the fast check looks for, its neighbours in UTF-8
+        // (same lead bytes, other continuations), and ordinary text.
+        let alphabet: Vec<char> = "ab \n\r\t\x00\x07\x1b\x1f\x7f[]P\u{80}\u{9b}\u{9d}\u{9f}\u{a0}\u{a9}\u{61c}\u{61b}\u{600}\u{200d}\u{200e}\u{200f}\u{2010}\u{2019}\u{201c}\u{2026}\u{2028}\u{2029}\u{202a}\u{202e}\u{202f}\u{2060}\u{2066}\u{2069}\u{206a}\u{4e2d}é"
+            .chars()
+            .collect();
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut clean = 0;
+        for _ in 0..200_000 {
+            let len = (rng.next() % 10) as usize;
+            let text: String = (0..len).map(|_| alphabet[(rng.next() % alphabet.len() as u64) as usize]).collect();
+            let by_char = strip_controls_by_char(&text);
+            assert_eq!(strip_controls(&text), by_char, "{text:?}");
+            // The check says "nothing to strip" exactly when nothing changes.
+            assert_eq!(!needs_stripping(&text), by_char == text, "{text:?}");
+            clean += usize::from(!needs_stripping(&text));
+        }
+        assert!(clean > 1_000, "the fast path was taken {clean} times");
     }
 
     #[test]
