@@ -387,7 +387,7 @@ pub async fn run(
     batch.commit(store, &mut report, &mut on_progress)?;
     // The older entries that carry a paragraph learnt as boilerplate during
     // the sync, compared again once each (and those a sync stopped early left).
-    let settled = store.settle()?;
+    let settled = store.settle(last_before, now)?;
     if settled > 0 {
         tracing::debug!(entries = settled, "entries compared again with the boilerplate learnt");
     }

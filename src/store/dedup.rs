@@ -1186,10 +1186,12 @@ pub(crate) const SETTLE_CHUNK: usize = 500;
 
 /// Compares again up to [`SETTLE_CHUNK`] of the entries [`process`] left
 /// for the end of the sync ([`Recompare::AtEnd`]), in id order, and
-/// regroups their stories. Returns how many it took (0: none is left).
+/// regroups their stories. An entry stored by this sync (id above
+/// `new_after`) that joins a story already read is marked read at `now`, as
+/// when it joins one as it is stored. Returns how many it took (0: none is left).
 /// (It reads the first rows of `dedup_pending`, a queue it empties: the
 /// one scan of a sync, so not among `sync_queries`.)
-pub(crate) fn settle(conn: &Connection, settings: DedupSettings) -> Result<usize> {
+pub(crate) fn settle(conn: &Connection, settings: DedupSettings, new_after: i64, now: i64) -> Result<usize> {
     let ids: BTreeSet<i64> = conn
         .prepare_cached(&format!("SELECT entry_id FROM dedup_pending ORDER BY entry_id LIMIT {SETTLE_CHUNK}"))?
         .query_map([], |r| r.get(0))?
@@ -1207,6 +1209,11 @@ pub(crate) fn settle(conn: &Connection, settings: DedupSettings) -> Result<usize
     let mut seeds = BTreeSet::new();
     compare_again(conn, &ids, false, filing, settings, &mut seeds)?;
     regroup(conn, &seeds)?;
+    if !seeds.is_empty() {
+        for id in region(conn, &seeds)?.into_iter().filter(|id| *id > new_after) {
+            super::reading::inherit_story_read(conn, id, now)?;
+        }
+    }
     let mut done = conn.prepare_cached("DELETE FROM dedup_pending WHERE entry_id = ?1")?;
     for id in &ids {
         done.execute([id])?;

@@ -93,7 +93,7 @@ impl Store {
         let copies = dedup::process(tx, feed.0, &new, &changed, settings, learnt, recompare)?;
         // A copy joining a story already read is stored read.
         for (id, _) in &new {
-            super::reading::inherit_story_read(tx, *id, now)?;
+            super::reading::inherit_story_read(tx, *id, now.timestamp())?;
         }
         report.copies = copies.len();
         report.new = new.len() - copies.len();
@@ -162,14 +162,16 @@ impl Store {
 
     /// Compares again the entries left for the end of the sync (also those
     /// an interrupted sync left), a few hundred per transaction, and
-    /// regroups their stories. Returns how many.
-    pub fn settle(&mut self) -> Result<usize> {
+    /// regroups their stories; an entry stored by the sync (id above
+    /// `new_after`, see [`Store::last_entry_id`]) that joins a story already
+    /// read is marked read at `now`. Returns how many.
+    pub fn settle(&mut self, new_after: i64, now: DateTime<Utc>) -> Result<usize> {
         let mut total = 0;
         loop {
             // Immediate: a deferred transaction that reads first cannot
             // take the write lock if another connection wrote meanwhile.
             let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let n = dedup::settle(&tx, self.dedup)?;
+            let n = dedup::settle(&tx, self.dedup, new_after, now.timestamp())?;
             tx.commit()?;
             if n == 0 {
                 return Ok(total);

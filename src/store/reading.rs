@@ -58,13 +58,13 @@ fn mark_story(conn: &Connection, id: i64, now: Option<i64>) -> Result<usize> {
 /// Called when entry `id` was just stored and grouped: if its story was
 /// already read (any other member read), the newcomer is stored read too, so
 /// that a late copy does not bring a read story back as unread.
-pub(super) fn inherit_story_read(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
+pub(super) fn inherit_story_read(conn: &Connection, id: i64, now: i64) -> Result<()> {
     conn.prepare_cached(
         "UPDATE entries SET read_at = ?2 WHERE id = ?1 AND read_at IS NULL AND EXISTS (
              SELECT 1 FROM entries m, (SELECT COALESCE(duplicate_of, id) AS root FROM entries WHERE id = ?1) r
              WHERE m.id != ?1 AND m.read_at IS NOT NULL AND (m.id = r.root OR m.duplicate_of = r.root))",
     )?
-    .execute(params![id, now.timestamp()])?;
+    .execute(params![id, now])?;
     Ok(())
 }
 

@@ -731,16 +731,16 @@ fn entries_touched_by_a_learnt_footer_are_compared_again_at_the_end_of_the_sync(
     assert_eq!(pending(&deferred), 2, "p0 and p1 wait for the end of the sync");
     let stale = fingerprints(&deferred);
     assert_eq!((stale[2].clone(), stale[..2] != fingerprints(&now)[..2]), (fingerprints(&now)[2].clone(), true));
-    assert_eq!(deferred.settle().unwrap(), 2);
+    assert_eq!(deferred.settle(0, at(4)).unwrap(), 2);
     assert_eq!((pending(&deferred), fingerprints(&deferred)), (0, fingerprints(&now)));
     assert_eq!(stories(&deferred), stories(&now));
     // Stopped before its end: the next sync's settle compares them.
     drop(run(true, &dir.path().join("stopped.db")));
     let mut next = Store::open_at(&dir.path().join("stopped.db")).unwrap();
     assert_eq!(pending(&next), 2);
-    assert_eq!(next.settle().unwrap(), 2);
+    assert_eq!(next.settle(0, at(4)).unwrap(), 2);
     assert_eq!((fingerprints(&next), stories(&next)), (fingerprints(&now), stories(&now)));
-    assert_eq!(next.settle().unwrap(), 0, "nothing left");
+    assert_eq!(next.settle(0, at(4)).unwrap(), 0, "nothing left");
     // A post deleted since (pruned) is still named by the footer's sample:
     // it is not queued (a foreign key: the sync failed, every time).
     let mut pruned = Store::open_at(&dir.path().join("pruned.db")).unwrap();
@@ -754,12 +754,53 @@ fn entries_touched_by_a_learnt_footer_are_compared_again_at_the_end_of_the_sync(
     assert_eq!(pending(&pruned), 0, "two posts left: not boilerplate yet");
     pruned.save_feed(f, &FetchState::default(), &[post(3)], at(3)).unwrap();
     assert_eq!(pending(&pruned), 2, "p1 and p2, not p0");
-    assert_eq!(pruned.settle().unwrap(), 2);
+    assert_eq!(pruned.settle(0, at(4)).unwrap(), 2);
     // A rebuild compares everything: nothing is left pending.
     drop(run(true, &dir.path().join("rebuilt.db")));
     let mut rebuilt = Store::open_at(&dir.path().join("rebuilt.db")).unwrap();
     rebuilt.rebuild_dedup().unwrap();
     assert_eq!((pending(&rebuilt), fingerprints(&rebuilt)), (0, fingerprints(&now)));
+}
+
+/// A copy stored by a sync that joins a story already read when the story
+/// is regrouped at the sync's end (`Store::settle`) is marked read, as one
+/// that joins it as it is stored: a late copy does not bring a read story
+/// back as unread. Entries stored before the sync keep their state.
+#[test]
+fn a_copy_joining_a_read_story_at_the_end_of_the_sync_is_read() {
+    let seed = include_str!("../../tests/fixtures/seed-article.txt");
+    let footer = "Follow the F0 Chronicle on social media for more news from Islamabad and Beijing every day.";
+    let paragraphs: Vec<&str> = seed.split("\n\n").skip(1).take(9).collect();
+    let original = format!("{}\n\n{footer}", paragraphs.join("\n\n"));
+    let copy = |n: usize| format!("{}\n\nOriginally published at F0.", paragraphs[..n].join("\n\n"));
+    let (mut s, f) = store_with_feeds(3);
+    s.defer_recompare();
+    let e = |key: &str, text: &str| entry(key, Some(&format!("https://x/{key}")), text, 1);
+    s.save_feed(f[0], &FetchState::default(), &[e("orig", &original)], at(2)).unwrap();
+    s.save_feed(f[1], &FetchState::default(), &[e("copy", &copy(7))], at(2)).unwrap();
+    s.mark_read(&[EntryId(id_of(&s, "orig"))], at(2)).unwrap();
+    let before_sync = s.last_entry_id().unwrap();
+    s.save_feed(f[2], &FetchState::default(), &[e("late", &copy(8))], at(3)).unwrap();
+    assert_eq!(dup_of(&s, "late"), Some(id_of(&s, "orig")));
+    // As if it had joined the story only at the end of the sync.
+    s.conn.execute("UPDATE entries SET read_at = NULL WHERE entry_key IN ('late', 'copy')", []).unwrap();
+    // The site's posts make its footer boilerplate: the original waits to
+    // be compared again, and its story is regrouped at the end.
+    let news = [
+        "Officials approved the new harbour budget on Monday after a long debate about dredging costs and the fishing fleet.",
+        "The railway line to the northern valleys will reopen in spring, engineers said, once the landslide damage is repaired.",
+        "Farmers in the eastern district reported a record wheat harvest this year thanks to late rains and new irrigation canals.",
+    ];
+    let posts: Vec<TaggedEntry> =
+        news.iter().enumerate().map(|(i, n)| e(&format!("post{i}"), &format!("{n}\n\n{footer}"))).collect();
+    s.save_feed(f[0], &FetchState::default(), &posts, at(3)).unwrap();
+    assert!(s.settle(before_sync, at(3)).unwrap() > 0);
+    let read = |s: &Store, key: &str| -> bool {
+        s.conn.query_row("SELECT read_at IS NOT NULL FROM entries WHERE entry_key = ?1", [key], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(dup_of(&s, "late"), Some(id_of(&s, "orig")));
+    assert!(read(&s, "late"), "stored by the sync: read with its story");
+    assert!(!read(&s, "copy"), "stored before the sync: left as it was");
 }
 
 /// Dropping old keys is one transaction: key by key in autocommit, each
