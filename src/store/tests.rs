@@ -738,9 +738,13 @@ fn entries_touched_by_a_learnt_footer_are_compared_again_at_the_end_of_the_sync(
     drop(run(true, &dir.path().join("stopped.db")));
     let mut next = Store::open_at(&dir.path().join("stopped.db")).unwrap();
     assert_eq!(pending(&next), 2);
+    let waiting = next.doctor().unwrap().into_iter().find(|c| c.name == "copy detection").unwrap();
+    assert!(waiting.ok && waiting.detail.starts_with("2 entries wait"), "{}", waiting.detail);
     assert_eq!(next.settle(0, at(4)).unwrap(), 2);
     assert_eq!((fingerprints(&next), stories(&next)), (fingerprints(&now), stories(&now)));
     assert_eq!(next.settle(0, at(4)).unwrap(), 0, "nothing left");
+    let waiting = next.doctor().unwrap().into_iter().find(|c| c.name == "copy detection").unwrap();
+    assert_eq!(waiting.detail, "no entries waiting to be compared again");
     // A post deleted since (pruned) is still named by the footer's sample:
     // it is not queued (a foreign key: the sync failed, every time).
     let mut pruned = Store::open_at(&dir.path().join("pruned.db")).unwrap();
