@@ -273,6 +273,7 @@ fn bench_write_path(c: &mut Criterion) {
                 .unwrap();
             store.delete_entries(&ids).unwrap();
             raw.execute("DELETE FROM paragraph_counts WHERE feed_id = ?1", [feed.0]).unwrap();
+            raw.execute("DELETE FROM paragraph_counts_staged WHERE feed_id = ?1", [feed.0]).unwrap();
         };
         reset(&mut store);
         let now = DateTime::<Utc>::from_timestamp(background_published(n), 0).unwrap();

@@ -324,10 +324,17 @@ pub(super) fn convert_paragraph_counts_before_016(tx: &Connection) -> Result<()>
 /// Returns true if and only if the paragraph `key` is known boilerplate of
 /// some feed (a copy carries its original site's footer too).
 fn is_boilerplate(conn: &Connection, key: i64) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM paragraph_counts WHERE hash = ?1 AND boilerplate = 1 LIMIT 1")?
-        .exists([key])?)
+    Ok(conn.prepare_cached(IS_BOILERPLATE_SQL)?.exists([key])?)
 }
+
+/// Whether a paragraph is boilerplate of some feed: in the large table or
+/// in this sync's staged counts (see [`merge_staged`]).
+const IS_BOILERPLATE_SQL: &str = "SELECT 1 FROM paragraph_counts WHERE hash = ?1 AND boilerplate = 1
+    UNION ALL SELECT 1 FROM paragraph_counts_staged WHERE hash = ?1 AND boilerplate = 1 LIMIT 1";
+
+/// Every paragraph known to be boilerplate, in either table.
+const BOILERPLATE_KEYS_SQL: &str = "SELECT hash FROM paragraph_counts WHERE boilerplate = 1
+    UNION ALL SELECT hash FROM paragraph_counts_staged WHERE boilerplate = 1";
 
 /// The entry's comparison data, with the boilerplate known now.
 pub(crate) fn comparison(conn: &Connection, reduced: Reduced) -> Result<Comparison> {
@@ -341,7 +348,7 @@ pub(crate) fn comparison(conn: &Connection, reduced: Reduced) -> Result<Comparis
 /// Every paragraph known to be boilerplate (of any feed), for the parse
 /// workers to compute comparison data with.
 pub(crate) fn boilerplate_keys(conn: &Connection) -> Result<HashSet<i64>> {
-    let mut stmt = conn.prepare_cached("SELECT hash FROM paragraph_counts WHERE boilerplate = 1")?;
+    let mut stmt = conn.prepare_cached(BOILERPLATE_KEYS_SQL)?;
     let keys = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     Ok(keys)
 }
@@ -350,16 +357,10 @@ pub(crate) fn boilerplate_keys(conn: &Connection) -> Result<HashSet<i64>> {
 /// that just became boilerplate.
 pub(crate) fn count_paragraphs(conn: &Connection, feed_id: i64, id: i64, reduced: &Reduced) -> Result<Vec<i64>> {
     // One statement per paragraph: counted, and the entry added to the
-    // sample of those that carry it while the sample has room.
-    let mut count = conn.prepare_cached(&format!(
-        "INSERT INTO paragraph_counts (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, 1, 0, ?3)
-         ON CONFLICT (hash, feed_id) DO UPDATE SET entries = entries + 1,
-             sample = CASE WHEN entries < {n} AND length(sample) < {bytes}
-                 THEN CAST(sample || excluded.sample AS BLOB) ELSE sample END
-         RETURNING entries, boilerplate, sample",
-        n = dedup::BOILERPLATE_SAMPLES,
-        bytes = 10 * dedup::BOILERPLATE_SAMPLES
-    ))?;
+    // sample of those that carry it while the sample has room. The count is
+    // staged (see [`merge_staged`]): the paragraph's first count of this
+    // sync starts from the large table's row, if there is one.
+    let mut count = conn.prepare_cached(&COUNT_PARAGRAPH_SQL)?;
     let me = ids_to_blob(&[id]);
     let mut learnt = Vec::new();
     for key in reduced.paragraph_keys() {
@@ -371,12 +372,103 @@ pub(crate) fn count_paragraphs(conn: &Connection, feed_id: i64, id: i64, reduced
         let mut ids = ids_from_blob(&sample);
         ids.dedup();
         if distinct_articles_around(conn, key, &ids)? >= dedup::BOILERPLATE_MIN_ENTRIES as usize {
-            conn.prepare_cached("UPDATE paragraph_counts SET boilerplate = 1 WHERE hash = ?1 AND feed_id = ?2")?
+            conn.prepare_cached("UPDATE paragraph_counts_staged SET boilerplate = 1 WHERE hash = ?1 AND feed_id = ?2")?
                 .execute(params![key, feed_id])?;
             learnt.push(key);
         }
     }
     Ok(learnt)
+}
+
+/// Counts one more entry (`?3`: its id as a sample blob) carrying paragraph
+/// `?1` in feed `?2`, in the staged counts; returns the count, whether the
+/// paragraph is boilerplate of the feed and the sample.
+static COUNT_PARAGRAPH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let (n, bytes) = (dedup::BOILERPLATE_SAMPLES, 10 * dedup::BOILERPLATE_SAMPLES);
+    // The sample grows while it has room (`entries` and `sample` in SET are
+    // the values before the update).
+    // The large table's row is read by three scalar subqueries on its
+    // primary key (its page read once): an INSERT ... SELECT from a join
+    // opened a temporary table each time.
+    let merged = "FROM paragraph_counts WHERE hash = ?1 AND feed_id = ?2";
+    format!(
+        "INSERT INTO paragraph_counts_staged (hash, feed_id, entries, boilerplate, sample)
+         VALUES (?1, ?2, COALESCE((SELECT entries {merged}), 0) + 1, COALESCE((SELECT boilerplate {merged}), 0),
+             COALESCE((SELECT CASE WHEN entries < {n} AND length(sample) < {bytes}
+                 THEN CAST(sample || ?3 AS BLOB) ELSE sample END {merged}), ?3))
+         ON CONFLICT (hash, feed_id) DO UPDATE SET entries = entries + 1,
+             sample = CASE WHEN entries < {n} AND length(sample) < {bytes}
+                 THEN CAST(sample || ?3 AS BLOB) ELSE sample END
+         RETURNING entries, boilerplate, sample"
+    )
+});
+
+/// Moves the lookup keys and paragraph counts staged by a sync into the
+/// large tables (a staged count replaces the large table's row: it started
+/// from it). A sync does it at its end, before dropping old keys
+/// ([`forget_old_keys`] calls it first); the rows of a sync stopped before
+/// its end wait for the next one, read meanwhile as they are.
+///
+/// Why staged: both large tables are keyed by hashes, so each new entry's
+/// rows land on pages all over them. Written there directly, every
+/// transaction of a sync into a store of years dirtied (and logged, and
+/// checkpointed) most of their pages again; staged, a sync's transactions
+/// write the pages of its own rows, and the merge visits each page of the
+/// large table once, in key order. Returns the keys and counts merged.
+pub(crate) fn merge_staged(conn: &Connection) -> Result<(usize, usize)> {
+    let keys = merge_table(conn, "dedup_keys", "key, day, entry_id", "", "OR IGNORE")?;
+    let counts =
+        merge_table(conn, "paragraph_counts", "hash, feed_id", ", entries, boilerplate, sample", "OR REPLACE")?;
+    Ok((keys, counts))
+}
+
+/// Merges `{table}_staged` into `table`, whose primary key is `key` and
+/// other columns `values` (`conflict`: what a staged row does to the large
+/// table's row of the same key); returns the staged rows.
+/// When the large table holds no more rows than the staged one (a new
+/// store's first sync), its rows move instead, and the two tables swap
+/// names: the fewer rows are moved either way.
+fn merge_table(conn: &Connection, table: &str, key: &str, values: &str, conflict: &str) -> Result<usize> {
+    let columns = format!("{key}{values}");
+    let staged_table = format!("{table}_staged");
+    let staged: i64 =
+        conn.prepare_cached(&format!("SELECT COUNT(*) FROM {staged_table}"))?.query_row([], |r| r.get(0))?;
+    if staged == 0 {
+        return Ok(0);
+    }
+    // Counted no further than it matters.
+    let large: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT ?1)"))?
+        .query_row([staged + 1], |r| r.get(0))?;
+    let (from, into, conflict) = if large <= staged {
+        // The staged row wins a conflict either way.
+        (table, staged_table.as_str(), "OR IGNORE")
+    } else {
+        (staged_table.as_str(), table, conflict)
+    };
+    // Row by row, in key order: one statement over every row would keep a
+    // statement journal of every page it changes (tens of MB in memory at a
+    // million entries) to undo it should it fail half way.
+    let n = columns.split(',').count();
+    let mut read = conn.prepare_cached(&format!("SELECT {columns} FROM {from} ORDER BY {key}"))?;
+    let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+    let mut put = conn
+        .prepare_cached(&format!("INSERT {conflict} INTO {into} ({columns}) VALUES ({})", placeholders.join(", ")))?;
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        let values: Vec<rusqlite::types::Value> = (0..n).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
+        put.execute(rusqlite::params_from_iter(values))?;
+    }
+    drop(rows);
+    conn.prepare_cached(&format!("DELETE FROM {from}"))?.execute([])?;
+    if from == table {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {table} RENAME TO {table}_swapping;
+             ALTER TABLE {staged_table} RENAME TO {table};
+             ALTER TABLE {table}_swapping RENAME TO {staged_table};"
+        ))?;
+    }
+    Ok(staged as usize)
 }
 
 /// How many different articles the entries `ids` carry once the paragraph
@@ -407,7 +499,9 @@ fn distinct_articles_around(conn: &Connection, key: i64, ids: &[i64]) -> Result<
 
 /// The entries known to carry one of the paragraphs `keys` (in any feed).
 fn entries_with_paragraphs(conn: &Connection, keys: &[i64]) -> Result<BTreeSet<i64>> {
-    let mut stmt = conn.prepare_cached("SELECT sample FROM paragraph_counts WHERE hash = ?1")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT sample FROM paragraph_counts WHERE hash = ?1 UNION ALL SELECT sample FROM paragraph_counts_staged WHERE hash = ?1",
+    )?;
     let mut out = BTreeSet::new();
     for k in keys {
         for blob in stmt.query_map([k], |r| r.get::<_, Vec<u8>>(0))? {
@@ -457,10 +551,8 @@ pub(crate) fn write_fingerprint(
         if same_data && dedup::decode_keys(old_keys) == *keys && *old_day == day {
             return Ok(false);
         }
-        let mut del = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
-        for k in dedup::decode_keys(old_keys) {
-            del.execute(params![k, old_day, f.id])?;
-        }
+        let keys = dedup::decode_keys(old_keys);
+        delete_keys(conn, &keys, *old_day, f.id)?;
     }
     let file_keys = match filing {
         Filing::Within { keys_from } => day >= keys_from,
@@ -473,7 +565,7 @@ pub(crate) fn write_fingerprint(
     };
     if file_keys {
         let mut ins =
-            conn.prepare_cached("INSERT OR IGNORE INTO dedup_keys (key, day, entry_id) VALUES (?1, ?2, ?3)")?;
+            conn.prepare_cached("INSERT OR IGNORE INTO dedup_keys_staged (key, day, entry_id) VALUES (?1, ?2, ?3)")?;
         for k in keys {
             ins.execute(params![k, day, f.id])?;
         }
@@ -594,8 +686,11 @@ static IN_SMALL_STORY: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 /// their fingerprints, from the first day not yet forgotten (meta
 /// `dedup_keys_from`), so each is visited once. The keys a sync filed
 /// for its entries dated before the horizon go too ([`Filing::ThisSync`]).
+/// The rows staged by the sync are merged first ([`merge_staged`]).
 /// Returns the number of keys dropped.
 pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettings) -> Result<usize> {
+    let (keys, counts) = merge_staged(conn)?;
+    tracing::debug!(keys, paragraph_counts = counts, "staged copy-detection rows merged");
     let newest: Option<i64> = conn
         .prepare_cached("SELECT MAX(day) FROM fingerprints WHERE day <= ?1")?
         .query_row([now.div_euclid(SECONDS_PER_DAY) + 1], |r| r.get(0))?;
@@ -670,16 +765,25 @@ fn forget_keys_between(conn: &Connection, from: i64, cutoff: i64) -> Result<usiz
 /// Removes the index keys of the entries `ids` (before they are deleted).
 pub(crate) fn forget_keys(conn: &Connection, ids: &[i64]) -> Result<()> {
     let mut get = conn.prepare_cached("SELECT keys, day FROM fingerprints WHERE entry_id = ?1")?;
-    let mut del = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
     for id in ids {
         let Some((keys, day)): Option<(Vec<u8>, i64)> =
             get.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?
         else {
             continue;
         };
-        for k in dedup::decode_keys(&keys) {
-            del.execute(params![k, day, id])?;
-        }
+        delete_keys(conn, &dedup::decode_keys(&keys), day, *id)?;
+    }
+    Ok(())
+}
+
+/// Deletes entry `id`'s lookup `keys` of `day`, staged or merged.
+fn delete_keys(conn: &Connection, keys: &[i64], day: i64, id: i64) -> Result<()> {
+    let mut merged = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
+    let mut staged =
+        conn.prepare_cached("DELETE FROM dedup_keys_staged WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
+    for k in keys {
+        staged.execute(params![k, day, id])?;
+        merged.execute(params![k, day, id])?;
     }
     Ok(())
 }
@@ -738,7 +842,8 @@ static LOOKUP_SQL: std::sync::LazyLock<LookupSql> = std::sync::LazyLock::new(|| 
     by_source: format!("SELECT id FROM entries WHERE source_url = ?1 AND id != ?2 LIMIT {EXACT_MAX}"),
     by_text: format!("SELECT id FROM entries WHERE text_hash = ?1 AND id != ?2 LIMIT {EXACT_MAX}"),
     by_key: format!(
-        "SELECT entry_id FROM dedup_keys WHERE key = ?1 AND day >= ?2 AND day <= ?3 LIMIT {}",
+        "SELECT entry_id FROM dedup_keys WHERE key = ?1 AND day >= ?2 AND day <= ?3
+         UNION ALL SELECT entry_id FROM dedup_keys_staged WHERE key = ?1 AND day >= ?2 AND day <= ?3 LIMIT {}",
         KEY_MAX_ENTRIES + 1
     ),
     by_title: format!(
@@ -757,8 +862,9 @@ pub(crate) fn sync_queries() -> Vec<(&'static str, String)> {
         ("sync: same text", LOOKUP_SQL.by_text.clone()),
         ("sync: shared key", LOOKUP_SQL.by_key.clone()),
         ("sync: same title", LOOKUP_SQL.by_title.clone()),
-        ("sync: is boilerplate", "SELECT 1 FROM paragraph_counts WHERE hash = ?1 AND boilerplate = 1 LIMIT 1".into()),
-        ("sync: known boilerplate", "SELECT hash FROM paragraph_counts WHERE boilerplate = 1".into()),
+        ("sync: is boilerplate", IS_BOILERPLATE_SQL.into()),
+        ("sync: known boilerplate", BOILERPLATE_KEYS_SQL.into()),
+        ("sync: count a paragraph", COUNT_PARAGRAPH_SQL.clone()),
         ("sync: old keys", "SELECT entry_id, keys, day FROM fingerprints WHERE day >= ?1 AND day < ?2".into()),
         ("sync: newest key day", "SELECT MAX(day) FROM fingerprints WHERE day <= ?1".into()),
         ("sync: candidate", "SELECT data FROM fingerprints WHERE entry_id = ?1".into()),
@@ -1384,7 +1490,7 @@ pub(crate) fn original_reason(conn: &Connection, members: &[i64]) -> Result<Opti
 pub(crate) fn rebuild(conn: &Connection, settings: DedupSettings) -> Result<usize> {
     conn.execute_batch(
         "DELETE FROM dedup_keys; DELETE FROM fingerprints; DELETE FROM dedup_pairs; DELETE FROM paragraph_counts;
-         DELETE FROM dedup_pending;
+         DELETE FROM dedup_keys_staged; DELETE FROM paragraph_counts_staged; DELETE FROM dedup_pending;
          DELETE FROM meta WHERE key IN ('dedup_keys_from', 'fingerprints_from', 'dedup_keys_below_from');
          UPDATE entries SET duplicate_of = NULL, dup_reason = NULL, dup_score = NULL, attribution = NULL;",
     )?;
@@ -1411,6 +1517,7 @@ pub(crate) fn rebuild(conn: &Connection, settings: DedupSettings) -> Result<usiz
     )?;
     let seeds: BTreeSet<i64> = all.iter().map(|(id, _)| *id).collect();
     regroup(conn, &seeds)?;
+    merge_staged(conn)?;
     Ok(conn.query_row("SELECT COUNT(*) FROM entries WHERE duplicate_of IS NOT NULL", [], |r| r.get::<_, i64>(0))?
         as usize)
 }

@@ -60,15 +60,30 @@ impl Store {
                 Err(e) => Check::new(name, false, format!("cannot count {what}: {e}")),
             });
         }
-        // Left by a sync stopped before its end (see store::dedup::settle):
-        // no damage, the next sync compares them.
-        checks.push(match count("SELECT COUNT(*) FROM dedup_pending") {
-            Ok(0) => Check::new("copy detection", true, "no entries waiting to be compared again".into()),
-            Ok(n) => Check::new(
-                "copy detection",
-                true,
-                format!("{n} entries wait to be compared again (a sync stopped early): the next sync does it"),
-            ),
+        // Left by a sync stopped before its end (see store::dedup::settle and
+        // merge_staged): no damage, the next sync compares and merges them.
+        let waiting = count("SELECT COUNT(*) FROM dedup_pending").and_then(|pending| {
+            let staged = count(
+                "SELECT (SELECT COUNT(*) FROM dedup_keys_staged) + (SELECT COUNT(*) FROM paragraph_counts_staged)",
+            )?;
+            Ok((pending, staged))
+        });
+        checks.push(match waiting {
+            Ok((0, 0)) => Check::new("copy detection", true, "no entries waiting to be compared again".into()),
+            Ok((pending, staged)) => {
+                let mut what = Vec::new();
+                if pending > 0 {
+                    what.push(format!("{pending} entries wait to be compared again"));
+                }
+                if staged > 0 {
+                    what.push(format!("{staged} lookup rows wait to be merged"));
+                }
+                Check::new(
+                    "copy detection",
+                    true,
+                    format!("{} (a sync stopped early): the next sync does it", what.join(", ")),
+                )
+            }
             Err(e) => Check::new("copy detection", false, format!("cannot count the entries waiting: {e}")),
         });
         checks.push(match damaged_texts(&self.conn) {

@@ -28,6 +28,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     LINK_KEYS,
     PARAGRAPH_COUNTS,
     include_str!("migrations/017_dedup_pending.sql"),
+    include_str!("migrations/018_staged_dedup_rows.sql"),
 ];
 
 /// The migration that makes the search index contentless; the index is

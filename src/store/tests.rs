@@ -354,7 +354,7 @@ fn old_lookup_keys_are_dropped_relative_to_the_newest_entry() {
     let keys_of = |s: &Store, key: &str| -> i64 {
         s.conn
             .query_row(
-                "SELECT COUNT(*) FROM dedup_keys WHERE entry_id = (SELECT id FROM entries WHERE entry_key = ?1)",
+                "SELECT COUNT(*) FROM (SELECT * FROM dedup_keys UNION ALL SELECT * FROM dedup_keys_staged) WHERE entry_id = (SELECT id FROM entries WHERE entry_key = ?1)",
                 [key],
                 |r| r.get(0),
             )
@@ -428,7 +428,7 @@ fn an_entry_dated_before_the_horizon_pairs_whichever_is_written_first() {
         // The sync's end: the original's keys go, and its fingerprint (a
         // story of two); the copy's stay.
         let count = |s: &Store, sql: &str, key: &str| -> i64 { s.conn.query_row(sql, [key], |r| r.get(0)).unwrap() };
-        let keys = "SELECT COUNT(*) FROM dedup_keys WHERE entry_id = (SELECT id FROM entries WHERE entry_key = ?1)";
+        let keys = "SELECT COUNT(*) FROM (SELECT * FROM dedup_keys UNION ALL SELECT * FROM dedup_keys_staged) WHERE entry_id = (SELECT id FROM entries WHERE entry_key = ?1)";
         let fingerprints =
             "SELECT COUNT(*) FROM fingerprints WHERE entry_id = (SELECT id FROM entries WHERE entry_key = ?1)";
         assert!(count(&s, keys, "orig") > 0, "filed for the rest of the sync");
@@ -743,6 +743,7 @@ fn entries_touched_by_a_learnt_footer_are_compared_again_at_the_end_of_the_sync(
     assert_eq!(next.settle(0, at(4)).unwrap(), 2);
     assert_eq!((fingerprints(&next), stories(&next)), (fingerprints(&now), stories(&now)));
     assert_eq!(next.settle(0, at(4)).unwrap(), 0, "nothing left");
+    next.forget_old_keys(at(4)).unwrap();
     let waiting = next.doctor().unwrap().into_iter().find(|c| c.name == "copy detection").unwrap();
     assert_eq!(waiting.detail, "no entries waiting to be compared again");
     // A post deleted since (pruned) is still named by the footer's sample:
@@ -848,7 +849,7 @@ fn an_entry_moving_days_moves_its_lookup_keys() {
     let keys_of = |s: &Store, key: &str| -> i64 {
         s.conn
             .query_row(
-                "SELECT COUNT(*) FROM dedup_keys WHERE entry_id = (SELECT id FROM entries WHERE entry_key = ?1)",
+                "SELECT COUNT(*) FROM (SELECT * FROM dedup_keys UNION ALL SELECT * FROM dedup_keys_staged) WHERE entry_id = (SELECT id FROM entries WHERE entry_key = ?1)",
                 [key],
                 |r| r.get(0),
             )
@@ -857,7 +858,7 @@ fn an_entry_moving_days_moves_its_lookup_keys() {
     let stray = |s: &Store| -> i64 {
         s.conn
             .query_row(
-                "SELECT COUNT(*) FROM dedup_keys k WHERE NOT EXISTS
+                "SELECT COUNT(*) FROM (SELECT * FROM dedup_keys UNION ALL SELECT * FROM dedup_keys_staged) k WHERE NOT EXISTS
                    (SELECT 1 FROM fingerprints p WHERE p.entry_id = k.entry_id AND p.day = k.day)",
                 [],
                 |r| r.get(0),
@@ -872,6 +873,9 @@ fn an_entry_moving_days_moves_its_lookup_keys() {
     // Redated into the recent weeks: filed again.
     s.save_feed(f[0], &FetchState::default(), &[dated("old", 99)], day(100)).unwrap();
     assert!(keys_of(&s, "old") > 0);
+    // Redated again in the same sync: its keys staged for day 99 move too.
+    s.save_feed(f[0], &FetchState::default(), &[dated("old", 98)], day(100)).unwrap();
+    assert_eq!(stray(&s), 0);
     // Redated into forgotten days: its keys move there for the rest of the
     // sync, and go at its end.
     s.save_feed(f[0], &FetchState::default(), &[dated("new", 1)], day(100)).unwrap();
@@ -895,8 +899,13 @@ fn paragraph_counts_keep_a_sample_of_the_entries_that_carry_a_paragraph() {
     let (s, f) = store_with_feeds(1);
     let reduced = dedup::reduce("A footer paragraph that every post of this site carries at its end.");
     let key = reduced.paragraph_keys()[0];
+    // Across a sync's end: the counts staged, merged, staged again from
+    // the merged row (store::dedup::merge_staged), merged again.
     for id in 1..=12 {
         super::dedup::count_paragraphs(&s.conn, f[0].0, id, &reduced).unwrap();
+        if id == 5 || id == 12 {
+            super::dedup::merge_staged(&s.conn).unwrap();
+        }
     }
     let (n, sample): (i64, Vec<u8>) = s
         .conn
@@ -907,6 +916,67 @@ fn paragraph_counts_keep_a_sample_of_the_entries_that_carry_a_paragraph() {
     assert_eq!(n, 12);
     assert_eq!(super::dedup::ids_from_blob(&sample), (1..=dedup::BOILERPLATE_SAMPLES as i64).collect::<Vec<_>>());
     assert_eq!(sample.len(), dedup::BOILERPLATE_SAMPLES, "one byte an id below 128");
+}
+
+#[test]
+fn a_sync_stages_its_keys_and_paragraph_counts_and_merges_them_at_its_end() {
+    use rusqlite::OptionalExtension;
+    // A sync's transactions write copy detection's rows into small staged
+    // tables (store::dedup::merge_staged); its end merges them into the
+    // large ones. Both are read meanwhile, and a count staged again starts
+    // from the merged one.
+    let seed = include_str!("../../tests/fixtures/seed-article.txt");
+    let paragraphs: Vec<&str> = seed.split("\n\n").skip(1).take(9).collect();
+    let footer = "Follow the F0 Chronicle on social media for more news from Islamabad and Beijing every day.";
+    let news = [
+        paragraphs.join("\n\n"),
+        "Officials approved the new harbour budget on Monday after a long debate about dredging costs and the fishing fleet.".into(),
+        "The railway line to the northern valleys will reopen in spring, engineers said, once the landslide damage is repaired.".into(),
+    ];
+    let post =
+        |i: usize| entry(&format!("a{i}"), Some(&format!("https://x/a{i}")), &format!("{}\n\n{footer}", news[i]), 1);
+    let (mut s, f) = store_with_feeds(2);
+    let count = |s: &Store, table: &str| -> i64 {
+        s.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    };
+    let now = at(1);
+    s.save_feed(f[0], &FetchState::default(), &[post(0), post(1)], now).unwrap();
+    assert_eq!((count(&s, "dedup_keys"), count(&s, "paragraph_counts")), (0, 0), "nothing written to the large tables");
+    let staged_keys = count(&s, "dedup_keys_staged");
+    assert!(staged_keys > 0 && count(&s, "paragraph_counts_staged") > 0);
+    s.forget_old_keys(now).unwrap();
+    assert_eq!((count(&s, "dedup_keys_staged"), count(&s, "paragraph_counts_staged")), (0, 0));
+    assert_eq!(count(&s, "dedup_keys"), staged_keys);
+    // The footer, counted twice, then once more (staged again from the
+    // merged row): boilerplate at the third, as if never merged.
+    let key = dedup::reduce(footer).paragraph_keys()[0];
+    let footer_count = |s: &Store, table: &str| -> Option<(i64, i64)> {
+        s.conn
+            .query_row(
+                &format!("SELECT entries, boilerplate FROM {table} WHERE hash = ?1 AND feed_id = ?2"),
+                [key, f[0].0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .unwrap()
+    };
+    assert_eq!(footer_count(&s, "paragraph_counts"), Some((2, 0)));
+    s.save_feed(f[0], &FetchState::default(), &[post(2)], now).unwrap();
+    assert_eq!(footer_count(&s, "paragraph_counts_staged"), Some((3, 1)), "counted on from the merged row");
+    assert_eq!(footer_count(&s, "paragraph_counts"), Some((2, 0)), "merged at the end only");
+    assert!(s.learnt.set.contains(&key));
+    // An edited copy of the first post on another site finds it through
+    // the merged keys.
+    let copy = format!("{}\n\nOriginally published at F0.", paragraphs[..7].join("\n\n"));
+    s.save_feed(f[1], &FetchState::default(), &[entry("copy", Some("https://y/copy"), &copy, 1)], now).unwrap();
+    assert_eq!(dup_of(&s, "copy"), Some(id_of(&s, "a0")));
+    // Doctor tells of rows a sync stopped early left staged.
+    let doctor = |s: &Store| s.doctor().unwrap().into_iter().find(|c| c.name == "copy detection").unwrap();
+    assert!(doctor(&s).ok && doctor(&s).detail.contains("lookup rows wait to be merged"), "{:?}", doctor(&s));
+    s.forget_old_keys(now).unwrap();
+    assert_eq!(footer_count(&s, "paragraph_counts"), Some((3, 1)));
+    assert_eq!(footer_count(&s, "paragraph_counts_staged"), None);
+    assert_eq!(doctor(&s).detail, "no entries waiting to be compared again");
 }
 
 // See: issue 11 ("Store text once"): a database of schema 7 keeps every
@@ -1540,4 +1610,80 @@ fn an_unchanged_fingerprint_filed_in_an_earlier_form_is_left_as_it_is() {
     let kept: Vec<u8> =
         s.conn.query_row("SELECT data FROM fingerprints WHERE entry_id = ?1", [id], |r| r.get(0)).unwrap();
     assert_eq!(kept, old);
+}
+
+#[test]
+fn staged_rows_merge_into_the_larger_table_and_win_its_conflicts() {
+    // store::dedup::merge_staged moves the fewer rows: the staged ones into
+    // the large table, or, when that holds fewer (a new store's first
+    // sync), its rows into the staged table, which then takes its name.
+    // Either way a staged count replaces the large table's row.
+    let (s, f) = store_with_feeds(1);
+    let feed = f[0].0;
+    let put = |table: &str, hash: i64, entries: i64, boilerplate: i64| {
+        s.conn
+            .execute(
+                &format!(
+                    "INSERT OR REPLACE INTO {table} (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, ?3, ?4, x'01')"
+                ),
+                params![hash, feed, entries, boilerplate],
+            )
+            .unwrap();
+    };
+    let rows = |table: &str| -> Vec<(i64, i64, i64)> {
+        s.conn
+            .prepare(&format!("SELECT hash, entries, boilerplate FROM {table} ORDER BY hash"))
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let keys = |table: &str| -> Vec<(i64, i64, i64)> {
+        s.conn
+            .prepare(&format!("SELECT key, day, entry_id FROM {table} ORDER BY 1, 2, 3"))
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let key = |table: &str, k: i64| {
+        s.conn.execute(&format!("INSERT INTO {table} (key, day, entry_id) VALUES (?1, 7, 1)"), [k]).unwrap();
+    };
+    // The large tables smaller: swapped.
+    put("paragraph_counts", 1, 2, 0);
+    put("paragraph_counts_staged", 1, 3, 1);
+    put("paragraph_counts_staged", 2, 1, 0);
+    put("paragraph_counts_staged", 3, 1, 0);
+    key("dedup_keys", 10);
+    key("dedup_keys_staged", 10);
+    key("dedup_keys_staged", 11);
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (2, 3));
+    assert_eq!(rows("paragraph_counts"), vec![(1, 3, 1), (2, 1, 0), (3, 1, 0)]);
+    assert_eq!(keys("dedup_keys"), vec![(10, 7, 1), (11, 7, 1)]);
+    assert!(rows("paragraph_counts_staged").is_empty() && keys("dedup_keys_staged").is_empty());
+    // The tables keep their partial indexes of boilerplate and their
+    // feed's foreign key.
+    for table in ["paragraph_counts", "paragraph_counts_staged"] {
+        let indexes: i64 = s
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 AND sql LIKE '%boilerplate = 1%'",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 1, "{table}");
+    }
+    // The large tables larger: the staged rows move.
+    put("paragraph_counts_staged", 2, 5, 1);
+    key("dedup_keys_staged", 12);
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (1, 1));
+    assert_eq!(rows("paragraph_counts"), vec![(1, 3, 1), (2, 5, 1), (3, 1, 0)]);
+    assert_eq!(keys("dedup_keys"), vec![(10, 7, 1), (11, 7, 1), (12, 7, 1)]);
+    assert!(super::dedup::boilerplate_keys(&s.conn).unwrap().len() == 2);
+    s.conn.execute("DELETE FROM feeds WHERE id = ?1", [feed]).unwrap();
+    assert!(rows("paragraph_counts").is_empty(), "the feed's counts go with it");
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (0, 0), "nothing staged");
 }
