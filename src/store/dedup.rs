@@ -462,13 +462,20 @@ fn merge_table(conn: &Connection, table: &str, key: &str, values: &str, conflict
     drop(rows);
     conn.prepare_cached(&format!("DELETE FROM {from}"))?.execute([])?;
     if from == table {
-        conn.execute_batch(&format!(
-            "ALTER TABLE {table} RENAME TO {table}_swapping;
-             ALTER TABLE {staged_table} RENAME TO {table};
-             ALTER TABLE {table}_swapping RENAME TO {staged_table};"
-        ))?;
+        swap_with_staged(conn, table)?;
     }
     Ok(staged as usize)
+}
+
+/// Exchanges the names of `table` and `{table}_staged` (same columns, keys
+/// and constraints; each keeps its indexes, under their old names).
+fn swap_with_staged(conn: &Connection, table: &str) -> Result<()> {
+    conn.execute_batch(&format!(
+        "ALTER TABLE {table} RENAME TO {table}_swapping;
+         ALTER TABLE {table}_staged RENAME TO {table};
+         ALTER TABLE {table}_swapping RENAME TO {table}_staged;"
+    ))?;
+    Ok(())
 }
 
 /// How many different articles the entries `ids` carry once the paragraph
@@ -686,11 +693,9 @@ static IN_SMALL_STORY: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 /// their fingerprints, from the first day not yet forgotten (meta
 /// `dedup_keys_from`), so each is visited once. The keys a sync filed
 /// for its entries dated before the horizon go too ([`Filing::ThisSync`]).
-/// The rows staged by the sync are merged first ([`merge_staged`]).
+/// Then the rows staged by the sync are merged ([`merge_staged`]).
 /// Returns the number of keys dropped.
 pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettings) -> Result<usize> {
-    let (keys, counts) = merge_staged(conn)?;
-    tracing::debug!(keys, paragraph_counts = counts, "staged copy-detection rows merged");
     let newest: Option<i64> = conn
         .prepare_cached("SELECT MAX(day) FROM fingerprints WHERE day <= ?1")?
         .query_row([now.div_euclid(SECONDS_PER_DAY) + 1], |r| r.get(0))?;
@@ -704,6 +709,9 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
     if end > from {
         set_day_meta(conn, "dedup_keys_from", end)?;
     }
+    // The old keys gone (fewer rows to move), the staged ones are merged.
+    let (keys, counts) = merge_staged(conn)?;
+    tracing::debug!(keys, paragraph_counts = counts, "staged copy-detection rows merged");
     // Then (the keys were read from them) the fingerprints of entries past
     // the horizon go too, but for the members of large stories: nothing
     // looks them up by key any more, and the few comparisons that still
@@ -734,14 +742,34 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
     Ok(dropped)
 }
 
-/// Drops the keys of the days from `from` to `cutoff` (excluded).
+/// Drops the keys of the days from `from` to `cutoff` (excluded): the
+/// staged ones (this sync's, few) by a scan; the large table's one by one,
+/// found through their entries' fingerprints, or, when they are at least
+/// half of it (a sync after weeks without one), by keeping the others:
+/// they move into the staged table, which then takes the large one's name.
 fn forget_keys_between(conn: &Connection, from: i64, cutoff: i64) -> Result<usize> {
+    let mut dropped =
+        conn.prepare_cached("DELETE FROM dedup_keys_staged WHERE day >= ?1 AND day < ?2")?.execute([from, cutoff])?;
+    let doomed: i64 = conn
+        .prepare_cached("SELECT COALESCE(SUM(length(keys)), 0) / 4 FROM fingerprints WHERE day >= ?1 AND day < ?2")?
+        .query_row([from, cutoff], |r| r.get(0))?;
+    let total: i64 = conn.prepare_cached("SELECT COUNT(*) FROM dedup_keys")?.query_row([], |r| r.get(0))?;
+    if doomed > 0 && 2 * doomed >= total {
+        let kept = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO dedup_keys_staged (key, day, entry_id)
+                 SELECT key, day, entry_id FROM dedup_keys WHERE day < ?1 OR day >= ?2",
+            )?
+            .execute([from, cutoff])?;
+        conn.prepare_cached("DELETE FROM dedup_keys")?.execute([])?;
+        swap_with_staged(conn, "dedup_keys")?;
+        return Ok(dropped + (total as usize).saturating_sub(kept));
+    }
     let mut old = conn.prepare_cached("SELECT entry_id, keys, day FROM fingerprints WHERE day >= ?1 AND day < ?2")?;
     let mut del = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
     // Deleted in key order, a chunk at a time: the rows of one leaf page
     // go together instead of one page visited (and logged) per key.
     let mut chunk: Vec<(i64, i64, i64)> = Vec::with_capacity(FORGET_CHUNK);
-    let mut dropped = 0;
     let mut flush = |chunk: &mut Vec<(i64, i64, i64)>| -> Result<usize> {
         chunk.sort_unstable();
         let mut n = 0;

@@ -1687,3 +1687,68 @@ fn staged_rows_merge_into_the_larger_table_and_win_its_conflicts() {
     assert!(rows("paragraph_counts").is_empty(), "the feed's counts go with it");
     assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (0, 0), "nothing staged");
 }
+
+#[test]
+fn old_keys_are_dropped_one_by_one_or_by_keeping_the_rest() {
+    // store::dedup::forget_keys_between: a day's keys go one by one; when
+    // the keys to drop are half the table or more (a sync after weeks
+    // without one), the rest are kept in a new table instead. Either way
+    // exactly the keys of the entries past the horizon go.
+    let (mut s, f) = store_with_feeds(2);
+    let day = |d: i64| DateTime::<Utc>::from_timestamp(1_700_000_000 + d * 86_400, 0).unwrap();
+    let dated = |d: i64| {
+        let mut e = entry(&format!("d{d}"), Some(&format!("https://x/{d}")), &format!("{TEXT} On day {d}."), 1);
+        e.entry.published = day(d);
+        e
+    };
+    let count = |s: &Store, sql: &str| -> i64 { s.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let all_keys = "(SELECT * FROM dedup_keys UNION ALL SELECT * FROM dedup_keys_staged)";
+    // Every key left belongs to a fingerprint of its day, at or after `from`;
+    // every such fingerprint's keys are all there.
+    let check = |s: &Store, from: i64| {
+        let base = 1_700_000_000i64.div_euclid(86_400);
+        let stray = count(
+            s,
+            &format!(
+                "SELECT COUNT(*) FROM {all_keys} k WHERE k.day < {} OR NOT EXISTS
+                   (SELECT 1 FROM fingerprints p WHERE p.entry_id = k.entry_id AND p.day = k.day)",
+                base + from
+            ),
+        );
+        let expected = count(
+            s,
+            &format!("SELECT COALESCE(SUM(length(keys)), 0) / 4 FROM fingerprints WHERE day >= {}", base + from),
+        );
+        assert_eq!((stray, count(s, &format!("SELECT COUNT(*) FROM {all_keys}"))), (0, expected));
+    };
+    let root = |s: &Store| count(s, "SELECT rootpage FROM sqlite_schema WHERE name = 'dedup_keys'");
+    let batch: Vec<TaggedEntry> = (0..=40).map(dated).collect();
+    s.save_feed(f[0], &FetchState::default(), &batch, day(40)).unwrap();
+    s.forget_old_keys(day(40)).unwrap();
+    let horizon = |newest: i64| newest - DedupSettings::default().window_days - super::KEY_HORIZON_DAYS;
+    check(&s, horizon(40));
+    // The next day: a few days' keys go, one by one (the table stays).
+    let table = root(&s);
+    s.save_feed(f[0], &FetchState::default(), &[dated(41)], day(41)).unwrap();
+    s.forget_old_keys(day(41)).unwrap();
+    check(&s, horizon(41));
+    assert!(count(&s, "SELECT COUNT(*) FROM dedup_keys") > 0);
+    // Weeks later: nearly every key goes, the rest kept in a new table.
+    // (The day's entry an article, its edited copy saved below.)
+    let seed = include_str!("../../tests/fixtures/seed-article.txt");
+    let paragraphs: Vec<&str> = seed.split("\n\n").skip(1).take(9).collect();
+    let mut article = entry("d75", Some("https://x/75"), &paragraphs.join("\n\n"), 1);
+    article.entry.published = day(75);
+    s.save_feed(f[0], &FetchState::default(), &[article], day(75)).unwrap();
+    let dropped = s.forget_old_keys(day(75)).unwrap();
+    check(&s, horizon(75));
+    assert!(dropped > 0 && root(&s) != table, "{dropped}");
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM dedup_keys_staged"), 0);
+    // An edited copy of the day's article on another site finds it by the
+    // keys kept.
+    let copy = format!("{}\n\nOriginally published at F0.", paragraphs[..7].join("\n\n"));
+    let mut copy = entry("copy", Some("https://y/copy"), &copy, 1);
+    copy.entry.published = day(75);
+    s.save_feed(f[1], &FetchState::default(), &[copy], day(75)).unwrap();
+    assert_eq!(dup_of(&s, "copy"), Some(id_of(&s, "d75")));
+}
