@@ -416,19 +416,27 @@ static COUNT_PARAGRAPH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::n
 /// write the pages of its own rows, and the merge visits each page of the
 /// large table once, in key order. Returns the keys and counts merged.
 pub(crate) fn merge_staged(conn: &Connection) -> Result<(usize, usize)> {
-    let keys = merge_table(conn, "dedup_keys", "key, day, entry_id", "", "OR IGNORE")?;
-    let counts =
-        merge_table(conn, "paragraph_counts", "hash, feed_id", ", entries, boilerplate, sample", "OR REPLACE")?;
+    let keys = merge_table(conn, "dedup_keys", "key, day, entry_id", "", "", "OR IGNORE")?;
+    let counts = merge_table(
+        conn,
+        "paragraph_counts",
+        "hash, feed_id",
+        ", entries, boilerplate, sample",
+        "WHERE feed_id IN (SELECT id FROM feeds)",
+        "OR REPLACE",
+    )?;
     Ok((keys, counts))
 }
 
 /// Merges `{table}_staged` into `table`, whose primary key is `key` and
-/// other columns `values` (`conflict`: what a staged row does to the large
-/// table's row of the same key); returns the staged rows.
+/// other columns `values`, the rows that pass `valid` (a WHERE clause:
+/// a count of a feed deleted behind syndic's back, foreign keys off, would
+/// fail the whole merge, every sync); `conflict`: what a staged row does to
+/// the large table's row of the same key. Returns the staged rows.
 /// When the large table holds no more rows than the staged one (a new
 /// store's first sync), its rows move instead, and the two tables swap
 /// names: the fewer rows are moved either way.
-fn merge_table(conn: &Connection, table: &str, key: &str, values: &str, conflict: &str) -> Result<usize> {
+fn merge_table(conn: &Connection, table: &str, key: &str, values: &str, valid: &str, conflict: &str) -> Result<usize> {
     let columns = format!("{key}{values}");
     let staged_table = format!("{table}_staged");
     let staged: i64 =
@@ -450,7 +458,7 @@ fn merge_table(conn: &Connection, table: &str, key: &str, values: &str, conflict
     // statement journal of every page it changes (tens of MB in memory at a
     // million entries) to undo it should it fail half way.
     let n = columns.split(',').count();
-    let mut read = conn.prepare_cached(&format!("SELECT {columns} FROM {from} ORDER BY {key}"))?;
+    let mut read = conn.prepare_cached(&format!("SELECT {columns} FROM {from} {valid} ORDER BY {key}"))?;
     let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
     let mut put = conn
         .prepare_cached(&format!("INSERT {conflict} INTO {into} ({columns}) VALUES ({})", placeholders.join(", ")))?;
@@ -468,13 +476,24 @@ fn merge_table(conn: &Connection, table: &str, key: &str, values: &str, conflict
 }
 
 /// Exchanges the names of `table` and `{table}_staged` (same columns, keys
-/// and constraints; each keeps its indexes, under their old names).
+/// and constraints). An index keeps its name when its table is renamed:
+/// the paragraph counts' partial indexes are made again under the names of
+/// their tables (the staged one is empty; the boilerplate rows are few), so
+/// that the schema reads as migration 018 wrote it.
 fn swap_with_staged(conn: &Connection, table: &str) -> Result<()> {
     conn.execute_batch(&format!(
         "ALTER TABLE {table} RENAME TO {table}_swapping;
          ALTER TABLE {table}_staged RENAME TO {table};
          ALTER TABLE {table}_swapping RENAME TO {table}_staged;"
     ))?;
+    if table == "paragraph_counts" {
+        conn.execute_batch(
+            "DROP INDEX paragraph_counts_boilerplate;
+             DROP INDEX paragraph_counts_staged_boilerplate;
+             CREATE INDEX paragraph_counts_boilerplate ON paragraph_counts(hash) WHERE boilerplate = 1;
+             CREATE INDEX paragraph_counts_staged_boilerplate ON paragraph_counts_staged(hash) WHERE boilerplate = 1;",
+        )?;
+    }
     Ok(())
 }
 
@@ -705,7 +724,7 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
     let cutoff = newest.map_or(from, |newest| newest - settings.window_days - KEY_HORIZON_DAYS);
     let end = cutoff.max(from);
     let start = below.map_or(from, |b| b.min(from));
-    let dropped = if end > start { forget_keys_between(conn, start, end)? } else { 0 };
+    let dropped = if end > start { forget_keys_between(conn, start, from, end)? } else { 0 };
     if end > from {
         set_day_meta(conn, "dedup_keys_from", end)?;
     }
@@ -747,23 +766,33 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
 /// found through their entries' fingerprints, or, when they are at least
 /// half of it (a sync after weeks without one), by keeping the others:
 /// they move into the staged table, which then takes the large one's name.
-fn forget_keys_between(conn: &Connection, from: i64, cutoff: i64) -> Result<usize> {
+/// The large table holds no key dated before `keys_from` but those an older
+/// syndic filed for a sync it did not finish: its share to drop is counted
+/// from `keys_from` (this sync's keys dated before it are staged, and the
+/// fingerprints large stories keep past it list keys dropped long ago).
+fn forget_keys_between(conn: &Connection, from: i64, keys_from: i64, cutoff: i64) -> Result<usize> {
     let mut dropped =
         conn.prepare_cached("DELETE FROM dedup_keys_staged WHERE day >= ?1 AND day < ?2")?.execute([from, cutoff])?;
     let doomed: i64 = conn
         .prepare_cached("SELECT COALESCE(SUM(length(keys)), 0) / 4 FROM fingerprints WHERE day >= ?1 AND day < ?2")?
-        .query_row([from, cutoff], |r| r.get(0))?;
-    let total: i64 = conn.prepare_cached("SELECT COUNT(*) FROM dedup_keys")?.query_row([], |r| r.get(0))?;
-    if doomed > 0 && 2 * doomed >= total {
+        .query_row([from.max(keys_from), cutoff], |r| r.get(0))?;
+    // Counted no further than it matters.
+    let most = if doomed > 0 {
+        conn.prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM dedup_keys LIMIT ?1)")?
+            .query_row([2 * doomed + 1], |r| r.get::<_, i64>(0))?
+    } else {
+        i64::MAX
+    };
+    if most <= 2 * doomed {
         let kept = conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO dedup_keys_staged (key, day, entry_id)
                  SELECT key, day, entry_id FROM dedup_keys WHERE day < ?1 OR day >= ?2",
             )?
             .execute([from, cutoff])?;
-        conn.prepare_cached("DELETE FROM dedup_keys")?.execute([])?;
+        let all = conn.prepare_cached("DELETE FROM dedup_keys")?.execute([])?;
         swap_with_staged(conn, "dedup_keys")?;
-        return Ok(dropped + (total as usize).saturating_sub(kept));
+        return Ok(dropped + all.saturating_sub(kept));
     }
     let mut old = conn.prepare_cached("SELECT entry_id, keys, day FROM fingerprints WHERE day >= ?1 AND day < ?2")?;
     let mut del = conn.prepare_cached("DELETE FROM dedup_keys WHERE key = ?1 AND day = ?2 AND entry_id = ?3")?;
