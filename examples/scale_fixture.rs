@@ -256,7 +256,7 @@ fn main() {
         syndic::sync::retag_if_changed(&config, &topics, &mut store).expect("topics");
         syndic::filters::apply(&config, &mut store).expect("filters");
         store.set_dedup_settings(config.dedup_settings());
-        write_through_store(store, generator, started);
+        write_through_store(store, &config, generator, started);
     } else {
         drop(store);
         write_raw(&path, generator, started);
@@ -340,7 +340,12 @@ struct Day {
 }
 
 /// The `--write-path` mode: one sync a day through the store's write path.
-fn write_through_store(mut store: Store, mut generator: Generator, started: std::time::Instant) {
+fn write_through_store(
+    mut store: Store,
+    config: &syndic::config::Config,
+    mut generator: Generator,
+    started: std::time::Instant,
+) {
     let n = generator.n;
     // The boilerplate the parse workers know: what the store has learnt,
     // read again after every day's "sync" (a sync reads it at its start).
@@ -398,8 +403,10 @@ fn write_through_store(mut store: Store, mut generator: Generator, started: std:
             }
         }
         // The end of a sync: its texts packed before the dictionary packed
-        // again, old lookup keys dropped, one checkpoint.
+        // again, its entries' filters decided (none hidden without rules,
+        // and the queue emptied), old lookup keys dropped, one checkpoint.
         store.repack_texts_since(before).expect("repack");
+        syndic::filters::apply(config, &mut store).expect("filters");
         store.forget_old_keys(now).expect("forget old keys");
         store.checkpoint().expect("checkpoint");
         *boilerplate.write().expect("not poisoned") = Arc::new(store.boilerplate_keys().expect("boilerplate"));

@@ -60,8 +60,10 @@ impl Store {
                 Err(e) => Check::new(name, false, format!("cannot count {what}: {e}")),
             });
         }
-        // Left by a sync stopped before its end (see store::dedup::settle and
-        // merge_staged): no damage, the next sync compares and merges them.
+        // Entries left by a sync stopped before its end (see
+        // store::dedup::settle): no damage, the next sync compares them.
+        // Staged lookup rows are merged once they are an eighth of their
+        // large tables (store::dedup::merge_staged), read as they are until then.
         let waiting = count("SELECT COUNT(*) FROM dedup_pending").and_then(|pending| {
             let staged = count(
                 "SELECT (SELECT COUNT(*) FROM dedup_keys_staged) + (SELECT COUNT(*) FROM paragraph_counts_staged)",
@@ -69,20 +71,16 @@ impl Store {
             Ok((pending, staged))
         });
         checks.push(match waiting {
-            Ok((0, 0)) => Check::new("copy detection", true, "no entries waiting to be compared again".into()),
             Ok((pending, staged)) => {
-                let mut what = Vec::new();
-                if pending > 0 {
-                    what.push(format!("{pending} entries wait to be compared again"));
-                }
+                let mut what = vec![if pending > 0 {
+                    format!("{pending} entries wait to be compared again (a sync stopped early): the next sync does it")
+                } else {
+                    "no entries waiting to be compared again".to_owned()
+                }];
                 if staged > 0 {
-                    what.push(format!("{staged} lookup rows wait to be merged"));
+                    what.push(format!("{staged} lookup rows staged, merged once they are an eighth of the rest"));
                 }
-                Check::new(
-                    "copy detection",
-                    true,
-                    format!("{} (a sync stopped early): the next sync does it", what.join(", ")),
-                )
+                Check::new("copy detection", true, what.join("; "))
             }
             Err(e) => Check::new("copy detection", false, format!("cannot count the entries waiting: {e}")),
         });
