@@ -417,7 +417,7 @@ static COUNT_PARAGRAPH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::n
 /// large table once, in key order.
 /// Why not at every sync's end: a merge visits nearly every page of the
 /// large table whether it moves 2,000 rows or 200,000 (at a million
-/// entries, 2.7 million paragraph counts on some 17,000 pages: 1.2 s), so
+/// entries, 2.7 million paragraph counts on some 13,000 pages: 1.2 s), so
 /// the rows of many syncs are merged at once. Returns the keys and counts
 /// merged.
 pub(crate) fn merge_staged(conn: &Connection) -> Result<(usize, usize)> {
@@ -427,7 +427,7 @@ pub(crate) fn merge_staged(conn: &Connection) -> Result<(usize, usize)> {
 /// A table's staged rows are merged into it once they are at least this
 /// share of its rows: the staged tables stay small (their pages are those
 /// a sync's transactions write), and a store of a million entries merges
-/// its paragraph counts every 170,000 or so (some 20,000 new entries) and
+/// its paragraph counts every 330,000 or so (some 35,000 new entries) and
 /// its keys every 80,000 (some 2,500 new entries), instead of at each sync.
 pub(crate) const MERGE_FRACTION: (i64, i64) = (1, 8);
 
