@@ -64,19 +64,25 @@ impl Store {
         // store::dedup::settle): no damage, the next sync compares them.
         // Staged lookup rows are merged once they are an eighth of their
         // large tables (store::dedup::merge_staged), read as they are until then.
+        // Keys a sync filed for its entries dated before the horizon, and
+        // did not live to drop (store::dedup::Filing): the next sync's end does.
         let waiting = count("SELECT COUNT(*) FROM dedup_pending").and_then(|pending| {
             let staged = count(
                 "SELECT (SELECT COUNT(*) FROM dedup_keys_staged) + (SELECT COUNT(*) FROM paragraph_counts_staged)",
             )?;
-            Ok((pending, staged))
+            let below = count("SELECT COUNT(*) FROM meta WHERE key = 'dedup_keys_below_from'")?;
+            Ok((pending, staged, below))
         });
         checks.push(match waiting {
-            Ok((pending, staged)) => {
+            Ok((pending, staged, below)) => {
                 let mut what = vec![if pending > 0 {
                     format!("{pending} entries wait to be compared again (a sync stopped early): the next sync does it")
                 } else {
                     "no entries waiting to be compared again".to_owned()
                 }];
+                if below > 0 {
+                    what.push("lookup keys of old-dated entries wait to be dropped (a sync stopped early): the next sync does it".into());
+                }
                 if staged > 0 {
                     what.push(format!("{staged} lookup rows staged, merged once they are an eighth of the rest"));
                 }

@@ -432,7 +432,11 @@ fn an_entry_dated_before_the_horizon_pairs_whichever_is_written_first() {
         let fingerprints =
             "SELECT COUNT(*) FROM fingerprints WHERE entry_id = (SELECT id FROM entries WHERE entry_key = ?1)";
         assert!(count(&s, keys, "orig") > 0, "filed for the rest of the sync");
+        // Had the sync stopped here, doctor would tell (no damage).
+        let detection = |s: &Store| s.doctor().unwrap().into_iter().find(|c| c.name == "copy detection").unwrap();
+        assert!(detection(&s).ok && detection(&s).detail.contains("old-dated entries wait to be dropped"));
         assert!(s.forget_old_keys(day(100)).unwrap() > 0);
+        assert!(!detection(&s).detail.contains("old-dated"), "{:?}", detection(&s));
         assert_eq!((count(&s, keys, "orig"), count(&s, fingerprints, "orig")), (0, 0));
         assert!(count(&s, keys, "copy") > 0 && count(&s, fingerprints, "copy") == 1);
         assert_eq!(super::dedup::keys_from(&s.conn).unwrap(), keys_from, "the horizon stays");
