@@ -354,7 +354,10 @@ impl Config {
 
     /// The copy-detection settings for the store.
     pub fn dedup_settings(&self) -> crate::store::DedupSettings {
-        crate::store::DedupSettings { window_days: (self.settings.dedup_window.as_secs() / 86_400).max(1) as i64 }
+        crate::store::DedupSettings {
+            window_days: (self.settings.dedup_window.as_secs() / 86_400).max(1) as i64,
+            ..Default::default()
+        }
     }
 
     /// Returns true if and only if a topic of this name is configured.

@@ -906,7 +906,7 @@ fn paragraph_counts_keep_a_sample_of_the_entries_that_carry_a_paragraph() {
     // Across a sync's end: the counts staged, merged, staged again from
     // the merged row (store::dedup::merge_staged), merged again.
     for id in 1..=12 {
-        super::dedup::count_paragraphs(&s.conn, f[0].0, id, &reduced).unwrap();
+        super::dedup::count_paragraphs(&s.conn, super::dedup::Merged::BOTH, f[0].0, id, &reduced).unwrap();
         if id == 5 || id == 12 {
             super::dedup::merge_staged(&s.conn).unwrap();
         }
@@ -1722,12 +1722,12 @@ fn staged_rows_wait_until_they_are_an_eighth_of_the_large_table() {
             .unwrap()
     };
     // One staged count and one staged key of 16: they wait.
-    super::dedup::count_paragraphs(&s.conn, feed, 1, &footer).unwrap();
+    super::dedup::count_paragraphs(&s.conn, super::dedup::Merged::BOTH, feed, 1, &footer).unwrap();
     s.conn.execute("INSERT INTO dedup_keys_staged (key, day, entry_id) VALUES (1, 7, 1)", []).unwrap();
     assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (0, 0));
     assert_eq!((count("dedup_keys_staged"), count("paragraph_counts_staged")), (1, 1));
     // Counted on (the staged row, not the large table's, which has none).
-    super::dedup::count_paragraphs(&s.conn, feed, 2, &footer).unwrap();
+    super::dedup::count_paragraphs(&s.conn, super::dedup::Merged::BOTH, feed, 2, &footer).unwrap();
     assert_eq!((footer_count("paragraph_counts_staged"), footer_count("paragraph_counts")), (Some(2), None));
     // Two of 16 are an eighth: merged.
     s.conn.execute("INSERT INTO dedup_keys_staged (key, day, entry_id) VALUES (2, 7, 1)", []).unwrap();
@@ -1743,7 +1743,7 @@ fn staged_rows_wait_until_they_are_an_eighth_of_the_large_table() {
     assert_eq!(footer_count("paragraph_counts"), Some(2));
     // Whatever their number when asked to (dedup --rebuild's empty tables
     // merge through the same path).
-    super::dedup::count_paragraphs(&s.conn, feed, 3, &footer).unwrap();
+    super::dedup::count_paragraphs(&s.conn, super::dedup::Merged::BOTH, feed, 3, &footer).unwrap();
     assert_eq!(super::dedup::merge_staged_from(&s.conn, (0, 1)).unwrap(), (0, 1));
     assert_eq!(footer_count("paragraph_counts"), Some(3));
 }
