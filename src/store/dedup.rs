@@ -356,7 +356,7 @@ fn is_boilerplate(conn: &Connection, key: i64) -> Result<bool> {
 }
 
 /// Whether a paragraph is boilerplate of some feed: in the large table or
-/// in this sync's staged counts (see [`merge_staged`]).
+/// in the counts staged since the last merge (see [`merge_staged`]).
 const IS_BOILERPLATE_SQL: &str = "SELECT 1 FROM paragraph_counts WHERE hash = ?1 AND boilerplate = 1
     UNION ALL SELECT 1 FROM paragraph_counts_staged WHERE hash = ?1 AND boilerplate = 1 LIMIT 1";
 
@@ -465,7 +465,7 @@ static COUNT_FIRST_PARAGRAPH_SQL: std::sync::LazyLock<String> = std::sync::LazyL
 /// large table once, in key order.
 /// Why not at every sync's end: a merge visits nearly every page of the
 /// large table whether it moves 2,000 rows or 200,000 (at a million
-/// entries, 2.7 million paragraph counts on some 13,000 pages: 1.2 s), so
+/// entries, 2.7 million paragraph counts on some 13,000 pages: 0.8 s), so
 /// the rows of many syncs are merged at once. Returns the keys and counts
 /// merged.
 pub(crate) fn merge_staged(conn: &Connection) -> Result<(usize, usize)> {
@@ -475,7 +475,8 @@ pub(crate) fn merge_staged(conn: &Connection) -> Result<(usize, usize)> {
 /// A table's staged rows are merged into it once they are at least this
 /// share of its rows: the staged tables stay small (their pages are those
 /// a sync's transactions write), and a store of a million entries merges
-/// its paragraph counts every 330,000 or so (some 35,000 new entries) and
+/// its paragraph counts every 330,000 or so (some 35,000 new entries, at
+/// nine counts each) and
 /// its keys every 80,000 (some 2,500 new entries), instead of at each sync.
 pub(crate) const MERGE_FRACTION: (i64, i64) = (1, 8);
 
@@ -521,8 +522,12 @@ fn merge_table(
     if staged == 0 {
         return Ok(0);
     }
-    // A count of the table's pages' cells (26 ms for 2.7 million rows).
-    let large: i64 = conn.prepare_cached(&format!("SELECT COUNT(*) FROM {table}"))?.query_row([], |r| r.get(0))?;
+    // Counted no further than it matters: past `staged / fraction` rows
+    // the staged ones wait (the count reads those rows' pages only).
+    let most = if fraction.0 > 0 { staged.saturating_mul(fraction.1) / fraction.0 } else { i64::MAX - 1 };
+    let large: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT ?1)"))?
+        .query_row([most.saturating_add(1).max(staged + 1)], |r| r.get(0))?;
     if staged.saturating_mul(fraction.1) < large.saturating_mul(fraction.0) {
         return Ok(0);
     }
@@ -840,20 +845,26 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
 }
 
 /// Drops the keys of the days from `from` to `cutoff` (excluded): the
-/// staged ones (this sync's, few) by a scan; the large table's one by one,
-/// found through their entries' fingerprints, or, when they are at least
-/// half of it (a sync after weeks without one), by keeping the others:
-/// they move into the staged table, which then takes the large one's name.
+/// staged ones (staged since the last merge, at most an eighth of the large
+/// table) by a scan; the large table's one by one, found through their
+/// entries' fingerprints, or, when they are at least half of it (a sync
+/// after weeks without one), by keeping the others: they move into the
+/// staged table, which then takes the large one's name.
 /// The large table holds no key dated before `keys_from` but those an older
 /// syndic filed for a sync it did not finish: its share to drop is counted
-/// from `keys_from` (this sync's keys dated before it are staged, and the
-/// fingerprints large stories keep past it list keys dropped long ago).
+/// from `keys_from` (the keys a sync files for its entries dated before it
+/// are staged, and the fingerprints large stories keep past it list keys
+/// dropped long ago), less the staged ones just dropped.
 fn forget_keys_between(conn: &Connection, from: i64, keys_from: i64, cutoff: i64) -> Result<usize> {
-    let mut dropped =
-        conn.prepare_cached("DELETE FROM dedup_keys_staged WHERE day >= ?1 AND day < ?2")?.execute([from, cutoff])?;
-    let doomed: i64 = conn
+    let counted_from = from.max(keys_from).min(cutoff);
+    let mut staged = conn.prepare_cached("DELETE FROM dedup_keys_staged WHERE day >= ?1 AND day < ?2")?;
+    let below = staged.execute([from, counted_from])?;
+    let counted_staged = staged.execute([counted_from, cutoff])?;
+    let mut dropped = below + counted_staged;
+    let listed: i64 = conn
         .prepare_cached("SELECT COALESCE(SUM(length(keys)), 0) / 4 FROM fingerprints WHERE day >= ?1 AND day < ?2")?
-        .query_row([from.max(keys_from), cutoff], |r| r.get(0))?;
+        .query_row([counted_from, cutoff], |r| r.get(0))?;
+    let doomed = listed.saturating_sub(counted_staged as i64).max(0);
     // Counted no further than it matters.
     let most = if doomed > 0 {
         conn.prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM dedup_keys LIMIT ?1)")?

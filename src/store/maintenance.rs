@@ -67,14 +67,15 @@ impl Store {
         // Keys a sync filed for its entries dated before the horizon, and
         // did not live to drop (store::dedup::Filing): the next sync's end does.
         let waiting = count("SELECT COUNT(*) FROM dedup_pending").and_then(|pending| {
-            let staged = count(
-                "SELECT (SELECT COUNT(*) FROM dedup_keys_staged) + (SELECT COUNT(*) FROM paragraph_counts_staged)",
-            )?;
+            let staged = (
+                count("SELECT COUNT(*) FROM dedup_keys_staged")?,
+                count("SELECT COUNT(*) FROM paragraph_counts_staged")?,
+            );
             let below = count("SELECT COUNT(*) FROM meta WHERE key = 'dedup_keys_below_from'")?;
             Ok((pending, staged, below))
         });
         checks.push(match waiting {
-            Ok((pending, staged, below)) => {
+            Ok((pending, (keys, counts), below)) => {
                 let mut what = vec![if pending > 0 {
                     format!("{pending} entries wait to be compared again (a sync stopped early): the next sync does it")
                 } else {
@@ -83,8 +84,10 @@ impl Store {
                 if below > 0 {
                     what.push("lookup keys of old-dated entries wait to be dropped (a sync stopped early): the next sync does it".into());
                 }
-                if staged > 0 {
-                    what.push(format!("{staged} lookup rows staged, merged once they are an eighth of the rest"));
+                if keys + counts > 0 {
+                    what.push(format!(
+                        "{keys} lookup keys and {counts} paragraph counts staged, each merged into its table once an eighth of it"
+                    ));
                 }
                 Check::new("copy detection", true, what.join("; "))
             }

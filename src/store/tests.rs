@@ -923,7 +923,7 @@ fn paragraph_counts_keep_a_sample_of_the_entries_that_carry_a_paragraph() {
 }
 
 #[test]
-fn a_sync_stages_its_keys_and_paragraph_counts_and_merges_them_at_its_end() {
+fn a_sync_stages_its_keys_and_paragraph_counts_and_a_merge_moves_them_into_the_large_tables() {
     use rusqlite::OptionalExtension;
     // A sync's transactions write copy detection's rows into small staged
     // tables (store::dedup::merge_staged); its end merges them into the
@@ -976,7 +976,7 @@ fn a_sync_stages_its_keys_and_paragraph_counts_and_merges_them_at_its_end() {
     assert_eq!(dup_of(&s, "copy"), Some(id_of(&s, "a0")));
     // Doctor tells of rows staged.
     let doctor = |s: &Store| s.doctor().unwrap().into_iter().find(|c| c.name == "copy detection").unwrap();
-    assert!(doctor(&s).ok && doctor(&s).detail.contains("lookup rows staged"), "{:?}", doctor(&s));
+    assert!(doctor(&s).ok && doctor(&s).detail.contains("paragraph counts staged"), "{:?}", doctor(&s));
     s.forget_old_keys(now).unwrap();
     assert_eq!(footer_count(&s, "paragraph_counts"), Some((3, 1)));
     assert_eq!(footer_count(&s, "paragraph_counts_staged"), None);
