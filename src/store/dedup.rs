@@ -855,7 +855,7 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
 /// from `keys_from` (the keys a sync files for its entries dated before it
 /// are staged, and the fingerprints large stories keep past it list keys
 /// dropped long ago), less the staged ones just dropped.
-fn forget_keys_between(conn: &Connection, from: i64, keys_from: i64, cutoff: i64) -> Result<usize> {
+pub(crate) fn forget_keys_between(conn: &Connection, from: i64, keys_from: i64, cutoff: i64) -> Result<usize> {
     let counted_from = from.max(keys_from).min(cutoff);
     let mut staged = conn.prepare_cached("DELETE FROM dedup_keys_staged WHERE day >= ?1 AND day < ?2")?;
     let below = staged.execute([from, counted_from])?;

@@ -1780,6 +1780,50 @@ fn a_key_staged_by_an_earlier_sync_still_finds_its_copies() {
 }
 
 #[test]
+fn staged_keys_do_not_count_as_the_large_tables_when_choosing_to_keep_the_rest() {
+    // store::dedup::forget_keys_between keeps the large table's survivors
+    // in a new table when its keys to drop are half of it or more. Keys
+    // staged by earlier syncs for the same days (they wait for a merge) are
+    // dropped from the staged table and are no share of the large one.
+    let (s, _) = store_with_feeds(1);
+    s.conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    let file = |id: i64, day: i64, table: &str| {
+        let keys: Vec<i64> = (0..10).map(|k| id * 100 + k).collect();
+        s.conn
+            .execute(
+                "INSERT INTO fingerprints (entry_id, data, keys, day) VALUES (?1, x'00', ?2, ?3)",
+                params![id, dedup::encode_keys(&keys), day],
+            )
+            .unwrap();
+        for k in keys {
+            s.conn
+                .execute(&format!("INSERT INTO {table} (key, day, entry_id) VALUES (?1, ?2, ?3)"), params![k, day, id])
+                .unwrap();
+        }
+    };
+    // The large table: 40 keys on day 5, 60 on day 20; staged: 40 on day 5.
+    for id in 1..=4 {
+        file(id, 5, "dedup_keys");
+    }
+    for id in 5..=10 {
+        file(id, 20, "dedup_keys");
+    }
+    for id in 11..=14 {
+        file(id, 5, "dedup_keys_staged");
+    }
+    let count = |sql: &str| -> i64 { s.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let root = || count("SELECT rootpage FROM sqlite_schema WHERE name = 'dedup_keys'");
+    let before = root();
+    // Days 0 to 9 go: 80 keys listed, 40 of them the large table's, less
+    // than half its 100: dropped one by one, the table kept.
+    assert_eq!(super::dedup::forget_keys_between(&s.conn, 0, 0, 10).unwrap(), 80);
+    assert_eq!(root(), before, "the large table was not copied");
+    assert_eq!(count("SELECT COUNT(*) FROM dedup_keys"), 60);
+    assert_eq!(count("SELECT COUNT(*) FROM dedup_keys WHERE day < 10"), 0);
+    assert_eq!(count("SELECT COUNT(*) FROM dedup_keys_staged"), 0);
+}
+
+#[test]
 fn old_keys_are_dropped_one_by_one_or_by_keeping_the_rest() {
     // store::dedup::forget_keys_between: a day's keys go one by one; when
     // the keys to drop are half the table or more (a sync after weeks
