@@ -451,6 +451,9 @@ static COUNT_FIRST_PARAGRAPH_SQL: std::sync::LazyLock<String> = std::sync::LazyL
     )
 });
 
+/// Never called during [`process`], whose lookups skip a large table it
+/// found empty at its start ([`Merged`]).
+///
 /// Moves the lookup keys and paragraph counts staged by syncs into the
 /// large tables (a staged count replaces the large table's row: it started
 /// from it), each table once its staged rows are [`MERGE_FRACTION`] of
@@ -1386,6 +1389,12 @@ pub(crate) fn process(
             copies.insert(*id);
         }
     }
+    // Nothing above merges: a large table read as empty still is (else
+    // lookups narrowed by the probe would have missed its rows).
+    debug_assert!({
+        let now = Merged::probe(conn)?;
+        (settings.merged.keys || !now.keys) && (settings.merged.counts || !now.counts)
+    });
     Ok(copies)
 }
 

@@ -1824,6 +1824,59 @@ fn staged_keys_do_not_count_as_the_large_tables_when_choosing_to_keep_the_rest()
 }
 
 #[test]
+fn lookups_that_skip_empty_large_tables_find_what_reading_both_finds() {
+    // store::dedup::Merged: while a large table is empty (a new store's
+    // first sync), the key lookups and paragraph counts read the staged
+    // table alone; their results are those of reading both, and once a
+    // sync's end has merged, the probe sees both tables hold rows.
+    let seed = include_str!("../../tests/fixtures/seed-article.txt");
+    let paragraphs: Vec<&str> = seed.split("\n\n").skip(1).take(9).collect();
+    let (mut s, f) = store_with_feeds(2);
+    let now = at(1);
+    let original = paragraphs.join("\n\n");
+    s.save_feed(f[0], &FetchState::default(), &[entry("orig", Some("https://x/orig"), &original, 1)], now).unwrap();
+    let merged = super::dedup::Merged::probe(&s.conn).unwrap();
+    assert_eq!((merged.keys, merged.counts), (false, false), "only staged rows before the sync's end");
+    // The same lookups both ways: a copy's candidates, its paragraphs'
+    // counts (in the other feed: their first).
+    let copy = format!("{}\n\nOriginally published at F0.", paragraphs[..7].join("\n\n"));
+    let reduced = dedup::reduce(&copy);
+    let c = dedup::Comparison::new(reduced.clone(), |_| false);
+    // Found by its keys only: no link, text hash or title in common.
+    let f0 = super::dedup::facts(&s.conn, id_of(&s, "orig")).unwrap().unwrap();
+    let facts = super::dedup::Facts {
+        id: -1,
+        url: None,
+        source_url: None,
+        text_hash: None,
+        title: "Another headline".into(),
+        ..f0
+    };
+    let narrowed = DedupSettings { merged, ..DedupSettings::default() };
+    let both = super::dedup::candidates(&s.conn, &facts, &c, DedupSettings::default()).unwrap();
+    assert!(!both.is_empty());
+    assert_eq!(super::dedup::candidates(&s.conn, &facts, &c, narrowed).unwrap(), both);
+    let counted = |m: super::dedup::Merged| {
+        let tx = s.conn.unchecked_transaction().unwrap();
+        let learnt = super::dedup::count_paragraphs(&tx, m, f[1].0, 2, &reduced).unwrap();
+        let rows: Vec<(i64, i64, i64, Vec<u8>)> = tx
+            .prepare("SELECT hash, entries, boilerplate, sample FROM paragraph_counts_staged ORDER BY hash")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        tx.rollback().unwrap();
+        (learnt, rows)
+    };
+    assert_eq!(counted(merged), counted(super::dedup::Merged::BOTH));
+    // The sync's end: the large tables take the rows.
+    s.forget_old_keys(now).unwrap();
+    let after = super::dedup::Merged::probe(&s.conn).unwrap();
+    assert_eq!((after.keys, after.counts), (true, true));
+}
+
+#[test]
 fn old_keys_are_dropped_one_by_one_or_by_keeping_the_rest() {
     // store::dedup::forget_keys_between: a day's keys go one by one; when
     // the keys to drop are half the table or more (a sync after weeks
