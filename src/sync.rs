@@ -385,6 +385,7 @@ pub async fn run(
         order.push(position, (row, result, slot), tokio::time::Instant::now());
     }
     batch.commit(store, &mut report, &mut on_progress)?;
+    batch.training.step(store, &dictionary, last_before, true);
     // The older entries that carry a paragraph learnt as boilerplate during
     // the sync, compared again once each (and those a sync stopped early left).
     let settled = store.settle(last_before, now)?;
@@ -392,7 +393,7 @@ pub async fn run(
         tracing::debug!(entries = settled, "entries compared again with the boilerplate learnt");
     }
     // This sync's texts packed before its dictionary reached the parse
-    // workers (those stored before it was trained were packed again then).
+    // workers, packed again with it.
     let repacked = store.repack_texts_since(last_before)?;
     if repacked > 0 {
         tracing::debug!(entries = repacked, "texts packed again with the new dictionary");
@@ -441,17 +442,71 @@ fn share_learnt(store: &mut Store, boilerplate: &RwLock<HashSet<i64>>) {
 /// Trains the store's text dictionary if it is due and hands it to the
 /// parse workers. A failure costs only the smaller texts: it is logged and
 /// the sync goes on (the next batch tries again).
-/// Returns true if it was trained now.
-fn train_dictionary(store: &mut Store, dictionary: &OnceLock<&'static body::Dictionary>, repack_from: i64) -> bool {
+fn train_dictionary(store: &mut Store, dictionary: &OnceLock<&'static body::Dictionary>, repack_from: i64) {
     if dictionary.get().is_some() {
-        return false;
+        return;
     }
     match store.train_text_dictionary_due_from(repack_from) {
-        Ok(Some(d)) => dictionary.set(d).is_ok(),
-        Ok(None) => false,
-        Err(e) => {
-            tracing::warn!(error = %e, "no text dictionary trained");
-            false
+        Ok(Some(d)) => {
+            let _ = dictionary.set(d);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "no text dictionary trained"),
+    }
+}
+
+/// The text dictionary of a store that has none, trained during a sync on
+/// a thread of its own (0.1 s of compression work the writer need not
+/// wait for): started after the batch that brings the store to
+/// [`crate::store::DICTIONARY_MIN_ENTRIES`], stored after a later one (or
+/// at the sync's end) and handed to the parse workers then.
+#[derive(Default)]
+struct Training(Option<std::thread::JoinHandle<Option<crate::store::Trained>>>);
+
+impl Training {
+    /// Starts the training if it is due, or stores the dictionary if it is
+    /// trained (`wait`: waiting for it). Failures are logged: the texts are
+    /// only larger, and the next batch tries again.
+    fn step(
+        &mut self,
+        store: &mut Store,
+        dictionary: &OnceLock<&'static body::Dictionary>,
+        repack_from: i64,
+        wait: bool,
+    ) {
+        if dictionary.get().is_some() {
+            return;
+        }
+        let Some(handle) = self.0.take() else {
+            match store.dictionary_samples(crate::store::DICTIONARY_MIN_ENTRIES) {
+                Ok(Some(samples)) => {
+                    match std::thread::Builder::new().name("syndic-train".into()).spawn(move || samples.train()) {
+                        Ok(handle) => self.0 = Some(handle),
+                        Err(e) => tracing::warn!(error = %e, "no thread to train the text dictionary on"),
+                    }
+                    if wait {
+                        self.step(store, dictionary, repack_from, true);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "no text dictionary trained"),
+            }
+            return;
+        };
+        if !wait && !handle.is_finished() {
+            self.0 = Some(handle);
+            return;
+        }
+        match handle.join() {
+            Ok(Some(trained)) => match store.store_text_dictionary(trained, repack_from) {
+                Ok(Some(d)) => {
+                    let _ = dictionary.set(d);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "text dictionary not stored"),
+            },
+            Ok(None) => {}
+            Err(_) => tracing::warn!("the text dictionary's training failed"),
         }
     }
 }
@@ -509,6 +564,7 @@ async fn join_next_keyed<K, T: 'static>(
 struct Batch {
     /// The text dictionary of the sync, trained after a commit if due.
     dictionary: Arc<OnceLock<&'static body::Dictionary>>,
+    training: Training,
     /// The last entry stored before the sync: those after it are the
     /// sync's, packed again when the dictionary is trained.
     stored_after: i64,
@@ -560,14 +616,9 @@ impl Batch {
         store.commit_batch()?;
         tracing::debug!(feeds = self.outcomes.len(), entries = self.entries, "batch committed");
         release_freed_memory();
-        if train_dictionary(store, &self.dictionary, self.stored_after) {
-            // The texts this sync stored so far, packed again now: the
-            // space they free is filled by the rest of the sync.
-            match store.repack_texts_since(self.stored_after) {
-                Ok(n) => tracing::debug!(entries = n, "texts packed again with the new dictionary"),
-                Err(e) => tracing::warn!(error = %e, "texts not packed again with the new dictionary"),
-            }
-        }
+        // The texts this sync stores without it are packed again at its
+        // end, on every core (`Store::repack_texts_since`).
+        self.training.step(store, &self.dictionary, self.stored_after, false);
         self.entries = 0;
         for outcome in self.outcomes.drain(..) {
             on_progress(&outcome);

@@ -33,6 +33,66 @@ const SAMPLE_BYTES: usize = 16 * 1024;
 /// zstd's trainer's own 10 MiB of tables) while a sync runs.
 const SAMPLES_MAX_BYTES: usize = 4 * 1024 * 1024;
 
+/// Texts [`Store::repack_texts_since`] reads at a time (about 2.5 MB of
+/// the benchmark corpus's, and as much again packed).
+const REPACK_CHUNK: usize = 512;
+
+/// The stored texts `bodies` (entry id, packed body) packed again with
+/// `dictionary`, in order: `None` for one that does not unpack. Split
+/// between the cores (at most 4): a sync does this at its end, when the
+/// parse workers are done, and compression is nearly all of its cost.
+fn pack_again(bodies: &[(i64, Vec<u8>)], dictionary: &Dictionary) -> Vec<Option<body::Packed>> {
+    let one = |part: &[(i64, Vec<u8>)]| -> Vec<Option<body::Packed>> {
+        part.iter().map(|(_, b)| body::unpack(b).ok().map(|t| body::pack_with(&t, Some(dictionary)))).collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let per = bodies.len().div_ceil(threads).max(1);
+    let mut parts = bodies.chunks(per);
+    let Some(first) = parts.next() else { return Vec::new() };
+    std::thread::scope(|scope| {
+        // A part whose thread cannot start is packed here; one whose thread
+        // panicked is left as it was (readable, only larger).
+        let others: Vec<_> = parts
+            .map(|part| {
+                (part, std::thread::Builder::new().name("syndic-repack".into()).spawn_scoped(scope, move || one(part)))
+            })
+            .collect();
+        let mut out = one(first);
+        for (part, handle) in others {
+            match handle {
+                Ok(h) => out.extend(h.join().unwrap_or_else(|_| vec![None; part.len()])),
+                Err(_) => out.extend(one(part)),
+            }
+        }
+        out
+    })
+}
+
+/// What a text dictionary is trained on ([`Store::dictionary_samples`]).
+pub struct Samples {
+    /// The samples end to end.
+    data: Vec<u8>,
+    sizes: Vec<usize>,
+}
+
+/// A dictionary trained on [`Samples`], to be stored
+/// ([`Store::store_text_dictionary`]).
+pub struct Trained {
+    dictionary: Dictionary,
+    samples: usize,
+    elapsed: std::time::Duration,
+}
+
+impl Samples {
+    /// Trains a dictionary on them (about 0.1 s on 4 MiB); `None` if zstd's
+    /// trainer fails (too few or too alike, logged).
+    pub fn train(self) -> Option<Trained> {
+        let started = std::time::Instant::now();
+        let dictionary = Dictionary::train_continuous(&self.data, &self.sizes)?;
+        Some(Trained { dictionary, samples: self.sizes.len(), elapsed: started.elapsed() })
+    }
+}
+
 impl Store {
     /// Reads the store's dictionaries into the process's registry (every
     /// text that names one can then be read) and keeps the newest for
@@ -119,6 +179,21 @@ impl Store {
         min_entries: i64,
         repack_from: i64,
     ) -> Result<Option<&'static Dictionary>> {
+        let Some(samples) = self.dictionary_samples(min_entries)? else {
+            return Ok(None);
+        };
+        match samples.train() {
+            Some(trained) => self.store_text_dictionary(trained, repack_from),
+            None => Ok(None),
+        }
+    }
+
+    /// What the store's text dictionary is to be trained on, if it has none
+    /// and holds at least `min_entries` entries with text: the start of the
+    /// newest entries' texts ([`DICTIONARY_SAMPLES`], [`SAMPLES_MAX_BYTES`]
+    /// in all). The training itself ([`Samples::train`]) needs no store: a
+    /// sync runs it on a thread of its own while it goes on writing.
+    pub fn dictionary_samples(&self, min_entries: i64) -> Result<Option<Samples>> {
         if self.dictionary.is_some() {
             return Ok(None);
         }
@@ -130,7 +205,6 @@ impl Store {
         if held < min_entries {
             return Ok(None);
         }
-        let started = std::time::Instant::now();
         // The samples end to end in one buffer, newest first.
         let (mut data, mut sizes) = (Vec::new(), Vec::new());
         let mut stmt =
@@ -146,13 +220,20 @@ impl Store {
                 break;
             }
         }
-        drop(rows);
-        drop(stmt);
-        let dictionary = Dictionary::train_continuous(&data, &sizes);
-        drop(data);
-        let Some(dictionary) = dictionary else {
-            return Ok(None);
-        };
+        Ok(Some(Samples { data, sizes }))
+    }
+
+    /// Stores `trained` ([`Samples::train`]) as the store's text dictionary
+    /// and packs new texts with it; returns it (the one stored under its id
+    /// already, if another process trained the same; `None` if that one
+    /// cannot be read). The entries after
+    /// `repack_from` are to be packed again with it: until
+    /// [`Store::repack_texts_since`] has done so, the store remembers it
+    /// (meta `texts_repack_from`, in the dictionary's transaction), so that
+    /// a sync killed in between has the next one do it
+    /// ([`Store::repack_pending_texts`]).
+    pub fn store_text_dictionary(&mut self, trained: Trained, repack_from: i64) -> Result<Option<&'static Dictionary>> {
+        let Trained { dictionary, samples, elapsed } = trained;
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('texts_repack_from', ?1)
@@ -167,7 +248,7 @@ impl Store {
         )?;
         tx.execute(
             "INSERT OR IGNORE INTO text_dictionaries (id, data, created, samples) VALUES (?1, ?2, strftime('%s', 'now'), ?3)",
-            params![dictionary.id(), dictionary.as_bytes(), sizes.len() as i64],
+            params![dictionary.id(), dictionary.as_bytes(), samples as i64],
         )?;
         // Stored under its id already (the same samples trained elsewhere):
         // the stored one is the one texts name.
@@ -186,8 +267,8 @@ impl Store {
         tracing::debug!(
             id = dictionary.id(),
             bytes = dictionary.as_bytes().len(),
-            samples = sizes.len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            samples,
+            training_ms = elapsed.as_millis() as u64,
             "text dictionary trained"
         );
         self.dictionary = Some(dictionary);
@@ -197,8 +278,15 @@ impl Store {
     /// Packs again, with the store's dictionary, the texts of the entries
     /// stored after entry `after` that were packed without it (those a sync
     /// packed before its dictionary was trained); returns how many. One
-    /// transaction; a text that does not unpack is left as it is.
+    /// transaction; a text that does not unpack is left as it is. The
+    /// texts are read [`REPACK_CHUNK`] at a time and compressed on every
+    /// core ([`pack_again`]).
     pub fn repack_texts_since(&mut self, after: i64) -> Result<usize> {
+        self.repack_texts_in_chunks(after, REPACK_CHUNK)
+    }
+
+    /// [`Store::repack_texts_since`], reading `chunk` texts at a time.
+    fn repack_texts_in_chunks(&mut self, after: i64, chunk: usize) -> Result<usize> {
         let Some(dictionary) = self.dictionary else {
             return Ok(0);
         };
@@ -208,23 +296,32 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut repacked = 0;
         {
-            let mut read = tx.prepare("SELECT id, body FROM entries WHERE id > ?1 AND body IS NOT NULL")?;
+            let mut read =
+                tx.prepare("SELECT id, body FROM entries WHERE id > ?1 AND body IS NOT NULL ORDER BY id LIMIT ?2")?;
             let mut update = tx.prepare("UPDATE entries SET body = ?2 WHERE id = ?1")?;
-            let mut rows = read.query([after])?;
-            while let Some(row) = rows.next()? {
-                let ValueRef::Blob(bytes) = row.get_ref(1)? else { continue };
-                if body::dictionary_id(bytes) == Some(dictionary.id()) {
-                    continue;
+            let mut from = after;
+            loop {
+                let (mut seen, mut texts) = (0, Vec::new());
+                let mut rows = read.query(params![from, chunk as i64])?;
+                while let Some(row) = rows.next()? {
+                    seen += 1;
+                    from = row.get(0)?;
+                    let ValueRef::Blob(bytes) = row.get_ref(1)? else { continue };
+                    if body::dictionary_id(bytes) != Some(dictionary.id()) {
+                        texts.push((from, bytes.to_vec()));
+                    }
                 }
-                let Ok(texts) = body::unpack(bytes) else { continue };
-                let packed = body::pack_with(&texts, Some(dictionary));
-                // A text too short to compress stays as it is: not rewritten.
-                if packed.as_bytes() == bytes {
-                    continue;
+                drop(rows);
+                if seen == 0 {
+                    break;
                 }
-                let id: i64 = row.get(0)?;
-                update.execute(params![id, packed.as_bytes()])?;
-                repacked += 1;
+                for ((id, old), new) in texts.iter().zip(pack_again(&texts, dictionary)) {
+                    // A text too short to compress stays as it is: not rewritten.
+                    if let Some(new) = new.filter(|new| new.as_bytes() != old.as_slice()) {
+                        update.execute(params![id, new.as_bytes()])?;
+                        repacked += 1;
+                    }
+                }
             }
         }
         // Done from the entry the dictionary's training named, or before it.
@@ -334,6 +431,30 @@ mod tests {
         let stored: i64 = s.conn.query_row("SELECT COUNT(*) FROM text_dictionaries", [], |r| r.get(0)).unwrap();
         assert_eq!(stored, 1);
         assert_eq!(s.entry(EntryId(7)).unwrap().unwrap().text, shown_before[6]);
+    }
+
+    /// Read a few at a time and packed on several threads, the texts come
+    /// out as packing each alone gives, every one of them.
+    #[test]
+    fn texts_packed_again_in_chunks_on_several_threads_are_those_packed_one_by_one() {
+        let mut s = Store::open_in_memory().unwrap();
+        let feed = s.upsert_feeds(&[("https://gazette.example/feed".into(), None)]).unwrap()[0].id;
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let first: Vec<TaggedEntry> = (0..150).map(|n| article(n, None)).collect();
+        s.save_feed(feed, &FetchState::default(), &first, now).unwrap();
+        let trained = s.train_text_dictionary(150, 0).unwrap().expect("trained");
+        // Entries 151 to 160 packed with it already: read, not rewritten.
+        let later: Vec<TaggedEntry> = (150..160).map(|n| article(n, Some(trained))).collect();
+        s.save_feed(feed, &FetchState::default(), &later, now).unwrap();
+        let wanted: Vec<Vec<u8>> = bodies(&s)
+            .iter()
+            .map(|(_, b)| body::pack_with(&body::unpack(b).unwrap(), Some(trained)).as_bytes().to_vec())
+            .collect();
+        assert_eq!(s.repack_texts_in_chunks(3, 7).unwrap(), 147, "entries 4 to 150");
+        let after = bodies(&s);
+        assert!(after[..3].iter().all(|(_, b)| body::dictionary_id(b).is_none()), "entries 1 to 3 kept");
+        let after: Vec<Vec<u8>> = after.into_iter().map(|(_, b)| b).collect();
+        assert_eq!(after[3..], wanted[3..]);
     }
 
     #[test]

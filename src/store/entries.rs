@@ -68,9 +68,8 @@ impl Store {
         entries: &[TaggedEntry],
         now: DateTime<Utc>,
     ) -> Result<SaveReport> {
-        let Store { conn, dedup: settings, learnt, pending_search, dictionary, recompare, .. } = self;
+        let Store { conn, dedup: settings, learnt, pending_search, recompare, .. } = self;
         let recompare = *recompare;
-        let dictionary = *dictionary;
         let settings = *settings;
         let tx: &Connection = conn;
         let mut report = SaveReport::default();
@@ -83,7 +82,7 @@ impl Store {
         )?;
         let (mut new, mut changed) = (Vec::new(), Vec::new());
         for tagged in entries {
-            match save_entry(tx, feed, tagged, dictionary, now, pending_search)? {
+            match save_entry(tx, feed, tagged, now, pending_search)? {
                 Saved::New(id) => new.push((id, Some(tagged))),
                 Saved::Updated(id) => changed.push(id),
                 Saved::Unchanged => {}
@@ -371,7 +370,6 @@ fn save_entry(
     tx: &Connection,
     feed: FeedId,
     tagged: &TaggedEntry,
-    dictionary: Option<&body::Dictionary>,
     now: DateTime<Utc>,
     search: &mut Vec<SearchRow>,
 ) -> Result<Saved> {
@@ -383,7 +381,10 @@ fn save_entry(
         return Ok(Saved::Unchanged);
     }
     let text_len = &tagged.stored.1;
-    let packed = &*tagged.stored_with(dictionary);
+    // As the parse worker packed it: with the store's dictionary, or
+    // without if it was trained since (the sync packs those again at its
+    // end, `Store::repack_texts_since`, off this path).
+    let packed = &tagged.stored.0;
     let existing = tx
         .prepare_cached(
             "SELECT id, title, url, author, body, published
@@ -431,7 +432,7 @@ fn save_entry(
             e.text_hash,
             e.url.as_deref().map(url_key)
         ])?;
-        search.push(SearchRow::of(id, e, true));
+        search.push(SearchRow::of(id, tagged, true));
         tx.prepare_cached("DELETE FROM entry_topics WHERE entry_id = ?1")?.execute([id])?;
         set_topics(tx, id, &tagged.topics)?;
         // Copy detection compares it afresh (see dedup::process).
@@ -463,7 +464,7 @@ fn save_entry(
         e.url.as_deref().map(url_key)
     ])?;
     let id = tx.last_insert_rowid();
-    search.push(SearchRow::of(id, e, false));
+    search.push(SearchRow::of(id, tagged, false));
     set_topics(tx, id, &tagged.topics)?;
 
     Ok(Saved::New(id))
@@ -484,27 +485,54 @@ fn same_html(old: Option<&[u8]>, new: &body::Packed, e: &NewEntry) -> bool {
     unpack(old).is_ok_and(|t| t.summary_html == e.summary_html && t.content_html == e.content_html)
 }
 
+/// What the search index takes of an entry's texts, decided by the parse
+/// worker ([`TaggedEntry::packed_with`]) so that the writer does not: the
+/// summary is left out when it is an excerpt of the content
+/// ([`crate::search::indexed_summary`]), and texts with CJK characters are
+/// indexed spaced ([`spaced_cjk`]; the others, nearly all, as they are).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SearchPrep {
+    summary_indexed: bool,
+    /// The title, summary and content spaced, if any of them has CJK.
+    spaced: Option<Box<[String; 3]>>,
+}
+
+impl SearchPrep {
+    pub(crate) fn of(e: &NewEntry) -> SearchPrep {
+        let summary =
+            crate::search::indexed_summary(e.summary_text.as_deref().unwrap_or(""), e.content_text.as_deref());
+        let texts = [e.title.as_str(), summary, e.content_text.as_deref().unwrap_or("")];
+        let spaced = texts
+            .iter()
+            .any(|t| matches!(spaced_cjk(t), std::borrow::Cow::Owned(_)))
+            .then(|| Box::new(texts.map(|t| spaced_cjk(t).into_owned())));
+        SearchPrep { summary_indexed: !summary.is_empty(), spaced }
+    }
+}
+
 /// An entry's text for the search index, to be written at the end of the
-/// transaction ([`flush_search`]).
+/// transaction ([`flush_search`]), as [`SearchPrep`] decided.
 #[derive(Debug)]
 pub(super) struct SearchRow {
     id: i64,
     /// The entry was indexed before: its old row goes first.
     replace: bool,
-    title: String,
-    summary: Option<String>,
-    content: Option<String>,
+    /// Title, summary (empty if not indexed) and content.
+    texts: [String; 3],
 }
 
 impl SearchRow {
-    fn of(id: i64, e: &NewEntry, replace: bool) -> SearchRow {
-        SearchRow {
-            id,
-            replace,
-            title: e.title.clone(),
-            summary: e.summary_text.clone(),
-            content: e.content_text.clone(),
-        }
+    fn of(id: i64, tagged: &TaggedEntry, replace: bool) -> SearchRow {
+        let e = &tagged.entry;
+        let texts = match &tagged.search.spaced {
+            Some(spaced) => (**spaced).clone(),
+            None => [
+                e.title.clone(),
+                if tagged.search.summary_indexed { e.summary_text.clone().unwrap_or_default() } else { String::new() },
+                e.content_text.clone().unwrap_or_default(),
+            ],
+        };
+        SearchRow { id, replace, texts }
     }
 }
 
@@ -514,7 +542,8 @@ pub(super) fn flush_search(tx: &Connection, rows: &mut Vec<SearchRow>) -> Result
         if row.replace {
             tx.prepare_cached("DELETE FROM entries_fts WHERE rowid = ?1")?.execute([row.id])?;
         }
-        insert_search_row(tx, row.id, &row.title, row.summary.as_deref(), row.content.as_deref())?;
+        let [title, summary, content] = &row.texts;
+        insert_prepared_search_row(tx, row.id, title, summary, content)?;
     }
     Ok(())
 }
@@ -530,8 +559,13 @@ fn insert_search_row(
 ) -> Result<()> {
     // An excerpt of the content is not indexed again as the summary.
     let summary = crate::search::indexed_summary(summary.unwrap_or(""), content);
+    insert_prepared_search_row(tx, id, &spaced_cjk(title), &spaced_cjk(summary), &spaced_cjk(content.unwrap_or("")))
+}
+
+/// [`insert_search_row`] with texts already as the index takes them.
+fn insert_prepared_search_row(tx: &Connection, id: i64, title: &str, summary: &str, content: &str) -> Result<()> {
     tx.prepare_cached("INSERT INTO entries_fts (rowid, title, summary, content) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![id, &*spaced_cjk(title), &*spaced_cjk(summary), &*spaced_cjk(content.unwrap_or(""))])?;
+        .execute(params![id, title, summary, content])?;
     Ok(())
 }
 

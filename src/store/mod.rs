@@ -32,6 +32,7 @@ mod stories;
 use schema::MIGRATIONS;
 
 pub use dedup::{Assessment, DedupSettings, Via, KEY_HORIZON_DAYS};
+pub use dictionary::{Samples, Trained, DICTIONARY_MIN_ENTRIES};
 pub use filters::FilterReport;
 pub use reading::PurgeReport;
 pub use stats::{FeedActivity, FeedDay, Republished, StatsQuery, TopicDay};
@@ -138,8 +139,9 @@ pub struct Failure {
 }
 
 /// An entry ready to be saved, with its topics and its texts packed for
-/// storage. Built by [`TaggedEntry::new`] in the parse workers, so that the
-/// single writer does not compress.
+/// storage and prepared for the search index. Built by [`TaggedEntry::new`]
+/// in the parse workers, so that the single writer does not compress. Its
+/// texts are final: what was packed and prepared is what gets stored.
 #[derive(Debug, Clone)]
 pub struct TaggedEntry {
     pub entry: NewEntry,
@@ -150,6 +152,8 @@ pub struct TaggedEntry {
     /// `entry`'s four texts as stored ([`body::pack`]), and the length in
     /// characters of its plain text ([`body::Texts::text`]).
     stored: (body::Packed, i64),
+    /// How the search index takes its texts ([`entries::SearchPrep`]).
+    search: entries::SearchPrep,
 }
 
 impl TaggedEntry {
@@ -165,19 +169,8 @@ impl TaggedEntry {
     pub fn packed_with(entry: NewEntry, topics: Vec<String>, dictionary: Option<&body::Dictionary>) -> TaggedEntry {
         let texts = texts_of(&entry);
         let text_len = texts.text().chars().count() as i64;
-        TaggedEntry { stored: (body::pack_with(&texts, dictionary), text_len), entry, topics, comparison: None }
-    }
-
-    /// Its texts as stored: as packed, or packed again with `dictionary`
-    /// if they were packed without it (by a parse worker that started
-    /// before the store's dictionary was trained).
-    fn stored_with(&self, dictionary: Option<&body::Dictionary>) -> std::borrow::Cow<'_, body::Packed> {
-        match dictionary {
-            Some(d) if body::dictionary_id(self.stored.0.as_bytes()) != Some(d.id()) => {
-                std::borrow::Cow::Owned(body::pack_with(&texts_of(&self.entry), Some(d)))
-            }
-            _ => std::borrow::Cow::Borrowed(&self.stored.0),
-        }
+        let search = entries::SearchPrep::of(&entry);
+        TaggedEntry { stored: (body::pack_with(&texts, dictionary), text_len), search, entry, topics, comparison: None }
     }
 
     /// With its copy-detection data computed (by a parse worker), leaving

@@ -1416,10 +1416,15 @@ fn entries_with_the_same_link_key_but_other_links_are_not_copies() {
 #[test]
 fn an_excerpt_summary_is_searched_through_the_content_and_a_standfirst_by_itself() {
     let (mut s, f) = store_with_feeds(1);
-    let mut excerpt = entry("excerpt", None, TEXT, 2);
-    excerpt.entry.summary_text = Some(format!("{} […]", &TEXT[..80]));
-    let mut standfirst = entry("standfirst", None, "Another article body, about something else entirely: trains.", 2);
-    standfirst.entry.summary_text = Some("Kestrel sightings rise along the corridor.".into());
+    // Built again with their summaries: a tagged entry's texts are final.
+    let with_summary = |t: TaggedEntry, summary: String| {
+        TaggedEntry::new(NewEntry { summary_text: Some(summary), ..t.entry }, t.topics)
+    };
+    let excerpt = with_summary(entry("excerpt", None, TEXT, 2), format!("{} […]", &TEXT[..80]));
+    let standfirst = with_summary(
+        entry("standfirst", None, "Another article body, about something else entirely: trains.", 2),
+        "Kestrel sightings rise along the corridor.".into(),
+    );
     s.save_feed(f[0], &FetchState::default(), &[excerpt, standfirst], at(3)).unwrap();
     let in_column = |column: &str, word: &str| -> Vec<i64> {
         s.conn
