@@ -367,7 +367,6 @@ pub async fn run(
             for (_, (row, result, slot)) in order.drain() {
                 write_feed(store, &mut batch, &mut report, &mut on_progress, &row, result, now)?;
                 share_learnt(store, &boilerplate);
-                share_learnt(store, &boilerplate);
                 drop(slot);
             }
             finished = true;
