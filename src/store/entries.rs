@@ -432,6 +432,7 @@ fn save_entry(
             e.text_hash,
             e.url.as_deref().map(url_key)
         ])?;
+        queue_for_filters(tx, id)?;
         search.push(SearchRow::of(id, tagged, true));
         tx.prepare_cached("DELETE FROM entry_topics WHERE entry_id = ?1")?.execute([id])?;
         set_topics(tx, id, &tagged.topics)?;
@@ -464,6 +465,7 @@ fn save_entry(
         e.url.as_deref().map(url_key)
     ])?;
     let id = tx.last_insert_rowid();
+    queue_for_filters(tx, id)?;
     search.push(SearchRow::of(id, tagged, false));
     set_topics(tx, id, &tagged.topics)?;
 
@@ -483,6 +485,13 @@ fn same_html(old: Option<&[u8]>, new: &body::Packed, e: &NewEntry) -> bool {
     }
     // A damaged old body does not unpack: the new one is stored.
     unpack(old).is_ok_and(|t| t.summary_html == e.summary_html && t.content_html == e.content_html)
+}
+
+/// Queues entry `id` for the `[filters]` to judge (again) at the end of the
+/// sync (migration 019: no longer a trigger).
+pub(super) fn queue_for_filters(tx: &Connection, id: i64) -> Result<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO filter_queue (entry_id) VALUES (?1)")?.execute([id])?;
+    Ok(())
 }
 
 /// What the search index takes of an entry's texts, decided by the parse

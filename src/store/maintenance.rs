@@ -148,6 +148,8 @@ impl Store {
             tx.prepare("UPDATE feeds SET etag = NULL, last_modified = NULL, next_attempt = NULL WHERE id = ?1")?;
         for (id, feed, _) in damaged_texts(&tx)? {
             drop_text.execute([id])?;
+            // Judged again by what is left of it (its title).
+            super::entries::queue_for_filters(&tx, id)?;
             forget_validators.execute([feed])?;
         }
         drop((drop_text, forget_validators));

@@ -29,6 +29,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     PARAGRAPH_COUNTS,
     include_str!("migrations/017_dedup_pending.sql"),
     include_str!("migrations/018_staged_dedup_rows.sql"),
+    include_str!("migrations/019_filter_queue_written_by_the_store.sql"),
 ];
 
 /// The migration that makes the search index contentless; the index is
