@@ -682,8 +682,14 @@ pub(crate) fn write_fingerprint(
             ins.execute(params![k, day, f.id])?;
         }
     }
-    conn.prepare_cached("INSERT OR REPLACE INTO fingerprints (entry_id, data, keys, day) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![f.id, data, dedup::encode_keys(keys), day])?;
+    // An upsert, not INSERT OR REPLACE: a replace deletes the old row, which
+    // makes SQLite run the statement with a statement journal (a copy of
+    // each page it changes), as it may cascade.
+    conn.prepare_cached(
+        "INSERT INTO fingerprints (entry_id, data, keys, day) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (entry_id) DO UPDATE SET data = excluded.data, keys = excluded.keys, day = excluded.day",
+    )?
+    .execute(params![f.id, data, dedup::encode_keys(keys), day])?;
     Ok(true)
 }
 
