@@ -390,17 +390,51 @@ pub(crate) fn count_paragraphs(
     id: i64,
     reduced: &Reduced,
 ) -> Result<Vec<i64>> {
-    // One statement per paragraph: counted, and the entry added to the
-    // sample of those that carry it while the sample has room. The count is
-    // staged (see [`merge_staged`]): the paragraph's first count of this
-    // sync starts from the large table's row, if there is one.
-    let mut count =
-        conn.prepare_cached(if merged.counts { &COUNT_PARAGRAPH_SQL } else { &COUNT_FIRST_PARAGRAPH_SQL })?;
+    // Per paragraph, its count read and written again: counted, and the
+    // entry added to the sample of those that carry it while the sample has
+    // room. The count is staged (see [`merge_staged`]): the paragraph's
+    // first count of this sync starts from the large table's row, if there
+    // is one (not read while that table is empty, [`Merged`]). Two plain
+    // statements, not one `INSERT ... ON CONFLICT ... RETURNING`: SQLite
+    // buffers what RETURNING returns in a temporary table, which made each
+    // count cost half as much again.
+    let mut staged = conn.prepare_cached(
+        "SELECT entries, boilerplate, sample FROM paragraph_counts_staged WHERE hash = ?1 AND feed_id = ?2",
+    )?;
     let me = ids_to_blob(&[id]);
     let mut learnt = Vec::new();
     for key in reduced.paragraph_keys() {
-        let (n, known, sample): (i64, bool, Vec<u8>) =
-            count.query_row(params![key, feed_id, me], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let (n, known, sample) = match staged.query_row(params![key, feed_id], count_row).optional()? {
+            Some((n, known, sample)) => {
+                let sample = sample_with(n, sample, &me);
+                conn.prepare_cached(
+                    "UPDATE paragraph_counts_staged SET entries = ?3, sample = ?4 WHERE hash = ?1 AND feed_id = ?2",
+                )?
+                .execute(params![key, feed_id, n + 1, sample])?;
+                (n + 1, known, sample)
+            }
+            None => {
+                let merged_row = if merged.counts {
+                    conn.prepare_cached(
+                        "SELECT entries, boilerplate, sample FROM paragraph_counts WHERE hash = ?1 AND feed_id = ?2",
+                    )?
+                    .query_row(params![key, feed_id], count_row)
+                    .optional()?
+                } else {
+                    None
+                };
+                let (n, known, sample) = match merged_row {
+                    Some((n, known, sample)) => (n + 1, known, sample_with(n, sample, &me)),
+                    None => (1, false, me.clone()),
+                };
+                conn.prepare_cached(
+                    "INSERT INTO paragraph_counts_staged (hash, feed_id, entries, boilerplate, sample)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![key, feed_id, n, known, sample])?;
+                (n, known, sample)
+            }
+        };
         if known || n < dedup::BOILERPLATE_MIN_ENTRIES {
             continue;
         }
@@ -415,41 +449,25 @@ pub(crate) fn count_paragraphs(
     Ok(learnt)
 }
 
-/// Counts one more entry (`?3`: its id as a sample blob) carrying paragraph
-/// `?1` in feed `?2`, in the staged counts; returns the count, whether the
-/// paragraph is boilerplate of the feed and the sample.
-static COUNT_PARAGRAPH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let (n, bytes) = (dedup::BOILERPLATE_SAMPLES, 10 * dedup::BOILERPLATE_SAMPLES);
-    // The sample grows while it has room (`entries` and `sample` in SET are
-    // the values before the update).
-    // The large table's row is read by three scalar subqueries on its
-    // primary key (its page read once): an INSERT ... SELECT from a join
-    // opened a temporary table each time.
-    let merged = "FROM paragraph_counts WHERE hash = ?1 AND feed_id = ?2";
-    format!(
-        "INSERT INTO paragraph_counts_staged (hash, feed_id, entries, boilerplate, sample)
-         VALUES (?1, ?2, COALESCE((SELECT entries {merged}), 0) + 1, COALESCE((SELECT boilerplate {merged}), 0),
-             COALESCE((SELECT CASE WHEN entries < {n} AND length(sample) < {bytes}
-                 THEN CAST(sample || ?3 AS BLOB) ELSE sample END {merged}), ?3))
-         ON CONFLICT (hash, feed_id) DO UPDATE SET entries = entries + 1,
-             sample = CASE WHEN entries < {n} AND length(sample) < {bytes}
-                 THEN CAST(sample || ?3 AS BLOB) ELSE sample END
-         RETURNING entries, boilerplate, sample"
-    )
-});
+/// A paragraph count's row: entries, boilerplate, sample (a sample that is
+/// not a blob, which syndic never writes, is read as its bytes).
+fn count_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, bool, Vec<u8>)> {
+    let sample = match r.get_ref(2)? {
+        rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => b.to_vec(),
+        _ => Vec::new(),
+    };
+    Ok((r.get(0)?, r.get(1)?, sample))
+}
 
-/// [`COUNT_PARAGRAPH_SQL`] while the large table is empty: the same
-/// values, without reading it.
-static COUNT_FIRST_PARAGRAPH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let (n, bytes) = (dedup::BOILERPLATE_SAMPLES, 10 * dedup::BOILERPLATE_SAMPLES);
-    format!(
-        "INSERT INTO paragraph_counts_staged (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, 1, 0, ?3)
-         ON CONFLICT (hash, feed_id) DO UPDATE SET entries = entries + 1,
-             sample = CASE WHEN entries < {n} AND length(sample) < {bytes}
-                 THEN CAST(sample || ?3 AS BLOB) ELSE sample END
-         RETURNING entries, boilerplate, sample"
-    )
-});
+/// The sample of a paragraph counted `entries` times, once one more entry
+/// (`me`, as [`ids_to_blob`] writes it) is counted: with it while it has
+/// room ([`dedup::BOILERPLATE_SAMPLES`] entries, ten bytes each at most).
+fn sample_with(entries: i64, mut sample: Vec<u8>, me: &[u8]) -> Vec<u8> {
+    if entries < dedup::BOILERPLATE_SAMPLES as i64 && sample.len() < 10 * dedup::BOILERPLATE_SAMPLES {
+        sample.extend_from_slice(me);
+    }
+    sample
+}
 
 /// Never called during [`process`], whose lookups skip a large table it
 /// found empty at its start ([`Merged`]).
@@ -1025,8 +1043,18 @@ pub(crate) fn sync_queries() -> Vec<(&'static str, String)> {
         ("sync: same title", LOOKUP_SQL.by_title.clone()),
         ("sync: is boilerplate", IS_BOILERPLATE_SQL.into()),
         ("sync: known boilerplate", BOILERPLATE_KEYS_SQL.into()),
-        ("sync: count a paragraph", COUNT_PARAGRAPH_SQL.clone()),
-        ("sync: count a paragraph, first sync", COUNT_FIRST_PARAGRAPH_SQL.clone()),
+        (
+            "sync: a paragraph's staged count",
+            "SELECT entries, boilerplate, sample FROM paragraph_counts_staged WHERE hash = ?1 AND feed_id = ?2".into(),
+        ),
+        (
+            "sync: a paragraph's count",
+            "SELECT entries, boilerplate, sample FROM paragraph_counts WHERE hash = ?1 AND feed_id = ?2".into(),
+        ),
+        (
+            "sync: count a paragraph again",
+            "UPDATE paragraph_counts_staged SET entries = ?3, sample = ?4 WHERE hash = ?1 AND feed_id = ?2".into(),
+        ),
         ("sync: old keys", "SELECT entry_id, keys, day FROM fingerprints WHERE day >= ?1 AND day < ?2".into()),
         ("sync: newest key day", "SELECT MAX(day) FROM fingerprints WHERE day <= ?1".into()),
         ("sync: candidate", "SELECT data FROM fingerprints WHERE entry_id = ?1".into()),
