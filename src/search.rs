@@ -416,21 +416,108 @@ const EXCERPT_ENDS: &[&str] = &["[…]", "[...]", "[&hellip;]", "…", "..."];
 /// found by the content.
 pub fn indexed_summary<'a>(summary: &'a str, content: Option<&str>) -> &'a str {
     let Some(content) = content else { return summary };
-    let flat = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut core = summary.trim_end();
     while let Some(rest) = EXCERPT_ENDS.iter().find_map(|end| core.strip_suffix(end)) {
         core = rest.trim_end();
     }
-    let core = flat(core);
-    if core.is_empty() || flat(content).contains(&core) {
+    let core: Vec<&str> = core.split_whitespace().collect();
+    if core.is_empty() || words_contain(content, &core) {
         ""
     } else {
         summary
     }
 }
 
+/// Whether `text` with its runs of whitespace made single spaces contains
+/// the words `core` joined by single spaces, as a string: the first word
+/// may end a word of `text` and the last begin one (an excerpt cut short
+/// mid-word), the others are whole words; a single word may stand anywhere
+/// in one. Without building either string (a parse worker does this for
+/// every entry with a summary and a content).
+fn words_contain(text: &str, core: &[&str]) -> bool {
+    let (Some(first), Some(last)) = (core.first(), core.last()) else { return true };
+    if core.len() == 1 {
+        return text.split_whitespace().any(|w| w.contains(first));
+    }
+    let mut words = text.split_whitespace();
+    while words.clone().next().is_some() {
+        let mut from_here = words.clone();
+        words.next();
+        if !from_here.next().is_some_and(|w| w.ends_with(first)) {
+            continue;
+        }
+        let middle = &core[1..core.len() - 1];
+        if middle.iter().all(|m| from_here.next() == Some(*m)) && from_here.next().is_some_and(|w| w.starts_with(last))
+        {
+            return true;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
+    /// What [`super::words_contain`] answers, the simple way: both made
+    /// strings.
+    fn flat_contains(text: &str, core: &[&str]) -> bool {
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        flat.contains(&core.join(" "))
+    }
+
+    #[test]
+    fn words_are_contained_as_the_flattened_strings_are() {
+        let text = "The vote came after months of debate,\n 8 to 4, with the\tpatients filling the chamber. debate";
+        let words: Vec<&str> = text.split_whitespace().collect();
+        // Every stretch of words, cut anywhere in its first and last word,
+        // and stretches that are not there.
+        let mut cases: Vec<Vec<String>> = Vec::new();
+        for i in 0..words.len() {
+            for j in i..words.len() {
+                let (first, last) = (words[i], words[j]);
+                for a in 0..first.len() {
+                    for b in 1..=last.len() {
+                        if !first.is_char_boundary(a) || !last.is_char_boundary(b) {
+                            continue;
+                        }
+                        let mut stretch: Vec<String> = words[i..=j].iter().map(|w| w.to_string()).collect();
+                        if i == j {
+                            if a < b {
+                                stretch[0] = first[a..b].to_string();
+                            } else {
+                                continue;
+                            }
+                        } else {
+                            stretch[0] = first[a..].to_string();
+                            let n = stretch.len() - 1;
+                            stretch[n] = last[..b].to_string();
+                        }
+                        cases.push(stretch.clone());
+                        // The same, a word changed or dropped: mostly not there.
+                        let mut changed = stretch.clone();
+                        changed[0].push('x');
+                        cases.push(changed);
+                        if stretch.len() > 2 {
+                            let mut dropped = stretch.clone();
+                            dropped.remove(1);
+                            cases.push(dropped);
+                        }
+                    }
+                }
+            }
+        }
+        cases.push(vec!["chamber.".into(), "debate".into()]);
+        cases.push(vec!["debate".into(), "debate".into()]);
+        let mut found = 0;
+        for case in &cases {
+            let core: Vec<&str> = case.iter().map(String::as_str).collect();
+            assert_eq!(super::words_contain(text, &core), flat_contains(text, &core), "{core:?}");
+            found += usize::from(flat_contains(text, &core));
+        }
+        assert!(found > 1000 && found < cases.len(), "{found} of {}", cases.len());
+        assert!(super::words_contain(text, &[]));
+        assert!(!super::words_contain("", &["a"]));
+    }
+
     #[test]
     fn a_summary_that_is_an_excerpt_of_the_content_is_not_indexed_twice() {
         let content = "The vote came after months of debate, 8 to 4, with patients filling the chamber.\n\n\

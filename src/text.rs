@@ -475,6 +475,13 @@ pub fn is_cjk(c: char) -> bool {
         | 0x20000..=0x3134F) // CJK extensions B..G
 }
 
+/// Whether `text` may hold a CJK character ([`is_cjk`]): the UTF-8 of each
+/// starts with one of these bytes, so text without them (Latin with its
+/// quotes and dashes, Urdu) need not be decoded to know it has none.
+fn may_have_cjk(text: &str) -> bool {
+    text.bytes().any(|b| matches!(b, 0xE3..=0xED | 0xEF | 0xF0))
+}
+
 /// Puts a space around every CJK character, so that a word-based full-text
 /// index sees each one as a token and a phrase of them matches anywhere in
 /// a run of text (`中巴经济走廊建设` is then found by `经济走廊`).
@@ -484,7 +491,7 @@ pub fn is_cjk(c: char) -> bool {
 /// ```
 pub fn spaced_cjk(text: &str) -> std::borrow::Cow<'_, str> {
     // Most text has no CJK at all: no copy then (the writer indexes every entry's text).
-    if text.is_ascii() || !text.chars().any(is_cjk) {
+    if !may_have_cjk(text) || !text.chars().any(is_cjk) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() * 2);
@@ -782,6 +789,17 @@ mod tests {
         assert_eq!(clean_title("Gold &amp;amp; Silver"), "Gold & Silver");
         assert_eq!(clean_title("A&nbsp;B\n C"), "A B C");
         assert_eq!(clean_title("AT&T <3 ML-1"), "AT&T <3 ML-1");
+    }
+
+    #[test]
+    fn every_cjk_character_passes_the_byte_filter() {
+        let mut buf = [0u8; 4];
+        let cjk: Vec<char> = (0..=0x10FFFFu32).filter_map(char::from_u32).filter(|c| is_cjk(*c)).collect();
+        assert!(cjk.len() > 90_000, "{}", cjk.len());
+        for c in cjk {
+            assert!(super::may_have_cjk(c.encode_utf8(&mut buf)), "{c:?} U+{:04X}", c as u32);
+        }
+        assert!(!super::may_have_cjk("“Quotes” — dashes, é, and پشاور"));
     }
 
     #[test]
