@@ -27,7 +27,7 @@ use crate::fetch::{FetchOutcome, Fetcher, Slot, Validators};
 use crate::lookup::FeedKey;
 use crate::model::{FeedMeta, NewEntry};
 use crate::parse;
-use crate::store::{body, Failure, FeedRow, FetchState, Store, TaggedEntry};
+use crate::store::{body, Failure, FeedRow, FetchState, Samples, Store, TaggedEntry};
 use crate::topics::Topics;
 use order::InOrder;
 
@@ -279,14 +279,14 @@ pub async fn run(
     match store.text_dictionary() {
         Some(d) => {
             let _ = dictionary.set(d);
-            // What a sync killed after training left packed without it.
-            let repacked = store.repack_pending_texts()?;
-            if repacked > 0 {
-                tracing::info!(entries = repacked, "texts packed again with the dictionary a killed sync trained");
-            }
         }
-        None => {
-            train_dictionary(store, &dictionary, last_before);
+        None => train_dictionary(store, &dictionary, last_before),
+    }
+    if dictionary.get().is_some() {
+        // What a sync killed after training (or while) left packed without it.
+        let repacked = store.repack_pending_texts()?;
+        if repacked > 0 {
+            tracing::info!(entries = repacked, "texts packed again with the dictionary a killed sync trained");
         }
     }
     let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));
@@ -459,8 +459,20 @@ fn train_dictionary(store: &mut Store, dictionary: &OnceLock<&'static body::Dict
 /// wait for): started after the batch that brings the store to
 /// [`crate::store::DICTIONARY_MIN_ENTRIES`], stored after a later one (or
 /// at the sync's end) and handed to the parse workers then.
-#[derive(Default)]
-struct Training(Option<std::thread::JoinHandle<Option<crate::store::Trained>>>);
+struct Training {
+    running: Option<std::thread::JoinHandle<Option<crate::store::Trained>>>,
+    /// Entries the store holds before it is trained
+    /// ([`crate::store::DICTIONARY_MIN_ENTRIES`]; fewer in tests).
+    min_entries: i64,
+    /// Behave as if no thread could be started (tests).
+    refuse_threads: bool,
+}
+
+impl Default for Training {
+    fn default() -> Training {
+        Training { running: None, min_entries: crate::store::DICTIONARY_MIN_ENTRIES, refuse_threads: false }
+    }
+}
 
 impl Training {
     /// Starts the training if it is due, or stores the dictionary if it is
@@ -476,12 +488,36 @@ impl Training {
         if dictionary.get().is_some() {
             return;
         }
-        let Some(handle) = self.0.take() else {
-            match store.dictionary_samples(crate::store::DICTIONARY_MIN_ENTRIES) {
+        let Some(handle) = self.running.take() else {
+            match store.dictionary_samples(self.min_entries) {
                 Ok(Some(samples)) => {
-                    match std::thread::Builder::new().name("syndic-train".into()).spawn(move || samples.train()) {
-                        Ok(handle) => self.0 = Some(handle),
-                        Err(e) => tracing::warn!(error = %e, "no thread to train the text dictionary on"),
+                    // Killed before the dictionary is stored, the sync leaves
+                    // its texts to be packed by the next that has one.
+                    if let Err(e) = store.note_texts_to_repack_after(repack_from) {
+                        tracing::warn!(error = %e, "no text dictionary trained");
+                        return;
+                    }
+                    let shared = Arc::new(std::sync::Mutex::new(Some(samples)));
+                    let theirs = Arc::clone(&shared);
+                    let spawned = match self.refuse_threads {
+                        true => Err(std::io::Error::other("no thread (a test)")),
+                        false => std::thread::Builder::new().name("syndic-train".into()).spawn(move || {
+                            theirs
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .take()
+                                .and_then(Samples::train)
+                        }),
+                    };
+                    match spawned {
+                        Ok(handle) => self.running = Some(handle),
+                        Err(e) => {
+                            // No thread to spare: trained here, as before threads.
+                            tracing::debug!(error = %e, "the text dictionary trained by the writer");
+                            let samples = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+                            store_trained(store, dictionary, samples.and_then(Samples::train), repack_from);
+                            return;
+                        }
                     }
                     if wait {
                         self.step(store, dictionary, repack_from, true);
@@ -493,20 +529,31 @@ impl Training {
             return;
         };
         if !wait && !handle.is_finished() {
-            self.0 = Some(handle);
+            self.running = Some(handle);
             return;
         }
         match handle.join() {
-            Ok(Some(trained)) => match store.store_text_dictionary(trained, repack_from) {
-                Ok(Some(d)) => {
-                    let _ = dictionary.set(d);
-                }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "text dictionary not stored"),
-            },
-            Ok(None) => {}
+            Ok(trained) => store_trained(store, dictionary, trained, repack_from),
             Err(_) => tracing::warn!("the text dictionary's training failed"),
         }
+    }
+}
+
+/// Stores a dictionary trained during the sync and hands it to the parse
+/// workers; `None` (zstd's trainer failed, logged) stores nothing.
+fn store_trained(
+    store: &mut Store,
+    dictionary: &OnceLock<&'static body::Dictionary>,
+    trained: Option<crate::store::Trained>,
+    repack_from: i64,
+) {
+    let Some(trained) = trained else { return };
+    match store.store_text_dictionary(trained, repack_from) {
+        Ok(Some(d)) => {
+            let _ = dictionary.set(d);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "text dictionary not stored"),
     }
 }
 
@@ -856,6 +903,74 @@ mod tests {
 
     fn outcome(url: &str, result: FeedResult) -> FeedOutcome {
         FeedOutcome { name: url.into(), url: url.into(), result, moved_to: None }
+    }
+
+    /// A store of `n` entries of made-up articles, their texts packed
+    /// without a dictionary.
+    fn store_of_articles(n: u64) -> Store {
+        use crate::model::{DateSource, EntryKey, NewEntry};
+        use chrono::TimeZone;
+        let mut store = Store::open_in_memory().unwrap();
+        let feed = store.upsert_feeds(&[("https://gazette.example/feed".into(), None)]).unwrap()[0].id;
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let entries: Vec<TaggedEntry> = (0..n)
+            .map(|i| {
+                let mut x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+                let words: Vec<String> = (0..200)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        format!("w{}", x % 2_000)
+                    })
+                    .collect();
+                let text = format!("{}\n\nThe post appeared first on The Harbor Gazette.", words.join(" "));
+                TaggedEntry::new(
+                    NewEntry {
+                        key: EntryKey(format!("guid:{i}")),
+                        title: format!("Article {i}"),
+                        url: Some(format!("https://gazette.example/{i}")),
+                        author: None,
+                        published: now - chrono::Duration::minutes(i as i64),
+                        date_source: DateSource::Published,
+                        summary_html: None,
+                        summary_text: None,
+                        content_html: Some(format!("<p>{text}</p>")),
+                        content_text: Some(text),
+                        source_url: None,
+                        text_hash: None,
+                    },
+                    vec![],
+                )
+            })
+            .collect();
+        store.save_feed(feed, &FetchState::default(), &entries, now).unwrap();
+        store
+    }
+
+    /// Trained on a thread of its own, or by the writer when no thread can
+    /// be started (it once recursed until the stack ran out); either way
+    /// the sync's texts are noted to be packed again from where it began.
+    #[test]
+    fn the_text_dictionary_is_trained_on_a_thread_or_by_the_writer_when_none_starts() {
+        for refuse_threads in [false, true] {
+            let mut store = store_of_articles(150);
+            let dictionary = OnceLock::new();
+            let mut training = Training { min_entries: 200, refuse_threads, ..Training::default() };
+            training.step(&mut store, &dictionary, 0, true);
+            assert!(dictionary.get().is_none() && training.running.is_none(), "150 entries: too few");
+            training.min_entries = 150;
+            training.step(&mut store, &dictionary, 0, false);
+            if !refuse_threads {
+                assert!(training.running.is_some(), "training on its thread");
+                training.step(&mut store, &dictionary, 0, true);
+            }
+            let trained = dictionary.get().expect("trained and stored");
+            assert_eq!(store.text_dictionary().map(body::Dictionary::id), Some(trained.id()));
+            assert!(training.running.is_none());
+            assert_eq!(store.meta("texts_repack_from").unwrap().as_deref(), Some("0"));
+            assert_eq!(store.repack_pending_texts().unwrap(), 150);
+        }
     }
 
     #[test]

@@ -482,6 +482,11 @@ fn may_have_cjk(text: &str) -> bool {
     text.bytes().any(|b| matches!(b, 0xE3..=0xED | 0xEF | 0xF0))
 }
 
+/// Whether `text` has a CJK character ([`is_cjk`]).
+pub fn has_cjk(text: &str) -> bool {
+    may_have_cjk(text) && text.chars().any(is_cjk)
+}
+
 /// Puts a space around every CJK character, so that a word-based full-text
 /// index sees each one as a token and a phrase of them matches anywhere in
 /// a run of text (`中巴经济走廊建设` is then found by `经济走廊`).
@@ -491,7 +496,7 @@ fn may_have_cjk(text: &str) -> bool {
 /// ```
 pub fn spaced_cjk(text: &str) -> std::borrow::Cow<'_, str> {
     // Most text has no CJK at all: no copy then (the writer indexes every entry's text).
-    if !may_have_cjk(text) || !text.chars().any(is_cjk) {
+    if !has_cjk(text) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() * 2);

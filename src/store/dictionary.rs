@@ -68,6 +68,17 @@ fn pack_again(bodies: &[(i64, Vec<u8>)], dictionary: &Dictionary) -> Vec<Option<
     })
 }
 
+/// Records `from` as meta `texts_repack_from` unless a lower entry is
+/// recorded already (a sync killed while training noted its own start).
+fn note_repack_from(conn: &rusqlite::Connection, from: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('texts_repack_from', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = MIN(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+        [from.to_string()],
+    )?;
+    Ok(())
+}
+
 /// What a text dictionary is trained on ([`Store::dictionary_samples`]).
 pub struct Samples {
     /// The samples end to end.
@@ -235,11 +246,7 @@ impl Store {
     pub fn store_text_dictionary(&mut self, trained: Trained, repack_from: i64) -> Result<Option<&'static Dictionary>> {
         let Trained { dictionary, samples, elapsed } = trained;
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('texts_repack_from', ?1)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [repack_from.to_string()],
-        )?;
+        note_repack_from(&tx, repack_from)?;
         // Packing texts again in place leaves their pages part empty: the
         // store is compacted once that is done (`Store::compact_if_pending`).
         tx.execute(
@@ -330,9 +337,19 @@ impl Store {
         Ok(repacked)
     }
 
+    /// Remembers that the entries after `after` are to be packed again
+    /// once the store has a dictionary (meta `texts_repack_from`; the
+    /// lowest noted stands): a sync calls it when it starts training one
+    /// on a thread of its own, so that a sync killed before the dictionary
+    /// is stored has the next one pack its texts
+    /// ([`Store::repack_pending_texts`]).
+    pub fn note_texts_to_repack_after(&mut self, after: i64) -> Result<()> {
+        note_repack_from(&self.conn, after)
+    }
+
     /// Packs again the texts a sync killed after training the dictionary
-    /// left without it (see [`Store::train_text_dictionary_if_due`]);
-    /// returns how many.
+    /// (or starting to) left without it (see
+    /// [`Store::train_text_dictionary_if_due`]); returns how many.
     pub fn repack_pending_texts(&mut self) -> Result<usize> {
         let from: Option<i64> = self
             .conn
@@ -571,6 +588,34 @@ mod tests {
         assert_eq!(s.repack_pending_texts().unwrap(), 0, "done once");
         let b = bodies(&s);
         assert!(b[..100].iter().all(|(_, b)| body::dictionary_id(b).is_none()), "entries before the sync kept");
+        assert!(b[100..].iter().all(|(_, b)| body::dictionary_id(b) == Some(trained.id())));
+    }
+
+    /// A sync killed while its dictionary was training (noted, not
+    /// stored): the next trains one at its start and packs the texts of
+    /// both syncs.
+    #[test]
+    fn texts_left_by_a_sync_killed_while_training_are_packed_again_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("syndic.db");
+        let mut s = Store::open_at(&path).unwrap();
+        let feed = s.upsert_feeds(&[("https://gazette.example/feed".into(), None)]).unwrap()[0].id;
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let old: Vec<TaggedEntry> = (0..100).map(|n| article(n, None)).collect();
+        s.save_feed(feed, &FetchState::default(), &old, now).unwrap();
+        // This "sync" stored entries 101 to 150, started training, then died.
+        let first: Vec<TaggedEntry> = (100..150).map(|n| article(n, None)).collect();
+        s.save_feed(feed, &FetchState::default(), &first, now).unwrap();
+        s.note_texts_to_repack_after(100).unwrap();
+        drop(s);
+        // The next stores 10 more, trained at its start from its own first entry.
+        let mut s = Store::open_at(&path).unwrap();
+        let trained = s.train_text_dictionary(150, 150).unwrap().expect("trained");
+        assert_eq!(s.meta("texts_repack_from").unwrap().as_deref(), Some("100"), "the lower one stands");
+        assert_eq!(s.repack_pending_texts().unwrap(), 50, "entries 101 to 150");
+        assert_eq!(s.meta("texts_repack_from").unwrap(), None);
+        let b = bodies(&s);
+        assert!(b[..100].iter().all(|(_, b)| body::dictionary_id(b).is_none()), "entries before the syncs kept");
         assert!(b[100..].iter().all(|(_, b)| body::dictionary_id(b) == Some(trained.id())));
     }
 
