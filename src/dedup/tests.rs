@@ -401,6 +401,58 @@ fn attribution_limits_count_characters_in_any_script() {
     }
 }
 
+/// The one-pass filter before the tail's: every phrase and label the tail
+/// is searched for contains an anchor, and lower-casing makes ASCII letters
+/// of no characters but the two the filter's reasoning names.
+#[test]
+fn every_attribution_key_word_contains_an_anchor() {
+    for phrase in ATTRIBUTION_PHRASES.iter().chain(ATTRIBUTION_LABELS) {
+        assert!(ATTRIBUTION_ANCHORS.iter().any(|a| phrase.contains(a)), "{phrase:?} contains no anchor");
+    }
+    let makes_ascii: Vec<char> = (0..=u32::from(char::MAX))
+        .filter_map(char::from_u32)
+        .filter(|c| !c.is_ascii() && c.to_lowercase().any(|l| l.is_ascii_alphabetic()))
+        .collect();
+    assert_eq!(makes_ascii, ['\u{130}', '\u{212a}']);
+    // The Kelvin sign's `k` is in no anchor; `İ`'s `i` is followed by a
+    // combining dot, so it could only end one.
+    assert!(ATTRIBUTION_ANCHORS.iter().all(|a| !a.contains('k') && !a.ends_with('i')));
+}
+
+/// Whatever the case, a long s or white space between the words, a
+/// paragraph the tail's filter passes, the one-pass filter passes too.
+#[test]
+fn the_anchor_filter_passes_what_the_tail_filter_passes() {
+    let cases: [fn(&str) -> String; 6] = [
+        |w| w.to_owned(),
+        str::to_uppercase,
+        |w| w.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect(),
+        |w| w.replace('s', "\u{17f}"),
+        |w| w.replace(' ', "  \n "),
+        |w| w.replace('i', "\u{130}").replace('k', "\u{212a}"),
+    ];
+    let mut passed = 0;
+    for word in ATTRIBUTION_PHRASES.iter().chain(ATTRIBUTION_LABELS) {
+        for case in cases {
+            for body in [
+                format!("{}: X", case(word)),
+                format!("Ministers met on Monday. This story was {} at Dawn", case(word)),
+                format!("{} {}", "Talks went on. ".repeat(40), case(word)),
+            ] {
+                let body = body.trim_end_matches(|c: char| c.is_whitespace() || c == '.');
+                if may_credit_a_source(&attribution_tail(body)) {
+                    passed += 1;
+                    assert!(may_have_attribution_words(body), "{body:?}");
+                }
+            }
+        }
+    }
+    assert!(passed > 100, "only {passed} paragraphs passed the tail filter");
+    for quiet in ["The corridor will be finished by 2030.", "Talks went on. ".repeat(40).as_str(), ""] {
+        assert!(!may_have_attribution_words(quiet), "{quiet:?}");
+    }
+}
+
 /// Key words are looked for near the end of a paragraph only: the longest
 /// attributions the pattern allows, at the end of a long paragraph that
 /// mentions sources and publishing early on, are still found.
