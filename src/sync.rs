@@ -275,14 +275,18 @@ pub async fn run(
     // trained now (a store upgraded from before dictionaries) or after a
     // batch of this sync (a new store), see `Batch::commit`.
     let last_before = store.last_entry_id()?;
+    // The texts a dictionary trained now is to pack again: this sync's, and
+    // those of a small store's syncs before.
+    let repack_from = store.repack_from_with_a_new_dictionary(last_before)?;
     let dictionary: Arc<OnceLock<&'static body::Dictionary>> = Arc::default();
     match store.text_dictionary() {
         Some(d) => {
             let _ = dictionary.set(d);
         }
-        None => train_dictionary(store, &dictionary, last_before),
+        None => train_dictionary(store, &dictionary, repack_from),
     }
-    if dictionary.get().is_some() {
+    let had_dictionary = dictionary.get().is_some();
+    if had_dictionary {
         // What a sync killed after training (or while) left packed without it.
         let repacked = store.repack_pending_texts()?;
         if repacked > 0 {
@@ -334,7 +338,7 @@ pub async fn run(
     let mut order: InOrder<(FeedRow, Result<Fetched, FeedError>, Option<Slot>)> =
         InOrder::new(selected.len(), not_fetched, config.settings.concurrency);
     // Feeds written but not yet committed, reported once they are.
-    let mut batch = Batch { dictionary: Arc::clone(&dictionary), stored_after: last_before, ..Batch::default() };
+    let mut batch = Batch { dictionary: Arc::clone(&dictionary), repack_from, ..Batch::default() };
     store.defer_checkpoints()?;
     store.defer_recompare();
     let mut finished = false;
@@ -384,7 +388,7 @@ pub async fn run(
         order.push(position, (row, result, slot), tokio::time::Instant::now());
     }
     batch.commit(store, &mut report, &mut on_progress)?;
-    batch.training.step(store, &dictionary, last_before, true);
+    batch.training.step(store, &dictionary, repack_from, true);
     // The older entries that carry a paragraph learnt as boilerplate during
     // the sync, compared again once each (and those a sync stopped early left).
     let settled = store.settle(last_before, now)?;
@@ -392,10 +396,12 @@ pub async fn run(
         tracing::debug!(entries = settled, "entries compared again with the boilerplate learnt");
     }
     // This sync's texts packed before its dictionary reached the parse
-    // workers, packed again with it.
-    let repacked = store.repack_texts_since(last_before)?;
-    if repacked > 0 {
-        tracing::debug!(entries = repacked, "texts packed again with the new dictionary");
+    // workers (and a small store's before this sync), packed again with it.
+    if !had_dictionary {
+        let repacked = store.repack_texts_since(repack_from)?;
+        if repacked > 0 {
+            tracing::debug!(entries = repacked, "texts packed again with the new dictionary");
+        }
     }
     // [filters]: decide which new entries are hidden (all of them if the rules changed).
     crate::filters::apply(config, store)?;
@@ -611,9 +617,9 @@ struct Batch {
     /// The text dictionary of the sync, trained after a commit if due.
     dictionary: Arc<OnceLock<&'static body::Dictionary>>,
     training: Training,
-    /// The last entry stored before the sync: those after it are the
-    /// sync's, packed again when the dictionary is trained.
-    stored_after: i64,
+    /// The texts of the entries after this one are packed again when the
+    /// dictionary is trained ([`Store::repack_from_with_a_new_dictionary`]).
+    repack_from: i64,
     started: Option<tokio::time::Instant>,
     entries: usize,
     outcomes: Vec<FeedOutcome>,
@@ -664,7 +670,7 @@ impl Batch {
         release_freed_memory();
         // The texts this sync stores without it are packed again at its
         // end, on every core (`Store::repack_texts_since`).
-        self.training.step(store, &self.dictionary, self.stored_after, false);
+        self.training.step(store, &self.dictionary, self.repack_from, false);
         self.entries = 0;
         for outcome in self.outcomes.drain(..) {
             on_progress(&outcome);

@@ -23,7 +23,8 @@
 //! posts (the JSON feeds of `../shared/corpus`, a dictionary trained on half
 //! of them, the other half packed) 22% smaller; packing takes about half
 //! deflate's time. Until a store has a dictionary its bodies are Zstandard
-//! frames without one (about as large as deflate's). A frame names its
+//! frames without one, packed fast ([`LEVEL_WITHOUT_DICTIONARY`]) since
+//! they are packed again with the first dictionary. A frame names its
 //! dictionary by id (content-derived, as zstd's trainer makes it); the dictionaries a
 //! process has read are kept in a registry ([`register`]) that every read
 //! looks the id up in.
@@ -56,6 +57,12 @@ pub const ZSTD: u8 = 2;
 /// for a real post), spent in the parse workers; 5 lies between. A store
 /// keeps its texts for years: the smaller wins.
 const LEVEL: i32 = 6;
+
+/// The Zstandard level without a dictionary: the texts a store holds
+/// before its first dictionary are packed again with it when it is trained
+/// ([`crate::store::Store::repack_texts_since`]), so the first packing is
+/// made fast, not small.
+const LEVEL_WITHOUT_DICTIONARY: i32 = 3;
 
 /// The largest window a stored frame may ask for when unpacked (8 MiB; the
 /// frames syndic writes at [`LEVEL`] ask for at most 2 MiB): a forged frame
@@ -356,8 +363,11 @@ fn compress(payload: &[u8], dictionary: Option<&Dictionary>) -> Option<Vec<u8>> 
         let wanted = dictionary.map(Dictionary::id);
         if slot.as_ref().is_none_or(|(id, _)| *id != wanted) {
             *slot = None;
-            let mut compressor =
-                zstd::bulk::Compressor::with_dictionary(LEVEL, dictionary.map_or(&[][..], |d| &d.bytes)).ok()?;
+            let mut compressor = match dictionary {
+                Some(d) => zstd::bulk::Compressor::with_dictionary(LEVEL, &d.bytes),
+                None => zstd::bulk::Compressor::new(LEVEL_WITHOUT_DICTIONARY),
+            }
+            .ok()?;
             compressor.include_checksum(true).ok()?;
             *slot = Some((wanted, compressor));
         }

@@ -5,8 +5,9 @@
 //! A sync trains it after a batch commits (the parse workers pack with it
 //! from then on) and, at its end, packs again with it the texts of its own
 //! new entries that were packed before it existed
-//! ([`Store::repack_texts_since`]). Entries stored before a dictionary keep
-//! their texts as they were: readable, only larger.
+//! ([`Store::repack_texts_since`]), and those of the syncs before, unless
+//! the store is large ([`Store::repack_from_with_a_new_dictionary`]).
+//! Texts left without a dictionary stay readable, only larger.
 
 use rusqlite::types::ValueRef;
 use rusqlite::{params, OptionalExtension};
@@ -32,6 +33,15 @@ const SAMPLE_BYTES: usize = 16 * 1024;
 /// one trained on 9 MiB, and training holds the samples in memory (with
 /// zstd's trainer's own 10 MiB of tables) while a sync runs.
 const SAMPLES_MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// Most entries with text a store without a dictionary holds for its first
+/// dictionary to pack all their texts again, those of the syncs before as
+/// well as the sync's own ([`Store::repack_from_with_a_new_dictionary`]):
+/// a store gets its dictionary once it holds [`DICTIONARY_MIN_ENTRIES`],
+/// so one with more has none for want of training (a trainer that failed
+/// on its texts) or is one upgraded from before dictionaries, whose texts
+/// a sync would take minutes to pack.
+const REPACK_ALL_MAX_ENTRIES: i64 = 4 * DICTIONARY_MIN_ENTRIES;
 
 /// Texts [`Store::repack_texts_since`] reads at a time (about 2.5 MB of
 /// the benchmark corpus's, and as much again packed).
@@ -197,6 +207,30 @@ impl Store {
             Some(trained) => self.store_text_dictionary(trained, repack_from),
             None => Ok(None),
         }
+    }
+
+    /// The entry after which the texts are to be packed again when a sync
+    /// that starts after entry `last_before` trains the store's first
+    /// dictionary: 0 (all of them; the syncs before packed them fast,
+    /// without a dictionary) unless the store holds more than
+    /// [`REPACK_ALL_MAX_ENTRIES`] entries with text, then `last_before`
+    /// (the sync's own). `last_before` if the store has a dictionary.
+    pub fn repack_from_with_a_new_dictionary(&self, last_before: i64) -> Result<i64> {
+        self.repack_from_with_a_new_dictionary_within(last_before, REPACK_ALL_MAX_ENTRIES)
+    }
+
+    /// [`Store::repack_from_with_a_new_dictionary`], all texts packed again
+    /// in a store of at most `max_entries`.
+    fn repack_from_with_a_new_dictionary_within(&self, last_before: i64, max_entries: i64) -> Result<i64> {
+        if self.dictionary.is_some() {
+            return Ok(last_before);
+        }
+        let held: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM entries WHERE body IS NOT NULL LIMIT ?1)",
+            [max_entries + 1],
+            |r| r.get(0),
+        )?;
+        Ok(if held <= max_entries { 0 } else { last_before })
     }
 
     /// What the store's text dictionary is to be trained on, if it has none
@@ -400,6 +434,24 @@ mod tests {
             vec![],
             dictionary,
         )
+    }
+
+    /// The first dictionary packs again the texts of the syncs before in a
+    /// small store, only the sync's own in a large one, none once the store
+    /// has one.
+    #[test]
+    fn the_first_dictionary_packs_again_all_texts_of_a_small_store() {
+        let mut s = Store::open_in_memory().unwrap();
+        let feed = s.upsert_feeds(&[("https://gazette.example/feed".into(), None)]).unwrap()[0].id;
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        assert_eq!(s.repack_from_with_a_new_dictionary(0).unwrap(), 0, "an empty store");
+        let first: Vec<TaggedEntry> = (0..150).map(|n| article(n, None)).collect();
+        s.save_feed(feed, &FetchState::default(), &first, now).unwrap();
+        assert_eq!(s.repack_from_with_a_new_dictionary(150).unwrap(), 0);
+        assert_eq!(s.repack_from_with_a_new_dictionary_within(150, 150).unwrap(), 0);
+        assert_eq!(s.repack_from_with_a_new_dictionary_within(150, 149).unwrap(), 150, "a large store");
+        s.train_text_dictionary(150, 0).unwrap().expect("150 entries: enough");
+        assert_eq!(s.repack_from_with_a_new_dictionary(150).unwrap(), 150, "it has one");
     }
 
     fn bodies(s: &Store) -> Vec<(i64, Vec<u8>)> {
