@@ -222,6 +222,37 @@ fn index_keys_are_stable_and_shared_by_versions_of_one_text() {
     assert!(prep("too short").index_keys().is_empty());
 }
 
+/// Fingerprints read again are shared while they are among the last
+/// decoded; other bytes (a fingerprint rewritten) are decoded anew; the
+/// kept ones are bounded.
+#[test]
+fn fingerprints_read_again_are_decoded_once_while_kept() {
+    let a = fp(&seed_body());
+    let b = fp(&seed_copy());
+    let (ea, eb) = (a.encode(), b.encode());
+    let first = Fingerprint::decode_shared(&ea).unwrap();
+    assert_eq!(*first, a);
+    assert!(std::rc::Rc::ptr_eq(&first, &Fingerprint::decode_shared(&ea).unwrap()), "read again: shared");
+    assert_eq!(*Fingerprint::decode_shared(&eb).unwrap(), b, "other bytes: their own fingerprint");
+    assert_eq!(Fingerprint::decode_shared(&[9, 9, 9]), None);
+    // Read again after DECODED_KEPT others: moved back from the generation before.
+    let others = |round: usize| -> Vec<Fingerprint> {
+        (0..DECODED_KEPT)
+            .map(|i| Fingerprint { shingles: (round * DECODED_KEPT + i) as u32 + 1, ..a.clone() })
+            .collect()
+    };
+    for o in others(0) {
+        assert_eq!(*Fingerprint::decode_shared(&o.encode()).unwrap(), o);
+    }
+    assert!(std::rc::Rc::ptr_eq(&first, &Fingerprint::decode_shared(&ea).unwrap()), "kept a generation longer");
+    // After two generations of others: decoded anew.
+    for o in others(1).into_iter().chain(others(2)) {
+        assert_eq!(*Fingerprint::decode_shared(&o.encode()).unwrap(), o);
+    }
+    let again = Fingerprint::decode_shared(&ea).unwrap();
+    assert!(!std::rc::Rc::ptr_eq(&first, &again) && *again == a, "dropped, decoded anew");
+}
+
 #[test]
 fn fingerprints_round_trip_and_sample_long_texts() {
     let long =

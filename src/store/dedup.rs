@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -966,28 +967,34 @@ fn delete_keys(conn: &Connection, keys: &[i64], day: i64, id: i64) -> Result<()>
 /// gives with the boilerplate known now. `None`: no such entry, a damaged
 /// fingerprint, or an entry within the horizon not fingerprinted yet (a new
 /// entry of the batch, compared when its own turn comes).
-pub(crate) fn fingerprint_of(conn: &Connection, id: i64) -> Result<Option<Fingerprint>> {
+pub(crate) fn fingerprint_of(conn: &Connection, id: i64) -> Result<Option<Rc<Fingerprint>>> {
     Ok(match found_fingerprint(conn, id)? {
         Some(Found::Stored(fp)) => Some(fp),
-        Some(Found::Computed(_, c)) => Some(c.fingerprint),
+        Some(Found::Computed(_, c)) => Some(Rc::new(c.fingerprint)),
         None => None,
     })
 }
 
 /// Where [`fingerprint_of`] found a fingerprint.
 enum Found {
-    Stored(Fingerprint),
+    /// Decoded from its stored bytes (or read again: [`Fingerprint::decode_shared`]).
+    Stored(Rc<Fingerprint>),
     /// Computed again from the text of an entry past the horizon.
     Computed(Box<Facts>, Box<Comparison>),
 }
 
 fn found_fingerprint(conn: &Connection, id: i64) -> Result<Option<Found>> {
-    let blob: Option<Vec<u8>> = conn
+    let stored = conn
         .prepare_cached("SELECT data FROM fingerprints WHERE entry_id = ?1")?
-        .query_row([id], |r| r.get(0))
+        .query_row([id], |r| {
+            Ok(match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Blob(bytes) => Some(Fingerprint::decode_shared(bytes)),
+                _ => None,
+            })
+        })
         .optional()?;
-    if let Some(blob) = blob {
-        return Ok(Fingerprint::decode(&blob).map(Found::Stored));
+    if let Some(Some(fp)) = stored {
+        return Ok(fp.map(Found::Stored));
     }
     let published: Option<i64> =
         conn.prepare_cached("SELECT published FROM entries WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
@@ -1622,7 +1629,7 @@ pub(crate) fn regroup(conn: &Connection, seeds: &BTreeSet<i64>) -> Result<()> {
             past_horizon.insert(*id);
         }
         let fp = match found_fingerprint(conn, *id)? {
-            Some(Found::Stored(fp)) => Some(fp),
+            Some(Found::Stored(fp)) => Some(Rc::unwrap_or_clone(fp)),
             Some(Found::Computed(facts, c)) => {
                 if large_region {
                     write_fingerprint(conn, &facts, &c, true, Filing::Within { keys_from })?;
@@ -1707,7 +1714,7 @@ pub(crate) fn original_reason(conn: &Connection, members: &[i64]) -> Result<Opti
             .prepare_cached("SELECT 1 FROM dedup_overrides WHERE entry_id = ?1 AND original_id IS NOT NULL")?
             .exists([id])?;
         let fp = fingerprint_of(conn, *id)?;
-        infos.push(f.origin(f.attribution.clone(), fp.as_ref(), manual));
+        infos.push(f.origin(f.attribution.clone(), fp.as_deref(), manual));
     }
     if infos.len() < 2 {
         return Ok(None);
