@@ -1899,6 +1899,45 @@ fn lookups_that_skip_empty_large_tables_find_what_reading_both_finds() {
 }
 
 #[test]
+fn keys_found_too_common_are_counted_first_and_looked_up_when_no_longer_so() {
+    // store::dedup::COMMON_KEYS: a key with more than KEY_MAX_ENTRIES entries
+    // in the window is left out; the lookup remembers it and next counts
+    // its entries before fetching them, which changes nothing found: once
+    // some are gone, it finds what a lookup without the hint finds.
+    let seed = include_str!("../../tests/fixtures/seed-article.txt");
+    let original: String = seed.split("\n\n").skip(1).take(9).collect::<Vec<_>>().join("\n\n");
+    let (mut s, f) = store_with_feeds(1);
+    s.save_feed(f[0], &FetchState::default(), &[entry("orig", Some("https://x/orig"), &original, 1)], at(1)).unwrap();
+    let c = dedup::Comparison::new(dedup::reduce(&original), |_| false);
+    let f0 = super::dedup::facts(&s.conn, id_of(&s, "orig")).unwrap().unwrap();
+    let facts = super::dedup::Facts { id: -1, url: None, source_url: None, text_hash: None, ..f0 };
+    let day = facts.published.div_euclid(86_400);
+    // 70 entries more share every key of the original, on its day.
+    for id in 100_000..100_070 {
+        for key in &c.keys {
+            s.conn
+                .execute(
+                    "INSERT INTO dedup_keys_staged (key, day, entry_id) VALUES (?1, ?2, ?3)",
+                    params![key, day, id],
+                )
+                .unwrap();
+        }
+    }
+    let settings = DedupSettings::default();
+    super::dedup::forget_common_keys();
+    let common = super::dedup::candidates(&s.conn, &facts, &c, settings).unwrap();
+    assert!(common.iter().all(|h| h.0 < 100_000), "71 entries a key: too common, {common:?}");
+    assert!(c.keys.iter().all(|k| super::dedup::is_common_key(*k)));
+    assert_eq!(super::dedup::candidates(&s.conn, &facts, &c, settings).unwrap(), common, "counted, not fetched");
+    // Down to 61 entries a key: looked up again.
+    s.conn.execute("DELETE FROM dedup_keys_staged WHERE entry_id < 100010", []).unwrap();
+    let hinted = super::dedup::candidates(&s.conn, &facts, &c, settings).unwrap();
+    assert!(hinted.iter().any(|h| h.0 >= 100_010), "{hinted:?}");
+    super::dedup::forget_common_keys();
+    assert_eq!(super::dedup::candidates(&s.conn, &facts, &c, settings).unwrap(), hinted);
+}
+
+#[test]
 fn old_keys_are_dropped_one_by_one_or_by_keeping_the_rest() {
     // store::dedup::forget_keys_between: a day's keys go one by one; when
     // the keys to drop are half the table or more (a sync after weeks
