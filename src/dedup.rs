@@ -859,12 +859,19 @@ pub struct Fingerprint {
 /// decoded).
 const DECODED_KEPT: usize = 1024;
 
+/// Values (4 bytes each) a generation of [`Decoded`] holds at most: a
+/// fingerprint grows with its text (a quarter of its shingles past 256),
+/// so that 1,024 of articles of 10,000 words would take 20 MB.
+const DECODED_VALUES_KEPT: usize = 256 * 1024;
+
 /// The fingerprints decoded last, by the hash of their bytes: the current
 /// generation and the one before, whose fingerprints move to the current
 /// when read again.
 #[derive(Default)]
 struct Decoded {
     current: std::collections::HashMap<u128, std::rc::Rc<Fingerprint>>,
+    /// The values the current generation's fingerprints hold.
+    current_values: usize,
     previous: std::collections::HashMap<u128, std::rc::Rc<Fingerprint>>,
 }
 
@@ -934,7 +941,8 @@ impl Fingerprint {
 
     /// [`Fingerprint::decode`], shared with the other reads of the same
     /// bytes on this thread: the fingerprints decoded last are kept
-    /// ([`DECODED_KEPT`] and as many before them), keyed by a 128-bit hash
+    /// ([`DECODED_KEPT`], or [`DECODED_VALUES_KEPT`] values, and as many
+    /// before them), keyed by a 128-bit hash
     /// of their bytes, so that a fingerprint rewritten since is decoded
     /// anew and no store's can be mistaken for another's. A cold sync reads
     /// the same candidates' fingerprints again and again (the copies of one
@@ -953,9 +961,11 @@ impl Fingerprint {
                 Some(fp) => fp,
                 None => std::rc::Rc::new(Fingerprint::decode(bytes)?),
             };
-            if d.current.len() >= DECODED_KEPT {
+            if d.current.len() >= DECODED_KEPT || d.current_values >= DECODED_VALUES_KEPT {
                 d.previous = std::mem::take(&mut d.current);
+                d.current_values = 0;
             }
+            d.current_values += fp.sample.len() + fp.lead.len() + fp.numbers.len();
             d.current.insert(key, std::rc::Rc::clone(&fp));
             Some(fp)
         })

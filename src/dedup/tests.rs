@@ -251,6 +251,15 @@ fn fingerprints_read_again_are_decoded_once_while_kept() {
     }
     let again = Fingerprint::decode_shared(&ea).unwrap();
     assert!(!std::rc::Rc::ptr_eq(&first, &again) && *again == a, "dropped, decoded anew");
+    // Long texts' fingerprints: a generation holds DECODED_VALUES_KEPT values at most.
+    let long = Fingerprint { sample: (0..20_000).map(|v| v * 4).collect(), full: false, ..a.clone() };
+    let held = DECODED_VALUES_KEPT / long.sample.len() + 1;
+    let kept = Fingerprint::decode_shared(&long.encode()).unwrap();
+    for i in 0..2 * held {
+        Fingerprint::decode_shared(&Fingerprint { shingles: 1_000_000 + i as u32, ..long.clone() }.encode()).unwrap();
+    }
+    let long_again = Fingerprint::decode_shared(&long.encode()).unwrap();
+    assert!(!std::rc::Rc::ptr_eq(&kept, &long_again), "{} long fingerprints pushed it out", 2 * held);
 }
 
 #[test]

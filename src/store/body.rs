@@ -62,7 +62,7 @@ const LEVEL: i32 = 6;
 /// before its first dictionary are packed again with it when it is trained
 /// ([`crate::store::Store::repack_texts_since`]), so the first packing is
 /// made fast, not small.
-const LEVEL_WITHOUT_DICTIONARY: i32 = 3;
+const LEVEL_WITHOUT_DICTIONARY: i32 = 1;
 
 /// The largest window a stored frame may ask for when unpacked (8 MiB; the
 /// frames syndic writes at [`LEVEL`] ask for at most 2 MiB): a forged frame
