@@ -695,11 +695,7 @@ pub(crate) fn write_fingerprint(
         }
     };
     if file_keys {
-        let mut ins =
-            conn.prepare_cached("INSERT OR IGNORE INTO dedup_keys_staged (key, day, entry_id) VALUES (?1, ?2, ?3)")?;
-        for k in keys {
-            ins.execute(params![k, day, f.id])?;
-        }
+        file_keys_staged(conn, keys, day, f.id)?;
     }
     // An upsert, not INSERT OR REPLACE: a replace deletes the old row, which
     // makes SQLite run the statement with a statement journal (a copy of
@@ -711,6 +707,43 @@ pub(crate) fn write_fingerprint(
     .execute(params![f.id, data, dedup::encode_keys(keys), day])?;
     Ok(true)
 }
+
+/// Files an entry's lookup keys in the staged table, several rows to a
+/// statement: an entry has some twenty keys, and one `INSERT` each spent
+/// about half of its instructions binding, starting and resetting the
+/// statement rather than inserting the row. The keys go in chunks of
+/// [`KEY_CHUNKS`] rows (at most five statements an entry, each prepared
+/// once), each row `INSERT OR IGNORE`d as before.
+pub(super) fn file_keys_staged(conn: &Connection, keys: &[i64], day: i64, id: i64) -> Result<()> {
+    let mut rest = keys;
+    for (n, sql) in KEY_CHUNKS.iter().enumerate().map(|(i, sql)| (1 << (KEY_CHUNKS.len() - 1 - i), sql)) {
+        if rest.len() < n {
+            continue;
+        }
+        let mut ins = conn.prepare_cached(sql)?;
+        while rest.len() >= n {
+            let (chunk, tail) = rest.split_at(n);
+            ins.raw_bind_parameter(1, day)?;
+            ins.raw_bind_parameter(2, id)?;
+            for (i, k) in chunk.iter().enumerate() {
+                ins.raw_bind_parameter(i + 3, k)?;
+            }
+            ins.raw_execute()?;
+            rest = tail;
+        }
+    }
+    debug_assert!(rest.is_empty());
+    Ok(())
+}
+
+/// The statements of [`file_keys_staged`]: 16, 8, 4, 2 and 1 rows; `?1` is
+/// the day, `?2` the entry, the keys follow.
+static KEY_CHUNKS: std::sync::LazyLock<[String; 5]> = std::sync::LazyLock::new(|| {
+    [16, 8, 4, 2, 1].map(|n: usize| {
+        let rows: Vec<String> = (0..n).map(|i| format!("(?{}, ?1, ?2)", i + 3)).collect();
+        format!("INSERT OR IGNORE INTO dedup_keys_staged (key, day, entry_id) VALUES {}", rows.join(", "))
+    })
+});
 
 /// Which of its lookup keys [`write_fingerprint`] files for an entry.
 #[derive(Debug, Clone, Copy)]

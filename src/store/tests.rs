@@ -63,6 +63,35 @@ fn migrations_are_applied_once() {
 }
 
 #[test]
+fn keys_filed_several_to_a_statement_are_each_filed_once() {
+    let s = Store::open_in_memory().unwrap();
+    let staged = |id: i64| -> Vec<(i64, i64)> {
+        s.conn
+            .prepare("SELECT key, day FROM dedup_keys_staged WHERE entry_id = ?1 ORDER BY key")
+            .unwrap()
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    for n in [0_i64, 1, 2, 3, 7, 15, 16, 17, 31, 32, 33, 63, 100] {
+        let id = 1000 + n;
+        // Keys as an entry has them, with a repeated one (filed once).
+        let mut keys: Vec<i64> = (0..n).map(|i| i * 7919 - 40_000).collect();
+        if n > 2 {
+            keys.push(keys[1]);
+        }
+        super::dedup::file_keys_staged(&s.conn, &keys, 20_000 + n, id).unwrap();
+        let mut expected: Vec<(i64, i64)> = (0..n).map(|i| (i * 7919 - 40_000, 20_000 + n)).collect();
+        expected.sort();
+        assert_eq!(staged(id), expected, "{n} keys");
+        // Filing them again adds nothing.
+        super::dedup::file_keys_staged(&s.conn, &keys, 20_000 + n, id).unwrap();
+        assert_eq!(staged(id), expected, "{n} keys, filed again");
+    }
+}
+
+#[test]
 fn newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("syndic.db");
