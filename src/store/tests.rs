@@ -63,6 +63,38 @@ fn migrations_are_applied_once() {
 }
 
 #[test]
+fn the_search_index_merges_eight_segments_at_a_time_in_new_and_upgraded_stores() {
+    use rusqlite::OptionalExtension;
+    let automerge = |conn: &Connection| -> Option<i64> {
+        conn.query_row("SELECT v FROM entries_fts_config WHERE k = 'automerge'", [], |r| r.get(0)).optional().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    let mut s = Store::open_at(&path).unwrap();
+    assert_eq!(automerge(&s.conn), Some(8));
+    // Rebuilding the index (doctor --repair) keeps the setting.
+    let tx = s.conn.transaction().unwrap();
+    super::entries::reindex_search(&tx).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(automerge(&s.conn), Some(8));
+
+    let path = dir.path().join("v19.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..19] {
+            schema::apply(&tx, sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 19).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(automerge(&conn), None, "FTS5's default before migration 020");
+    }
+    let s = Store::open_at(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    assert_eq!(automerge(&s.conn), Some(8));
+}
+
+#[test]
 fn keys_filed_several_to_a_statement_are_each_filed_once() {
     let s = Store::open_in_memory().unwrap();
     let staged = |id: i64| -> Vec<(i64, i64)> {
