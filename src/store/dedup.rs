@@ -667,11 +667,14 @@ pub(crate) fn write_fingerprint(
     let data = c.fingerprint.encode();
     let keys = &c.keys;
     let day = f.published.div_euclid(SECONDS_PER_DAY);
+    // A row syndic did not write (its data or keys not blobs, its day not
+    // an integer) is read as empty: the fingerprint is filed again, not
+    // the sync failed ("Invalid column type").
     let old: Option<(Vec<u8>, Vec<u8>, i64)> = if is_new {
         None
     } else {
         conn.prepare_cached("SELECT data, keys, day FROM fingerprints WHERE entry_id = ?1")?
-            .query_row([f.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row([f.id], |r| Ok((blob_or_empty(r, 0)?, blob_or_empty(r, 1)?, r.get(2).unwrap_or(i64::MIN))))
             .optional()?
     };
     if let Some((old_data, old_keys, old_day)) = &old {
@@ -744,6 +747,34 @@ static KEY_CHUNKS: std::sync::LazyLock<[String; 5]> = std::sync::LazyLock::new(|
         format!("INSERT OR IGNORE INTO dedup_keys_staged (key, day, entry_id) VALUES {}", rows.join(", "))
     })
 });
+
+/// Column `i` of `r` if it is a blob, else no bytes.
+fn blob_or_empty(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
+    Ok(match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+        _ => Vec::new(),
+    })
+}
+
+/// Fingerprint rows that syndic would not read as one: data that is not a
+/// blob or does not decode, keys that are not a blob of 4-byte keys (for
+/// `doctor`). Each
+/// such entry's copies may be missed until `doctor --repair` (or a new
+/// text at its source) computes it again.
+pub(crate) fn damaged_fingerprints(conn: &Connection) -> Result<usize> {
+    let mut stmt = conn.prepare("SELECT data, keys FROM fingerprints")?;
+    let mut rows = stmt.query([])?;
+    let mut damaged = 0;
+    while let Some(r) = rows.next()? {
+        let data_ok = match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Blob(b) => Fingerprint::decode(b).is_some(),
+            _ => false,
+        };
+        let keys_ok = matches!(r.get_ref(1)?, rusqlite::types::ValueRef::Blob(b) if b.len() % 4 == 0);
+        damaged += usize::from(!(data_ok && keys_ok));
+    }
+    Ok(damaged)
+}
 
 /// Which of its lookup keys [`write_fingerprint`] files for an entry.
 #[derive(Debug, Clone, Copy)]

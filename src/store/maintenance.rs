@@ -60,6 +60,15 @@ impl Store {
                 Err(e) => Check::new(name, false, format!("cannot count {what}: {e}")),
             });
         }
+        checks.push(match super::dedup::damaged_fingerprints(&self.conn) {
+            Ok(0) => Check::new("fingerprints", true, "no damaged fingerprints".into()),
+            Ok(n) => Check::new(
+                "fingerprints",
+                false,
+                format!("{n} damaged fingerprints (copies of these entries may be missed): `doctor --repair` computes them again"),
+            ),
+            Err(e) => Check::new("fingerprints", false, format!("cannot read the fingerprints: {e}")),
+        });
         // Entries left by a sync stopped before its end (see
         // store::dedup::settle): no damage, the next sync compares them.
         // Staged lookup rows are merged once they are an eighth of their

@@ -1178,6 +1178,45 @@ fn a_damaged_body_is_shown_without_its_text_and_never_a_panic() {
 }
 
 #[test]
+fn a_damaged_fingerprint_is_reported_filed_again_when_its_entry_changes_and_repaired() {
+    let (mut s, f) = store_with_feeds(2);
+    s.save_feed(f[0], &FetchState::default(), &[entry("a", None, TEXT, 1)], at(3)).unwrap();
+    s.save_feed(f[1], &FetchState::default(), &[entry("b", None, TEXT, 1)], at(3)).unwrap();
+    let id = id_of(&s, "a");
+    let fingerprints =
+        |s: &Store| s.doctor().unwrap().into_iter().filter(|c| c.name == "fingerprints").collect::<Vec<_>>();
+    assert!(fingerprints(&s).iter().all(|c| c.ok), "{:?}", fingerprints(&s));
+    let damage: [(&str, rusqlite::types::Value); 4] = [
+        ("data", String::from("text, not a blob").into()),
+        ("data", vec![0xffu8; 7].into()),
+        ("keys", rusqlite::types::Value::Integer(5)),
+        ("keys", vec![1u8, 2, 3].into()),
+    ];
+    for (column, bad) in damage {
+        s.conn
+            .execute(&format!("UPDATE fingerprints SET {column} = ?2 WHERE entry_id = ?1"), params![id, bad])
+            .unwrap();
+        let check = fingerprints(&s).into_iter().find(|c| !c.ok).expect("reported");
+        assert!(check.detail.starts_with("1 damaged fingerprints"), "{}", check.detail);
+        // The entry changes at its source: its fingerprint is filed again,
+        // the sync does not fail on the row it cannot read.
+        let changed = format!("{TEXT} Updated {column}.");
+        s.save_feed(f[0], &FetchState::default(), &[entry("a", None, &changed, 1)], at(4)).unwrap();
+        assert!(fingerprints(&s).iter().all(|c| c.ok), "{column}: {:?}", fingerprints(&s));
+        // And once more, repaired by doctor --repair.
+        s.conn
+            .execute(&format!("UPDATE fingerprints SET {column} = ?2 WHERE entry_id = ?1"), params![id, "x"])
+            .unwrap();
+        assert!(fingerprints(&s).iter().any(|c| !c.ok));
+        s.repair().unwrap();
+        assert!(fingerprints(&s).iter().all(|c| c.ok), "{column} repaired: {:?}", fingerprints(&s));
+        s.save_feed(f[0], &FetchState::default(), &[entry("a", None, TEXT, 1)], at(5)).unwrap();
+    }
+    let b = id_of(&s, "b");
+    assert!(dup_of(&s, "b") == Some(id) || dup_of(&s, "a") == Some(b), "one story still");
+}
+
+#[test]
 fn a_changed_text_is_an_update_and_another_packing_of_the_same_text_is_not() {
     let (mut s, f) = store_with_feeds(1);
     let save = |s: &mut Store, e: TaggedEntry| s.save_feed(f[0], &FetchState::default(), &[e], at(4)).unwrap();
