@@ -208,7 +208,7 @@ pub fn word_hashes(text: &str) -> (Vec<u64>, Vec<u64>) {
         unicode_normalization::IsNormalized::Yes => std::borrow::Cow::Borrowed(text),
         _ => std::borrow::Cow::Owned(unicode_normalization::UnicodeNormalization::nfkc(text).collect::<String>()),
     };
-    let folded = normalised.to_lowercase();
+    let folded = crate::text::lowercase(&normalised);
     let mut words = Vec::new();
     let mut numbers = Vec::new();
     crate::text::for_each_word(&folded, |w| {

@@ -382,7 +382,7 @@ pub fn comparable_words(text: &str) -> Vec<String> {
         unicode_normalization::IsNormalized::Yes => std::borrow::Cow::Borrowed(text),
         _ => std::borrow::Cow::Owned(text.nfkc().collect::<String>()),
     };
-    let folded = normalised.to_lowercase();
+    let folded = lowercase(&normalised);
     let mut words = Vec::new();
     for_each_word(&folded, |w| words.push(w.to_owned()));
     words
@@ -397,13 +397,52 @@ pub fn comparable_words(text: &str) -> Vec<String> {
 /// UAX #29 always breaks at ASCII white space, so each stretch can be
 /// split on its own.
 pub fn for_each_word<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
-    for chunk in text.split(|c: char| c.is_ascii_whitespace()) {
-        if chunk.is_ascii() {
+    // Split on the bytes: an ASCII byte is never part of a longer UTF-8
+    // sequence, so every slice starts and ends on a character boundary.
+    let mut split = |chunk: &'a str, ascii: bool| {
+        if ascii {
             ascii_words(chunk, &mut f);
         } else {
             chunk.unicode_words().for_each(&mut f);
         }
+    };
+    let (mut start, mut high) = (0, 0u8);
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if b.is_ascii_whitespace() {
+            split(&text[start..i], high < 0x80);
+            (start, high) = (i + 1, 0);
+        } else {
+            high |= b;
+        }
     }
+    split(&text[start..], high < 0x80);
+}
+
+/// `text.to_lowercase()`, with runs of ASCII lower-cased a byte at a
+/// time: the standard library's goes character by character after the
+/// first non-ASCII one, and feed text has a curly quote or a dash in most
+/// paragraphs. The same result: each character maps as
+/// `char::to_lowercase` maps it, which `str::to_lowercase` does too but for
+/// a capital sigma (its form depends on the letters around it), so text
+/// with one is left to it.
+pub fn lowercase(text: &str) -> String {
+    if text.contains('\u{3a3}') {
+        return text.to_lowercase();
+    }
+    let bytes = text.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let end = bytes[i..].iter().position(|b| !b.is_ascii()).map_or(bytes.len(), |n| i + n);
+        out.extend(bytes[i..end].iter().map(u8::to_ascii_lowercase));
+        let Some(c) = text[end..].chars().next() else { break };
+        let mut buf = [0u8; 4];
+        for lower in c.to_lowercase() {
+            out.extend_from_slice(lower.encode_utf8(&mut buf).as_bytes());
+        }
+        i = end + c.len_utf8();
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_lowercase())
 }
 
 /// The UAX #29 word break property of an ASCII byte.
@@ -438,6 +477,19 @@ fn word_class(b: u8) -> WordClass {
 fn ascii_words<'a>(chunk: &'a str, f: &mut impl FnMut(&'a str)) {
     use WordClass::*;
     let bytes = chunk.as_bytes();
+    // Most stretches are a word, perhaps with punctuation after it ("said,"
+    // "2024."): letters, digits and `_` all join (WB5 to WB13b), and what
+    // follows them joins nothing when no letter or digit comes after it
+    // (WB6, WB7, WB11 and WB12 need one), so that is one word and pieces
+    // without a letter or digit, which are left out.
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let end = bytes.iter().position(|b| !word(b)).unwrap_or(bytes.len());
+    if !bytes[end..].iter().any(word) {
+        if bytes[..end].iter().any(u8::is_ascii_alphanumeric) {
+            f(&chunk[..end]);
+        }
+        return;
+    }
     let class = |i: usize| bytes.get(i).map_or(Other, |b| word_class(*b));
     let mut start = 0;
     for i in 1..=bytes.len() {
@@ -683,6 +735,28 @@ mod tests {
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
             self.0
+        }
+    }
+
+    #[test]
+    fn lowercase_is_what_the_standard_library_gives() {
+        // ASCII of both cases, characters whose lower case is longer or
+        // shorter in UTF-8 or is two characters (İ), the capital sigma
+        // whose form depends on its neighbours, title case, CJK, a dash.
+        let alphabet: Vec<char> =
+            "aZQ09 .,\u{2019}\u{2014}\u{3a3}\u{3c3}\u{130}\u{1e9e}\u{1c5}\u{c9}\u{4e2d}\u{212a}\u{2c2f}\u{10400}\u{a0}"
+                .chars()
+                .collect();
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..100_000 {
+            let len = (rng.next() % 16) as usize;
+            let text: String = (0..len).map(|_| alphabet[(rng.next() % alphabet.len() as u64) as usize]).collect();
+            assert_eq!(lowercase(&text), text.to_lowercase(), "{text:?}");
+        }
+        for text in
+            ["", "ASCII Only, Here.", "CPEC\u{2019}s \u{201c}Phase 1\u{201d} \u{2014} ÉTÉ", "ΟΔΥΣΣΕΥΣ", "İSTANBUL"]
+        {
+            assert_eq!(lowercase(text), text.to_lowercase(), "{text:?}");
         }
     }
 
