@@ -667,26 +667,26 @@ pub(crate) fn write_fingerprint(
     let data = c.fingerprint.encode();
     let keys = &c.keys;
     let day = f.published.div_euclid(SECONDS_PER_DAY);
-    // A row syndic did not write (its data or keys not blobs, its day not
-    // an integer) is read as empty: the fingerprint is filed again, not
-    // the sync failed ("Invalid column type").
-    let old: Option<(Vec<u8>, Vec<u8>, i64)> = if is_new {
+    // A row syndic did not write (data that is not a blob, keys or day
+    // that cannot be read) is filed again, not the sync failed ("Invalid
+    // column type"): its unknown keys are deleted wherever they are.
+    let old: Option<(Vec<u8>, Option<KeysOfDay>)> = if is_new {
         None
     } else {
         conn.prepare_cached("SELECT data, keys, day FROM fingerprints WHERE entry_id = ?1")?
-            .query_row([f.id], |r| Ok((blob_or_empty(r, 0)?, blob_or_empty(r, 1)?, r.get(2).unwrap_or(i64::MIN))))
+            .query_row([f.id], |r| Ok((blob_or_empty(r, 0)?, stored_keys(r, 1, 2)?)))
             .optional()?
     };
-    if let Some((old_data, old_keys, old_day)) = &old {
+    if let Some((old_data, old_keys)) = &old {
         // Unchanged, even when filed in an earlier form (compared as read:
         // the bytes differ, not the fingerprint). Such a fingerprint stays
         // in its form; refiling it would unpair and pair the entry again.
         let same_data = *old_data == data || Fingerprint::decode(old_data).as_ref() == Some(&c.fingerprint);
-        if same_data && dedup::decode_keys(old_keys) == *keys && *old_day == day {
-            return Ok(false);
+        match old_keys {
+            Some((old_keys, old_day)) if same_data && old_keys == keys && *old_day == day => return Ok(false),
+            Some((old_keys, old_day)) => delete_keys(conn, old_keys, *old_day, f.id)?,
+            None => delete_all_keys_of(conn, f.id)?,
         }
-        let keys = dedup::decode_keys(old_keys);
-        delete_keys(conn, &keys, *old_day, f.id)?;
     }
     let file_keys = match filing {
         Filing::Within { keys_from } => day >= keys_from,
@@ -756,13 +756,36 @@ fn blob_or_empty(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
     })
 }
 
+/// An entry's lookup keys and the day they are filed under.
+type KeysOfDay = (Vec<i64>, i64);
+
+/// A fingerprint row's lookup keys (column `keys`) and their day (column
+/// `day`), or `None` if either is not as syndic writes it (a blob of 4-byte
+/// keys; an integer).
+fn stored_keys(r: &rusqlite::Row<'_>, keys: usize, day: usize) -> rusqlite::Result<Option<KeysOfDay>> {
+    use rusqlite::types::ValueRef;
+    Ok(match (r.get_ref(keys)?, r.get_ref(day)?) {
+        (ValueRef::Blob(b), ValueRef::Integer(day)) if b.len() % 4 == 0 => Some((dedup::decode_keys(b), day)),
+        _ => None,
+    })
+}
+
+/// Deletes every lookup key of entry `id`, staged or merged, whatever its
+/// day: for a fingerprint row whose keys cannot be read (two scans of the
+/// key tables; syndic never writes such a row).
+fn delete_all_keys_of(conn: &Connection, id: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM dedup_keys WHERE entry_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM dedup_keys_staged WHERE entry_id = ?1")?.execute([id])?;
+    Ok(())
+}
+
 /// Fingerprint rows that syndic would not read as one: data that is not a
-/// blob or does not decode, keys that are not a blob of 4-byte keys (for
-/// `doctor`). Each
-/// such entry's copies may be missed until `doctor --repair` (or a new
-/// text at its source) computes it again.
+/// blob or does not decode, keys that are not a blob of 4-byte keys, a day
+/// that is not an integer (for `doctor`). Each such entry's copies may be
+/// missed until `doctor --repair` (or a new text at its source) computes
+/// it again.
 pub(crate) fn damaged_fingerprints(conn: &Connection) -> Result<usize> {
-    let mut stmt = conn.prepare("SELECT data, keys FROM fingerprints")?;
+    let mut stmt = conn.prepare("SELECT data, keys, day FROM fingerprints")?;
     let mut rows = stmt.query([])?;
     let mut damaged = 0;
     while let Some(r) = rows.next()? {
@@ -770,8 +793,7 @@ pub(crate) fn damaged_fingerprints(conn: &Connection) -> Result<usize> {
             rusqlite::types::ValueRef::Blob(b) => Fingerprint::decode(b).is_some(),
             _ => false,
         };
-        let keys_ok = matches!(r.get_ref(1)?, rusqlite::types::ValueRef::Blob(b) if b.len() % 4 == 0);
-        damaged += usize::from(!(data_ok && keys_ok));
+        damaged += usize::from(!(data_ok && stored_keys(r, 1, 2)?.is_some()));
     }
     Ok(damaged)
 }
@@ -989,14 +1011,25 @@ pub(crate) fn forget_keys_between(conn: &Connection, from: i64, keys_from: i64, 
         Ok(n)
     };
     let mut rows = old.query(params![from, cutoff])?;
+    let mut unreadable = Vec::new();
     while let Some(r) = rows.next()? {
-        let (id, keys, day): (i64, Vec<u8>, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        chunk.extend(dedup::decode_keys(&keys).into_iter().map(|k| (k, day, id)));
+        let id: i64 = r.get(0)?;
+        let Some((keys, day)) = stored_keys(r, 1, 2)? else {
+            unreadable.push(id);
+            continue;
+        };
+        chunk.extend(keys.into_iter().map(|k| (k, day, id)));
         if chunk.len() >= FORGET_CHUNK {
             dropped += flush(&mut chunk)?;
         }
     }
     dropped += flush(&mut chunk)?;
+    drop(rows);
+    // A row whose keys cannot be read (syndic never writes one; its day is
+    // in the range, so the keys are old): all of the entry's go.
+    for id in unreadable {
+        dropped += conn.prepare_cached("DELETE FROM dedup_keys WHERE entry_id = ?1")?.execute([id])?;
+    }
     Ok(dropped)
 }
 
@@ -1004,12 +1037,11 @@ pub(crate) fn forget_keys_between(conn: &Connection, from: i64, keys_from: i64, 
 pub(crate) fn forget_keys(conn: &Connection, ids: &[i64]) -> Result<()> {
     let mut get = conn.prepare_cached("SELECT keys, day FROM fingerprints WHERE entry_id = ?1")?;
     for id in ids {
-        let Some((keys, day)): Option<(Vec<u8>, i64)> =
-            get.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?
-        else {
-            continue;
-        };
-        delete_keys(conn, &dedup::decode_keys(&keys), day, *id)?;
+        match get.query_row([id], |r| stored_keys(r, 0, 1)).optional()? {
+            Some(Some((keys, day))) => delete_keys(conn, &keys, day, *id)?,
+            Some(None) => delete_all_keys_of(conn, *id)?,
+            None => {}
+        }
     }
     Ok(())
 }

@@ -65,7 +65,7 @@ impl Store {
             Ok(n) => Check::new(
                 "fingerprints",
                 false,
-                format!("{n} damaged fingerprints (copies of these entries may be missed): `doctor --repair` computes them again"),
+                format!("{n} damaged fingerprints (copies of these entries may be missed): `doctor --repair` computes copy detection again"),
             ),
             Err(e) => Check::new("fingerprints", false, format!("cannot read the fingerprints: {e}")),
         });

@@ -1186,11 +1186,32 @@ fn a_damaged_fingerprint_is_reported_filed_again_when_its_entry_changes_and_repa
     let fingerprints =
         |s: &Store| s.doctor().unwrap().into_iter().filter(|c| c.name == "fingerprints").collect::<Vec<_>>();
     assert!(fingerprints(&s).iter().all(|c| c.ok), "{:?}", fingerprints(&s));
-    let damage: [(&str, rusqlite::types::Value); 4] = [
+    // The lookup key rows of entry a, and the keys its fingerprint lists.
+    let key_rows = |s: &Store| -> (i64, usize) {
+        let rows = s
+            .conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM dedup_keys WHERE entry_id = ?1)
+                      + (SELECT COUNT(*) FROM dedup_keys_staged WHERE entry_id = ?1)",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let listed: Vec<u8> =
+            s.conn.query_row("SELECT keys FROM fingerprints WHERE entry_id = ?1", [id], |r| r.get(0)).unwrap();
+        let mut listed = dedup::decode_keys(&listed);
+        listed.sort_unstable();
+        listed.dedup();
+        (rows, listed.len())
+    };
+    let (rows, listed) = key_rows(&s);
+    assert!(rows > 0 && rows as usize == listed, "{rows} {listed}");
+    let damage: [(&str, rusqlite::types::Value); 5] = [
         ("data", String::from("text, not a blob").into()),
         ("data", vec![0xffu8; 7].into()),
         ("keys", rusqlite::types::Value::Integer(5)),
         ("keys", vec![1u8, 2, 3].into()),
+        ("day", String::from("x").into()),
     ];
     for (column, bad) in damage {
         s.conn
@@ -1200,9 +1221,18 @@ fn a_damaged_fingerprint_is_reported_filed_again_when_its_entry_changes_and_repa
         assert!(check.detail.starts_with("1 damaged fingerprints"), "{}", check.detail);
         // The entry changes at its source: its fingerprint is filed again,
         // the sync does not fail on the row it cannot read.
-        let changed = format!("{TEXT} Updated {column}.");
+        // A text of other words: other keys, which the old ones must not
+        // outlive.
+        let changed = format!(
+            "Officials in Islamabad said on Monday that the second phase of the corridor would turn to \
+             farming and special economic zones, after talks on the port of Gwadar ({column})."
+        );
         s.save_feed(f[0], &FetchState::default(), &[entry("a", None, &changed, 1)], at(4)).unwrap();
         assert!(fingerprints(&s).iter().all(|c| c.ok), "{column}: {:?}", fingerprints(&s));
+        // No key of the old text is left behind, though the row did not
+        // say which they were.
+        let (rows, listed) = key_rows(&s);
+        assert_eq!(rows as usize, listed, "{column}: key rows of the entry against the keys it lists");
         // And once more, repaired by doctor --repair.
         s.conn
             .execute(&format!("UPDATE fingerprints SET {column} = ?2 WHERE entry_id = ?1"), params![id, "x"])
@@ -1214,6 +1244,16 @@ fn a_damaged_fingerprint_is_reported_filed_again_when_its_entry_changes_and_repa
     }
     let b = id_of(&s, "b");
     assert!(dup_of(&s, "b") == Some(id) || dup_of(&s, "a") == Some(b), "one story still");
+    // Pruned with its keys unreadable: the entry and every key of it go.
+    s.conn.execute("UPDATE fingerprints SET keys = 'x' WHERE entry_id = ?1", [id]).unwrap();
+    assert_eq!(s.prune(at(20), at(20), false).unwrap(), 2);
+    let left: i64 = s
+        .conn
+        .query_row("SELECT (SELECT COUNT(*) FROM dedup_keys) + (SELECT COUNT(*) FROM dedup_keys_staged)", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(left, 0);
 }
 
 #[test]

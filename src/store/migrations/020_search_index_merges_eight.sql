@@ -5,7 +5,7 @@
 -- default), so every indexed term is written again once per level. With 8
 -- there are fewer levels to climb: the merges of a cold sync of 60
 -- benchmark feeds fell from 8.7% of the writer's instructions to almost
--- none, those of 200 feeds took 3.3% less of the writer. A query reads at
--- most seven segments a level instead of three (see README "Writing a
+-- none, those of 200 feeds took 3.3% less of the writer. A query reads
+-- about seven segments a level instead of three (see README "Writing a
 -- sync"). The setting is kept in the index's own configuration table.
 INSERT INTO entries_fts (entries_fts, rank) VALUES ('automerge', 8);
