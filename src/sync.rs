@@ -385,6 +385,18 @@ pub async fn run(
                 (Err(FeedError::Crashed), None)
             }
         };
+        // A feed with nothing to store (not modified, or no items) gives no
+        // entry an id: written at once, it frees its fetch slot instead of
+        // holding it while the feeds listed before it arrive. In a warm sync
+        // nearly every feed is such a one (1,000 feeds over loopback: 11.3 s
+        // with the waits). A redirected one still waits, so that the
+        // "moved:" lines come in the order of feeds.toml, as failures do.
+        if has_nothing_to_store(&result) {
+            order.forget(position);
+            write_feed(store, &mut batch, &mut report, &mut on_progress, &row, result, now)?;
+            drop(slot);
+            continue;
+        }
         order.push(position, (row, result, slot), tokio::time::Instant::now());
     }
     batch.commit(store, &mut report, &mut on_progress)?;
@@ -563,6 +575,16 @@ fn store_trained(
     }
 }
 
+/// Whether `result` stores no entry and prints nothing of its own: a feed
+/// not modified, or parsed without items, and not redirected.
+fn has_nothing_to_store(result: &Result<Fetched, FeedError>) -> bool {
+    match result {
+        Ok(Fetched::NotModified { moved_to: None, .. }) => true,
+        Ok(Fetched::Parsed { entries, moved_to: None, .. }) => entries.is_empty(),
+        _ => false,
+    }
+}
+
 /// Writes one feed's result into the open batch (starting one if needed),
 /// committing the batch when it is full.
 fn write_feed(
@@ -575,6 +597,7 @@ fn write_feed(
     now: DateTime<Utc>,
 ) -> Result<(), SyncError> {
     batch.begin(store)?;
+    tracing::debug!(feed = %row.url, "writing the feed");
     let written = match record(store, row, result, now) {
         Ok(written) => written,
         Err(e) => {
