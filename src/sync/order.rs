@@ -55,7 +55,8 @@ impl<T> InOrder<T> {
         self.pending.insert(position, (at, item));
     }
 
-    /// A position that will not arrive after all (its task failed).
+    /// A position that will not arrive after all (its task failed), or
+    /// that was written without waiting its turn (a feed not modified).
     pub fn forget(&mut self, position: usize) {
         if let Some(s) = self.settled.get_mut(position) {
             *s = true;

@@ -109,8 +109,8 @@ fn second_sync_inserts_nothing_and_304_skips_the_parse() {
 #[test]
 fn a_feed_not_modified_is_written_at_once_not_after_the_feeds_listed_before_it() {
     // Feeds are written in the order of feeds.toml so that new entries get
-    // the same ids every time; a feed with nothing to store (304) gives no
-    // ids and is written as soon as it is fetched, freeing its fetch slot
+    // the same ids every time; a feed not modified (304) gives no ids
+    // and is written as soon as it is fetched, freeing its fetch slot
     // (a warm sync of 1,000 feeds took 11 s with the waits). The first
     // feed answers in full, 200 ms late, on the second sync: the second,
     // not modified, is written before it, where it would have waited for
@@ -138,6 +138,55 @@ fn a_feed_not_modified_is_written_at_once_not_after_the_feeds_listed_before_it()
             .unwrap_or_else(|| panic!("{path} not written: {err}"))
     };
     assert!(written("/second.xml") < written("/first.xml"), "{err}");
+}
+
+#[test]
+fn a_feed_without_items_keeps_its_turn_so_the_original_does_not_depend_on_which_feed_finished_first() {
+    // A feed parsed without items may still change its title or site,
+    // which the choice of a story's original reads ("it links to its own
+    // site"): it is written in its turn, unlike a feed not modified. Found
+    // by a review of df25497, which wrote both at once.
+    let text = String::from_utf8(fixture("../seed-article.txt")).unwrap();
+    let paras: String = text.split("\n\n").skip(1).map(|p| format!("&lt;p&gt;{}&lt;/p&gt;", p.trim())).collect();
+    let item = |link: &str, date: &str| {
+        format!("<item><title>Sino Pak Friendship Strengthen With The Technology Revolution</title><link>{link}</link><guid>{link}</guid><pubDate>{date}</pubDate><description>{paras}</description></item>")
+    };
+    let chan = |link: &str, items: &str| {
+        format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>{link}{items}</channel></rss>")
+            .into_bytes()
+    };
+    let mut originals = Vec::new();
+    for a_slow in [true, false] {
+        let server = Server::start();
+        let slow = |body: Vec<u8>, yes: bool| {
+            if yes {
+                Reply::Slow { delay: Duration::from_millis(200), body }
+            } else {
+                Reply::xml(body)
+            }
+        };
+        // A (listed first): empty, then a copy published earlier, from another site.
+        let y = item("https://copy.example/y", "Tue, 19 Oct 2021 08:00:00 +0000");
+        server.route("/a.xml", Reply::Sequence(vec![Reply::xml(chan("", "")), slow(chan("", &y), a_slow)]));
+        // B (listed second): the article, then no items but its site link.
+        let x = item("https://harbor.example/x", "Wed, 20 Oct 2021 10:00:00 +0000");
+        server.route(
+            "/b.xml",
+            Reply::Sequence(vec![
+                Reply::xml(chan("", &x)),
+                slow(chan("<link>https://harbor.example/</link>", ""), !a_slow),
+            ]),
+        );
+        let env = TestEnv::new();
+        env.write_config(&config(&server, &[("/a.xml", "A", &[]), ("/b.xml", "B", &[])], ""));
+        env.cmd(&["sync"]).assert().success();
+        env.cmd(&["sync"]).assert().success();
+        let rows = env.query(
+            "SELECT f.name, e.duplicate_of IS NULL FROM entries e JOIN feeds f ON f.id = e.feed_id ORDER BY e.id",
+        );
+        originals.push(rows);
+    }
+    assert_eq!(originals[0], originals[1], "the original depends on which feed finished first");
 }
 
 #[test]
