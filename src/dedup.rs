@@ -236,7 +236,7 @@ fn hash_words(words: &[u64]) -> u64 {
 
 /// The paragraphs of a plain text (as produced by `text::html_to_text`).
 pub fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
-    text.split("\n\n").map(str::trim).filter(|p| !p.is_empty())
+    crate::text::split_paragraphs(text).map(str::trim).filter(|p| !p.is_empty())
 }
 
 /// Hash of a paragraph for boilerplate counting; `None` for paragraphs too
