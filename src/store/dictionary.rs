@@ -381,6 +381,17 @@ impl Store {
         note_repack_from(&self.conn, after)
     }
 
+    /// How many entries with text [`Store::repack_pending_texts`] has to
+    /// pack again (after meta `texts_repack_from`): 0 when none is noted.
+    pub fn texts_waiting_for_the_dictionary(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM entries WHERE body IS NOT NULL
+               AND id > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'texts_repack_from')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Packs again the texts a sync killed after training the dictionary
     /// (or starting to) left without it (see
     /// [`Store::train_text_dictionary_if_due`]); returns how many.
@@ -619,8 +630,15 @@ mod tests {
         assert!(s.text_dictionary().is_none());
     }
 
+    /// `doctor`'s check of the entry texts: whether it passed, and what it says.
+    fn texts_check(s: &Store) -> (bool, String) {
+        let check = s.doctor().unwrap().into_iter().find(|c| c.name == "entry texts").unwrap();
+        (check.ok, check.detail)
+    }
+
     /// A sync killed between training the dictionary and packing its texts
-    /// again: the next one packs them (the store remembered where from).
+    /// again: the next one packs them (the store remembered where from), and
+    /// `doctor` says so until then.
     #[test]
     fn texts_left_by_a_sync_killed_after_training_are_packed_again_by_the_next() {
         let dir = tempfile::tempdir().unwrap();
@@ -636,8 +654,13 @@ mod tests {
         let trained = s.train_text_dictionary(150, 100).unwrap().expect("trained");
         drop(s);
         let mut s = Store::open_at(&path).unwrap();
+        assert_eq!(
+            texts_check(&s),
+            (true, "no damaged entry texts; 50 entries' texts wait to be packed with the store's text dictionary (a sync stopped early): the next sync does it".to_owned())
+        );
         assert_eq!(s.repack_pending_texts().unwrap(), 50, "entries 101 to 150");
         assert_eq!(s.repack_pending_texts().unwrap(), 0, "done once");
+        assert_eq!(texts_check(&s), (true, "no damaged entry texts".to_owned()));
         let b = bodies(&s);
         assert!(b[..100].iter().all(|(_, b)| body::dictionary_id(b).is_none()), "entries before the sync kept");
         assert!(b[100..].iter().all(|(_, b)| body::dictionary_id(b) == Some(trained.id())));
@@ -662,6 +685,10 @@ mod tests {
         drop(s);
         // The next stores 10 more, trained at its start from its own first entry.
         let mut s = Store::open_at(&path).unwrap();
+        assert_eq!(
+            texts_check(&s),
+            (true, "no damaged entry texts; 50 entries' texts wait to be packed with the store's text dictionary (a sync stopped early): the sync that trains the dictionary does it".to_owned())
+        );
         let trained = s.train_text_dictionary(150, 150).unwrap().expect("trained");
         assert_eq!(s.meta("texts_repack_from").unwrap().as_deref(), Some("100"), "the lower one stands");
         assert_eq!(s.repack_pending_texts().unwrap(), 50, "entries 101 to 150");

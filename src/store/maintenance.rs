@@ -102,9 +102,24 @@ impl Store {
             }
             Err(e) => Check::new("copy detection", false, format!("cannot count the entries waiting: {e}")),
         });
-        checks.push(match damaged_texts(&self.conn) {
-            Ok(damaged) if damaged.is_empty() => Check::new("entry texts", true, "no damaged entry texts".into()),
-            Ok(damaged) => {
+        checks.push(match damaged_texts(&self.conn).and_then(|d| Ok((d, self.texts_waiting_for_the_dictionary()?))) {
+            Ok((damaged, 0)) if damaged.is_empty() => Check::new("entry texts", true, "no damaged entry texts".into()),
+            // Left by a sync stopped between training the dictionary (or
+            // starting to) and packing its texts again (store::dictionary):
+            // no damage, they read as they are.
+            Ok((damaged, waiting)) if damaged.is_empty() => Check::new(
+                "entry texts",
+                true,
+                format!(
+                    "no damaged entry texts; {waiting} entries' texts wait to be packed with the store's text dictionary (a sync stopped early): {}",
+                    if self.text_dictionary().is_some() {
+                        "the next sync does it"
+                    } else {
+                        "the sync that trains the dictionary does it"
+                    }
+                ),
+            ),
+            Ok((damaged, _)) => {
                 let mut ids: Vec<String> =
                     damaged.iter().take(DAMAGED_NAMED).map(|(id, _, _)| id.to_string()).collect();
                 if damaged.len() > DAMAGED_NAMED {
