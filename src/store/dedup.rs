@@ -1064,7 +1064,19 @@ fn delete_keys(conn: &Connection, keys: &[i64], day: i64, id: i64) -> Result<()>
 /// fingerprint, or an entry within the horizon not fingerprinted yet (a new
 /// entry of the batch, compared when its own turn comes).
 pub(crate) fn fingerprint_of(conn: &Connection, id: i64) -> Result<Option<Rc<Fingerprint>>> {
-    Ok(match found_fingerprint(conn, id)? {
+    let mut stored = conn.prepare_cached(STORED_FINGERPRINT_SQL)?;
+    fingerprint_with(conn, &mut stored, id)
+}
+
+/// [`fingerprint_of`] with its statement ([`STORED_FINGERPRINT_SQL`])
+/// prepared by the caller, for a loop over candidates: taking it from the
+/// statement cache and giving it back cost a fifth of each read.
+fn fingerprint_with(
+    conn: &Connection,
+    stored: &mut rusqlite::Statement<'_>,
+    id: i64,
+) -> Result<Option<Rc<Fingerprint>>> {
+    Ok(match found_fingerprint_with(conn, stored, id)? {
         Some(Found::Stored(fp)) => Some(fp),
         Some(Found::Computed(_, c)) => Some(Rc::new(c.fingerprint)),
         None => None,
@@ -1079,9 +1091,16 @@ enum Found {
     Computed(Box<Facts>, Box<Comparison>),
 }
 
+/// What [`found_fingerprint`] reads first.
+const STORED_FINGERPRINT_SQL: &str = "SELECT data FROM fingerprints WHERE entry_id = ?1";
+
 fn found_fingerprint(conn: &Connection, id: i64) -> Result<Option<Found>> {
-    let stored = conn
-        .prepare_cached("SELECT data FROM fingerprints WHERE entry_id = ?1")?
+    let mut stored = conn.prepare_cached(STORED_FINGERPRINT_SQL)?;
+    found_fingerprint_with(conn, &mut stored, id)
+}
+
+fn found_fingerprint_with(conn: &Connection, stored: &mut rusqlite::Statement<'_>, id: i64) -> Result<Option<Found>> {
+    let stored = stored
         .query_row([id], |r| {
             Ok(match r.get_ref(0)? {
                 rusqlite::types::ValueRef::Blob(bytes) => Some(Fingerprint::decode_shared(bytes)),
@@ -1419,9 +1438,10 @@ pub(crate) fn assess(
 ) -> Result<Vec<Assessment>> {
     let fp = &c.fingerprint;
     let mut title_of = conn.prepare_cached("SELECT title FROM entries WHERE id = ?1")?;
+    let mut stored = conn.prepare_cached(STORED_FINGERPRINT_SQL)?;
     let mut out = Vec::with_capacity(hits.len());
     for &(id, via, strength) in hits {
-        let Some(ofp) = fingerprint_of(conn, id)? else { continue };
+        let Some(ofp) = fingerprint_with(conn, &mut stored, id)? else { continue };
         // The candidate's title is read only if a rule needs it.
         let mut failed = None;
         let mut title = || {
