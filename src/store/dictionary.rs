@@ -689,6 +689,14 @@ mod tests {
             texts_check(&s),
             (true, "no damaged entry texts; 50 entries' texts wait to be packed with the store's text dictionary (a sync stopped early): the sync that trains the dictionary does it".to_owned())
         );
+        // While another process syncs (holds the lock), they are its own.
+        let running = Store::open_at(&path).unwrap();
+        let lock = running.lock_for_sync(std::time::Duration::ZERO).unwrap();
+        assert_eq!(
+            texts_check(&s),
+            (true, "no damaged entry texts; 50 entries' texts wait to be packed with the store's text dictionary (a sync is running): it does it at its end".to_owned())
+        );
+        drop((lock, running));
         let trained = s.train_text_dictionary(150, 150).unwrap().expect("trained");
         assert_eq!(s.meta("texts_repack_from").unwrap().as_deref(), Some("100"), "the lower one stands");
         assert_eq!(s.repack_pending_texts().unwrap(), 50, "entries 101 to 150");

@@ -17,6 +17,13 @@ impl Store {
     /// cannot run is itself reported as a problem, with SQLite's error.
     pub fn doctor(&self) -> Result<Vec<Check>> {
         let mut checks = Vec::new();
+        // What a sync leaves to the next when stopped early is also what a
+        // running one has not done yet (`doctor` takes no lock to read).
+        let (left_by, done_by_next, done_by_trainer) = if self.sync_running() {
+            ("a sync is running", "it does it at its end", "it does it at its end")
+        } else {
+            ("a sync stopped early", "the next sync does it", "the sync that trains the dictionary does it")
+        };
         checks.push(match self.integrity_check() {
             Ok(problems) if problems.is_empty() => {
                 Check::new("integrity", true, "SQLite integrity check passed".into())
@@ -86,12 +93,12 @@ impl Store {
         checks.push(match waiting {
             Ok((pending, (keys, counts), below)) => {
                 let mut what = vec![if pending > 0 {
-                    format!("{pending} entries wait to be compared again (a sync stopped early): the next sync does it")
+                    format!("{pending} entries wait to be compared again ({left_by}): {done_by_next}")
                 } else {
                     "no entries waiting to be compared again".to_owned()
                 }];
                 if below > 0 {
-                    what.push("lookup keys of old-dated entries wait to be dropped (a sync stopped early): the next sync does it".into());
+                    what.push(format!("lookup keys of old-dated entries wait to be dropped ({left_by}): {done_by_next}"));
                 }
                 if keys + counts > 0 {
                     what.push(format!(
@@ -111,12 +118,8 @@ impl Store {
                 "entry texts",
                 true,
                 format!(
-                    "no damaged entry texts; {waiting} entries' texts wait to be packed with the store's text dictionary (a sync stopped early): {}",
-                    if self.text_dictionary().is_some() {
-                        "the next sync does it"
-                    } else {
-                        "the sync that trains the dictionary does it"
-                    }
+                    "no damaged entry texts; {waiting} entries' texts wait to be packed with the store's text dictionary ({left_by}): {}",
+                    if self.text_dictionary().is_some() { done_by_next } else { done_by_trainer }
                 ),
             ),
             Ok((damaged, _)) => {

@@ -282,6 +282,13 @@ impl Store {
         Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
+    /// Returns true if another process holds the sync lock now (a sync is
+    /// running); false if it is free, or cannot be tried (an in-memory
+    /// store, a lock file that cannot be opened).
+    pub fn sync_running(&self) -> bool {
+        matches!(self.lock_for_sync(Duration::ZERO), Err(StoreError::Locked { .. }))
+    }
+
     /// Takes the sync lock (a lock file beside the database), waiting up to
     /// `wait` for another `sync` to finish.
     pub fn lock_for_sync(&self, wait: Duration) -> Result<Option<SyncLock>> {

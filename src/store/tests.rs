@@ -805,6 +805,17 @@ fn entries_touched_by_a_learnt_footer_are_compared_again_at_the_end_of_the_sync(
     assert_eq!(pending(&next), 2);
     let waiting = next.doctor().unwrap().into_iter().find(|c| c.name == "copy detection").unwrap();
     assert!(waiting.ok && waiting.detail.starts_with("2 entries wait"), "{}", waiting.detail);
+    assert!(waiting.detail.contains("(a sync stopped early): the next sync does it"), "{}", waiting.detail);
+    // Read while a sync runs (another process holds the lock): that sync's own.
+    let lock =
+        Store::open_at(&dir.path().join("stopped.db")).unwrap().lock_for_sync(std::time::Duration::ZERO).unwrap();
+    let waiting = next.doctor().unwrap().into_iter().find(|c| c.name == "copy detection").unwrap();
+    assert!(
+        waiting.detail.starts_with("2 entries wait to be compared again (a sync is running): it does it at its end"),
+        "{}",
+        waiting.detail
+    );
+    drop(lock);
     assert_eq!(next.settle(0, at(4)).unwrap(), 2);
     assert_eq!((fingerprints(&next), stories(&next)), (fingerprints(&now), stories(&now)));
     assert_eq!(next.settle(0, at(4)).unwrap(), 0, "nothing left");
