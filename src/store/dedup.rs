@@ -15,7 +15,7 @@ use super::{Result, TaggedEntry};
 use crate::dedup::cluster::{self, Node, Pair};
 use crate::dedup::{self, Comparison, Fingerprint, OriginInfo, PairKind, Prepared, Reduced, Verdict};
 use crate::text::comparable_words;
-use crate::urls::site_host;
+use crate::urls;
 
 /// How far apart in time two versions of an article may be published.
 #[derive(Debug, Clone, Copy)]
@@ -164,6 +164,33 @@ impl Facts {
     fn stable(&self) -> String {
         format!("{}\n{}", self.feed_url, self.key)
     }
+}
+
+/// How many URLs' hosts [`site_host`] keeps per thread before it starts over.
+const SITE_HOSTS_KEPT: usize = 4_096;
+
+thread_local! {
+    /// Hosts of the URLs [`site_host`] parsed last. Copy detection asks for
+    /// the same ones again and again (each entry's feed site and feed URL,
+    /// a candidate's link each time it is a candidate): parsing them took
+    /// 2.4% of the writer's instructions. Parsing is a pure function, so
+    /// what is kept changes nothing but the time.
+    static SITE_HOSTS: std::cell::RefCell<HashMap<String, Option<String>>> = std::cell::RefCell::default();
+}
+
+/// [`urls::site_host`], remembered per thread.
+fn site_host(url: &str) -> Option<String> {
+    SITE_HOSTS.with_borrow_mut(|hosts| {
+        if let Some(host) = hosts.get(url) {
+            return host.clone();
+        }
+        if hosts.len() >= SITE_HOSTS_KEPT {
+            hosts.clear();
+        }
+        let host = urls::site_host(url);
+        hosts.insert(url.to_owned(), host.clone());
+        host
+    })
 }
 
 /// [`facts_without_body`] with the entry's plain text.
@@ -2009,4 +2036,30 @@ pub(crate) fn story_neighbours(conn: &Connection, ids: &[i64]) -> Result<BTreeSe
     }
     out.retain(|id| !doomed.contains(id));
     Ok(out)
+}
+
+#[cfg(test)]
+mod site_host_tests {
+    use super::*;
+
+    #[test]
+    fn remembered_site_hosts_are_what_parsing_gives_and_stay_bounded() {
+        // Hosts that differ only at their end, hosts shared by many links,
+        // text that is no URL, URLs without a host.
+        let url = |i: usize| match i % 5 {
+            0 => format!("https://www.Site{i}.example/post/{i}"),
+            1 => format!("http://news{}.example:8080/a?b={i}", i % 7),
+            2 => format!("not a url {i}"),
+            3 => format!("https://www.a-long-prefix-common-to-every-one-of-these-sites-{i}.example/a"),
+            _ => format!("file:///feeds/{i}.xml"),
+        };
+        for i in 0..2 * SITE_HOSTS_KEPT + 10 {
+            // Each new one, then ones asked before (kept, or forgotten since).
+            for j in [i, i / 2, i.saturating_sub(1)] {
+                assert_eq!(site_host(&url(j)), urls::site_host(&url(j)), "{}", url(j));
+            }
+            assert!(SITE_HOSTS.with_borrow(HashMap::len) <= SITE_HOSTS_KEPT);
+        }
+        assert_eq!(site_host("https://www.Dawn.com/news/1"), Some("dawn.com".to_owned()));
+    }
 }
