@@ -502,13 +502,13 @@ fn sample_with(entries: i64, mut sample: Vec<u8>, me: &[u8]) -> Vec<u8> {
 /// Never called during [`process`], whose lookups skip a large table it
 /// found empty at its start ([`Merged`]).
 ///
-/// Moves the lookup keys and paragraph counts staged by syncs into the
-/// large tables (a staged count replaces the large table's row: it started
+/// Moves the lookup keys, paragraph counts and exact keys staged by syncs
+/// into the large tables (a staged count replaces the large table's row: it started
 /// from it), each table once its staged rows are [`MERGE_FRACTION`] of
 /// its rows or more. A sync calls it at its end, after dropping old keys
 /// ([`forget_old_keys`]); until merged, staged rows are read as they are.
 ///
-/// Why staged: both large tables are keyed by hashes, so each new entry's
+/// Why staged: the large tables are keyed by hashes, so each new entry's
 /// rows land on pages all over them. Written there directly, every
 /// transaction of a sync into a store of years dirtied (and logged, and
 /// checkpointed) most of their pages again; staged, a sync's transactions
@@ -517,9 +517,9 @@ fn sample_with(entries: i64, mut sample: Vec<u8>, me: &[u8]) -> Vec<u8> {
 /// Why not at every sync's end: a merge visits nearly every page of the
 /// large table whether it moves 2,000 rows or 200,000 (at a million
 /// entries, 2.7 million paragraph counts on some 13,000 pages: 0.8 s), so
-/// the rows of many syncs are merged at once. Returns the keys and counts
-/// merged.
-pub(crate) fn merge_staged(conn: &Connection) -> Result<(usize, usize)> {
+/// the rows of many syncs are merged at once. Returns the lookup keys,
+/// paragraph counts and exact keys merged.
+pub(crate) fn merge_staged(conn: &Connection) -> Result<(usize, usize, usize)> {
     merge_staged_from(conn, MERGE_FRACTION)
 }
 
@@ -533,8 +533,8 @@ pub(crate) const MERGE_FRACTION: (i64, i64) = (1, 8);
 
 /// [`merge_staged`], merging a table once its staged rows are `fraction`
 /// of its rows or more (`(0, 1)`: whatever their number).
-pub(crate) fn merge_staged_from(conn: &Connection, fraction: (i64, i64)) -> Result<(usize, usize)> {
-    let keys = merge_table(conn, "dedup_keys", "key, day, entry_id", "", "", "OR IGNORE", fraction)?;
+pub(crate) fn merge_staged_from(conn: &Connection, fraction: (i64, i64)) -> Result<(usize, usize, usize)> {
+    let keys = merge_table(conn, "dedup_keys", "key, day, entry_id", "", "", "OR IGNORE", fraction, Swap::Allowed)?;
     let counts = merge_table(
         conn,
         "paragraph_counts",
@@ -543,8 +543,28 @@ pub(crate) fn merge_staged_from(conn: &Connection, fraction: (i64, i64)) -> Resu
         "WHERE feed_id IN (SELECT id FROM feeds)",
         "OR REPLACE",
         fraction,
+        Swap::Allowed,
     )?;
-    Ok((keys, counts))
+    // Not swapped: the triggers that file the exact keys name the tables,
+    // and a renamed table takes the triggers' mentions of it along.
+    let exact = merge_table(
+        conn,
+        "exact_keys",
+        "key, day, entry_id",
+        "",
+        "WHERE entry_id IN (SELECT id FROM entries)",
+        "OR IGNORE",
+        fraction,
+        Swap::Never,
+    )?;
+    Ok((keys, counts, exact))
+}
+
+/// Whether [`merge_table`] may exchange a table with its staged one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Swap {
+    Allowed,
+    Never,
 }
 
 /// Merges `{table}_staged` into `table`, whose primary key is `key` and
@@ -556,7 +576,9 @@ pub(crate) fn merge_staged_from(conn: &Connection, fraction: (i64, i64)) -> Resu
 /// [`merge_staged`]). Returns the staged rows merged (0 if they wait).
 /// When the large table holds no more rows than the staged one (a new
 /// store's first sync), its rows move instead, and the two tables swap
-/// names: the fewer rows are moved either way.
+/// names: the fewer rows are moved either way (unless `swap` is
+/// [`Swap::Never`]).
+#[allow(clippy::too_many_arguments)]
 fn merge_table(
     conn: &Connection,
     table: &str,
@@ -565,6 +587,7 @@ fn merge_table(
     valid: &str,
     conflict: &str,
     fraction: (i64, i64),
+    swap: Swap,
 ) -> Result<usize> {
     let columns = format!("{key}{values}");
     let staged_table = format!("{table}_staged");
@@ -582,7 +605,7 @@ fn merge_table(
     if staged.saturating_mul(fraction.1) < large.saturating_mul(fraction.0) {
         return Ok(0);
     }
-    let (from, into, conflict) = if large <= staged {
+    let (from, into, conflict) = if large <= staged && swap == Swap::Allowed {
         // The staged row wins a conflict either way.
         (table, staged_table.as_str(), "OR IGNORE")
     } else {
@@ -669,6 +692,25 @@ fn entries_with_paragraphs(conn: &Connection, keys: &[i64]) -> Result<BTreeSet<i
         }
     }
     Ok(out)
+}
+
+/// The kinds of exact keys (migration 021, tables `exact_keys` and
+/// `exact_keys_staged`, filed by triggers on entries): a key is the hash
+/// of an entry's link (`url_key`), text (`text_hash`) or title
+/// (`title_key`) with its two low bits replaced by its kind, so that the
+/// three share one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExactKey {
+    Link = 1,
+    Text = 2,
+    Title = 3,
+}
+
+impl ExactKey {
+    /// The key of `hash`, as the triggers file it (`(hash & -4) | kind`).
+    pub(crate) fn of(self, hash: i64) -> i64 {
+        (hash & -4) | self as i64
+    }
 }
 
 fn title_key(title: &str) -> Option<i64> {
@@ -955,8 +997,8 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
         set_day_meta(conn, "dedup_keys_from", end)?;
     }
     // The old keys gone (fewer rows to move), the staged ones are merged.
-    let (keys, counts) = merge_staged(conn)?;
-    tracing::debug!(keys, paragraph_counts = counts, "staged copy-detection rows merged");
+    let (keys, counts, exact) = merge_staged(conn)?;
+    tracing::debug!(keys, paragraph_counts = counts, exact_keys = exact, "staged copy-detection rows merged");
     // Then (the keys were read from them) the fingerprints of entries past
     // the horizon go too, but for the members of large stories: nothing
     // looks them up by key any more, and the few comparisons that still
@@ -1166,9 +1208,20 @@ struct LookupSql {
 }
 
 static LOOKUP_SQL: std::sync::LazyLock<LookupSql> = std::sync::LazyLock::new(|| LookupSql {
-    by_url: format!("SELECT id FROM entries WHERE url_key = ?3 AND url = ?1 AND id != ?2 LIMIT {EXACT_MAX}"),
+    // The exact keys (migration 021) of both tables; a link is compared
+    // itself on the rows found by its hash.
+    by_url: format!(
+        "SELECT k.entry_id FROM exact_keys k JOIN entries e ON e.id = k.entry_id
+          WHERE k.key = ?3 AND k.day = 0 AND e.url = ?1 AND k.entry_id != ?2
+         UNION ALL SELECT k.entry_id FROM exact_keys_staged k JOIN entries e ON e.id = k.entry_id
+          WHERE k.key = ?3 AND k.day = 0 AND e.url = ?1 AND k.entry_id != ?2 LIMIT {EXACT_MAX}"
+    ),
     by_source: format!("SELECT id FROM entries WHERE source_url = ?1 AND id != ?2 LIMIT {EXACT_MAX}"),
-    by_text: format!("SELECT id FROM entries WHERE text_hash = ?1 AND id != ?2 LIMIT {EXACT_MAX}"),
+    by_text: format!(
+        "SELECT entry_id FROM exact_keys WHERE key = ?1 AND day = 0 AND entry_id != ?2
+         UNION ALL SELECT entry_id FROM exact_keys_staged WHERE key = ?1 AND day = 0 AND entry_id != ?2
+         LIMIT {EXACT_MAX}"
+    ),
     by_key: format!(
         "SELECT entry_id FROM dedup_keys WHERE key = ?1 AND day >= ?2 AND day <= ?3
          UNION ALL SELECT entry_id FROM dedup_keys_staged WHERE key = ?1 AND day >= ?2 AND day <= ?3 LIMIT {}",
@@ -1188,8 +1241,14 @@ static LOOKUP_SQL: std::sync::LazyLock<LookupSql> = std::sync::LazyLock::new(|| 
          LIMIT {})",
         KEY_MAX_ENTRIES + 1
     ),
+    // Days ?5..?6 hold the times ?2..?3, checked on the entries found.
     by_title: format!(
-        "SELECT id FROM entries WHERE title_key = ?1 AND published >= ?2 AND published <= ?3 AND id != ?4
+        "SELECT k.entry_id FROM exact_keys k JOIN entries e ON e.id = k.entry_id
+          WHERE k.key = ?1 AND k.day >= ?5 AND k.day <= ?6 AND e.published >= ?2 AND e.published <= ?3
+            AND k.entry_id != ?4
+         UNION ALL SELECT k.entry_id FROM exact_keys_staged k JOIN entries e ON e.id = k.entry_id
+          WHERE k.key = ?1 AND k.day >= ?5 AND k.day <= ?6 AND e.published >= ?2 AND e.published <= ?3
+            AND k.entry_id != ?4
          LIMIT {EXACT_MAX}"
     ),
 });
@@ -1354,12 +1413,12 @@ pub(crate) fn candidates(conn: &Connection, f: &Facts, c: &Comparison, settings:
     // statement whose LIMIT is a parameter every time it is bound.
     let mut by_url = conn.prepare_cached(&LOOKUP_SQL.by_url)?;
     if let Some(src) = &f.source_url {
-        for id in by_url.query_map(params![src, f.id, super::entries::url_key(src)], |r| r.get(0))? {
+        for id in by_url.query_map(params![src, f.id, ExactKey::Link.of(super::entries::url_key(src))], |r| r.get(0))? {
             add(id?, Via::Source, 0);
         }
     }
     if let Some(url) = &f.url {
-        for id in by_url.query_map(params![url, f.id, super::entries::url_key(url)], |r| r.get(0))? {
+        for id in by_url.query_map(params![url, f.id, ExactKey::Link.of(super::entries::url_key(url))], |r| r.get(0))? {
             add(id?, Via::Link, 0);
         }
         let mut naming = conn.prepare_cached(&LOOKUP_SQL.by_source)?;
@@ -1369,7 +1428,7 @@ pub(crate) fn candidates(conn: &Connection, f: &Facts, c: &Comparison, settings:
     }
     if let Some(h) = f.text_hash {
         let mut stmt = conn.prepare_cached(&LOOKUP_SQL.by_text)?;
-        for id in stmt.query_map(params![h, f.id], |r| r.get(0))? {
+        for id in stmt.query_map(params![ExactKey::Text.of(h), f.id], |r| r.get(0))? {
             add(id?, Via::Text, 0);
         }
     }
@@ -1421,7 +1480,8 @@ pub(crate) fn candidates(conn: &Connection, f: &Facts, c: &Comparison, settings:
     }
     if let Some(key) = title_key(&f.title) {
         let mut stmt = conn.prepare_cached(&LOOKUP_SQL.by_title)?;
-        for id in stmt.query_map(params![key, t_lo, t_hi, f.id], |r| r.get(0))? {
+        let days = (t_lo.div_euclid(SECONDS_PER_DAY), t_hi.div_euclid(SECONDS_PER_DAY));
+        for id in stmt.query_map(params![ExactKey::Title.of(key), t_lo, t_hi, f.id, days.0, days.1], |r| r.get(0))? {
             add(id?, Via::Title, 0);
         }
     }

@@ -11,7 +11,8 @@ use crate::model::FeedId;
 
 impl Store {
     /// Makes sure every configured feed has a row (by URL) and its configured
-    /// name; returns the rows of `urls`, in that order.
+    /// name; returns the rows of `urls`, in that order, without their entry
+    /// counts (`entry_count` is 0).
     pub fn upsert_feeds(&mut self, feeds: &[(String, Option<String>)]) -> Result<Vec<FeedRow>> {
         let tx = self.conn.transaction()?;
         {
@@ -24,7 +25,9 @@ impl Store {
             }
         }
         tx.commit()?;
-        let all = self.feeds()?;
+        // Uncounted: a sync does not need the entry counts, and counting
+        // read every entry's row of an index (4,300 pages at a million entries).
+        let all = self.feeds_uncounted()?;
         let by_url: HashMap<&str, &FeedRow> = all.iter().map(|f| (f.url.as_str(), f)).collect();
         Ok(feeds.iter().filter_map(|(url, _)| by_url.get(url.as_str()).map(|f| (*f).clone())).collect())
     }

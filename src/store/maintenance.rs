@@ -86,12 +86,13 @@ impl Store {
             let staged = (
                 count("SELECT COUNT(*) FROM dedup_keys_staged")?,
                 count("SELECT COUNT(*) FROM paragraph_counts_staged")?,
+                count("SELECT COUNT(*) FROM exact_keys_staged")?,
             );
             let below = count("SELECT COUNT(*) FROM meta WHERE key = 'dedup_keys_below_from'")?;
             Ok((pending, staged, below))
         });
         checks.push(match waiting {
-            Ok((pending, (keys, counts), below)) => {
+            Ok((pending, (keys, counts, exact), below)) => {
                 let mut what = vec![if pending > 0 {
                     format!("{pending} entries wait to be compared again ({left_by}): {done_by_next}")
                 } else {
@@ -100,9 +101,9 @@ impl Store {
                 if below > 0 {
                     what.push(format!("lookup keys of old-dated entries wait to be dropped ({left_by}): {done_by_next}"));
                 }
-                if keys + counts > 0 {
+                if keys + counts + exact > 0 {
                     what.push(format!(
-                        "{keys} lookup keys and {counts} paragraph counts staged, each merged into its table once an eighth of it"
+                        "{keys} lookup keys, {exact} exact keys and {counts} paragraph counts staged, each merged into its table once an eighth of it"
                     ));
                 }
                 Check::new("copy detection", true, what.join("; "))

@@ -31,6 +31,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/018_staged_dedup_rows.sql"),
     include_str!("migrations/019_filter_queue_written_by_the_store.sql"),
     include_str!("migrations/020_search_index_merges_eight.sql"),
+    include_str!("migrations/021_staged_exact_keys.sql"),
 ];
 
 /// The migration that makes the search index contentless; the index is

@@ -1,5 +1,5 @@
 use chrono::TimeZone;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use super::*;
@@ -1836,7 +1836,7 @@ fn staged_rows_merge_into_the_larger_table_and_win_its_conflicts() {
     key("dedup_keys", 10);
     key("dedup_keys_staged", 10);
     key("dedup_keys_staged", 11);
-    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (2, 3));
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (2, 3, 0));
     assert_eq!(rows("paragraph_counts"), vec![(1, 3, 1), (2, 1, 0), (3, 1, 0)]);
     assert_eq!(keys("dedup_keys"), vec![(10, 7, 1), (11, 7, 1)]);
     assert!(rows("paragraph_counts_staged").is_empty() && keys("dedup_keys_staged").is_empty());
@@ -1856,13 +1856,13 @@ fn staged_rows_merge_into_the_larger_table_and_win_its_conflicts() {
     // The large tables larger: the staged rows move.
     put("paragraph_counts_staged", 2, 5, 1);
     key("dedup_keys_staged", 12);
-    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (1, 1));
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (1, 1, 0));
     assert_eq!(rows("paragraph_counts"), vec![(1, 3, 1), (2, 5, 1), (3, 1, 0)]);
     assert_eq!(keys("dedup_keys"), vec![(10, 7, 1), (11, 7, 1), (12, 7, 1)]);
     assert!(super::dedup::boilerplate_keys(&s.conn).unwrap().len() == 2);
     s.conn.execute("DELETE FROM feeds WHERE id = ?1", [feed]).unwrap();
     assert!(rows("paragraph_counts").is_empty(), "the feed's counts go with it");
-    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (0, 0), "nothing staged");
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (0, 0, 0), "nothing staged");
 }
 
 #[test]
@@ -1897,7 +1897,7 @@ fn staged_rows_wait_until_they_are_an_eighth_of_the_large_table() {
     // One staged count and one staged key of 16: they wait.
     super::dedup::count_paragraphs(&s.conn, super::dedup::Merged::BOTH, feed, 1, &footer).unwrap();
     s.conn.execute("INSERT INTO dedup_keys_staged (key, day, entry_id) VALUES (1, 7, 1)", []).unwrap();
-    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (0, 0));
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (0, 0, 0));
     assert_eq!((count("dedup_keys_staged"), count("paragraph_counts_staged")), (1, 1));
     // Counted on (the staged row, not the large table's, which has none).
     super::dedup::count_paragraphs(&s.conn, super::dedup::Merged::BOTH, feed, 2, &footer).unwrap();
@@ -1910,14 +1910,14 @@ fn staged_rows_wait_until_they_are_an_eighth_of_the_large_table() {
             [feed],
         )
         .unwrap();
-    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (2, 2));
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap(), (2, 2, 0));
     assert_eq!((count("dedup_keys_staged"), count("paragraph_counts_staged")), (0, 0));
     assert_eq!((count("dedup_keys"), count("paragraph_counts")), (18, 18));
     assert_eq!(footer_count("paragraph_counts"), Some(2));
     // Whatever their number when asked to (dedup --rebuild's empty tables
     // merge through the same path).
     super::dedup::count_paragraphs(&s.conn, super::dedup::Merged::BOTH, feed, 3, &footer).unwrap();
-    assert_eq!(super::dedup::merge_staged_from(&s.conn, (0, 1)).unwrap(), (0, 1));
+    assert_eq!(super::dedup::merge_staged_from(&s.conn, (0, 1)).unwrap(), (0, 1, 0));
     assert_eq!(footer_count("paragraph_counts"), Some(3));
 }
 
@@ -2357,4 +2357,188 @@ fn one_old_entry_next_to_a_large_storys_kept_fingerprints_does_not_rewrite_the_k
     assert_eq!(dropped as i64, staged, "the old entry's staged keys");
     assert_eq!(count(&s, "SELECT COUNT(*) FROM dedup_keys"), large);
     assert_eq!(root(&s), table, "the large key table is not rewritten for {dropped} staged keys");
+}
+
+/// Every exact key the entries call for (migration 021), computed in Rust
+/// from their columns, and every key filed in either table.
+type ExactKeyRows = BTreeSet<(i64, i64, i64)>;
+
+fn exact_keys_called_for_and_filed(s: &Store) -> (ExactKeyRows, ExactKeyRows) {
+    use super::dedup::ExactKey;
+    let mut wanted = BTreeSet::new();
+    let mut stmt = s.conn.prepare("SELECT id, url_key, text_hash, title_key, published FROM entries").unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        let (id, published): (i64, i64) = (r.get(0).unwrap(), r.get(4).unwrap());
+        let (link, text, title): (Option<i64>, Option<i64>, Option<i64>) =
+            (r.get(1).unwrap(), r.get(2).unwrap(), r.get(3).unwrap());
+        wanted.extend(link.map(|h| (ExactKey::Link.of(h), 0, id)));
+        wanted.extend(text.map(|h| (ExactKey::Text.of(h), 0, id)));
+        wanted.extend(title.map(|h| (ExactKey::Title.of(h), published.div_euclid(86_400), id)));
+    }
+    let filed = s
+        .conn
+        .prepare("SELECT key, day, entry_id FROM exact_keys UNION ALL SELECT key, day, entry_id FROM exact_keys_staged")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap();
+    let set: BTreeSet<_> = filed.iter().copied().collect();
+    assert_eq!(set.len(), filed.len(), "a key filed in both tables: {filed:?}");
+    (wanted, set)
+}
+
+/// The exact keys of links, texts and titles (migration 021) are filed by
+/// triggers on entries, staged then merged: whatever writes an entry
+/// (a sync, an edit, a date before 1970, a delete, its feed's removal), the
+/// two tables hold exactly the keys its columns call for.
+#[test]
+fn exact_keys_follow_their_entries_whatever_changes_them() {
+    let (mut s, f) = store_with_feeds(2);
+    let now = at(3);
+    let entries: Vec<TaggedEntry> = (0..6)
+        .map(|i| {
+            let mut e =
+                entry(&format!("e{i}"), Some(&format!("https://x/e{i}")), &format!("{TEXT} Paragraph {i}."), 1 + i);
+            e.entry.title = format!("Corridor story number {i} from the valley");
+            e
+        })
+        .collect();
+    s.save_feed(f[0], &FetchState::default(), &entries[..3], now).unwrap();
+    s.save_feed(f[1], &FetchState::default(), &entries[3..], now).unwrap();
+    let check = |s: &Store, when: &str| {
+        let (wanted, filed) = exact_keys_called_for_and_filed(s);
+        assert_eq!(filed, wanted, "{when}");
+        wanted.len()
+    };
+    assert_eq!(check(&s, "saved"), 18, "a link, a text and a title each");
+    let staged =
+        |s: &Store| -> i64 { s.conn.query_row("SELECT COUNT(*) FROM exact_keys_staged", [], |r| r.get(0)).unwrap() };
+    assert_eq!(staged(&s), 18, "a sync files them staged");
+    assert_eq!(super::dedup::merge_staged_from(&s.conn, (0, 1)).unwrap().2, 18);
+    assert_eq!(staged(&s), 0);
+    check(&s, "merged");
+    // Changed in place, the old keys leave the large table, the new are staged.
+    let e0 = id_of(&s, "e0");
+    s.conn.execute("UPDATE entries SET url_key = 77, text_hash = NULL WHERE id = ?1", [e0]).unwrap();
+    check(&s, "link and text changed");
+    // Dated before 1970: the title's day is the floor of the division.
+    for published in [-1, -86_400, -86_401, 0, 86_399, 86_400] {
+        s.conn.execute("UPDATE entries SET published = ?2 WHERE id = ?1", params![e0, published]).unwrap();
+        check(&s, &format!("published at {published}"));
+    }
+    s.conn.execute("UPDATE entries SET title_key = -5 WHERE id = ?1", [e0]).unwrap();
+    check(&s, "title changed");
+    for (id, published) in [(100, -86_401), (101, -1), (102, 86_399)] {
+        s.conn
+            .execute(
+                "INSERT INTO entries (id, feed_id, entry_key, title, published, date_source, first_seen, updated_at,
+                        title_key)
+                 VALUES (?1, ?2, ?1, 't', ?3, 'published', 0, 0, 9)",
+                params![id, f[0].0, published],
+            )
+            .unwrap();
+    }
+    check(&s, "stored dated before 1970");
+    // An edit the sync stores (new text, new link): filed again.
+    let mut edited = entry("e1", Some("https://x/e1-moved"), &format!("{TEXT} Corrected."), 2);
+    edited.entry.title = "A corrected title for the story".into();
+    s.save_feed(f[0], &FetchState::default(), &[edited], at(4)).unwrap();
+    check(&s, "edited by its feed");
+    s.conn.execute("DELETE FROM entries WHERE id = ?1", [e0]).unwrap();
+    check(&s, "deleted");
+    s.conn.execute("DELETE FROM feeds WHERE id = ?1", [f[1].0]).unwrap();
+    assert_eq!(check(&s, "its feed removed"), 9);
+    s.conn.execute("DELETE FROM feeds", []).unwrap();
+    let (_, filed) = exact_keys_called_for_and_filed(&s);
+    assert!(filed.is_empty(), "{filed:?}");
+}
+
+/// A copy is found by the link or text of an entry whose exact key is in
+/// the large table (merged by an earlier sync) or still staged.
+#[test]
+fn copies_are_found_by_exact_keys_merged_or_staged() {
+    for merged in [true, false] {
+        let (mut s, f) = store_with_feeds(3);
+        let now = at(3);
+        s.save_feed(f[0], &FetchState::default(), &[entry("orig", Some("https://x/orig"), TEXT, 1)], now).unwrap();
+        if merged {
+            super::dedup::merge_staged_from(&s.conn, (0, 1)).unwrap();
+        }
+        let in_large: i64 = s.conn.query_row("SELECT COUNT(*) FROM exact_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(in_large > 0, merged);
+        // The same text under another link, and the same link with another text.
+        s.save_feed(f[1], &FetchState::default(), &[entry("text", Some("https://y/text"), TEXT, 1)], now).unwrap();
+        let other = "A different article entirely, about the harvest in the northern valleys and its prices.";
+        s.save_feed(f[2], &FetchState::default(), &[entry("link", Some("https://x/orig"), other, 1)], now).unwrap();
+        let reason = |key: &str| -> Option<String> {
+            s.conn.query_row("SELECT dup_reason FROM entries WHERE entry_key = ?1", [key], |r| r.get(0)).unwrap()
+        };
+        let orig = id_of(&s, "orig");
+        assert_eq!((dup_of(&s, "text"), reason("text").as_deref()), (Some(orig), Some("text")), "merged: {merged}");
+        assert_eq!((dup_of(&s, "link"), reason("link").as_deref()), (Some(orig), Some("link")), "merged: {merged}");
+    }
+}
+
+/// Migration 021 files the exact keys of the entries a store holds in the
+/// large table, and drops the three indexes on entries they replace.
+#[test]
+fn migration_021_files_the_exact_keys_of_stored_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v20.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..20] {
+            schema::apply(&tx, sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 20).unwrap();
+        tx.execute("INSERT INTO feeds (id, url) VALUES (1, 'https://a.example/feed')", []).unwrap();
+        let mut insert = tx
+            .prepare(
+                "INSERT INTO entries (id, feed_id, entry_key, title, published, date_source, first_seen, updated_at,
+                        url_key, text_hash, title_key)
+                 VALUES (?1, 1, ?1, 't', ?2, 'published', 0, 0, ?3, ?4, ?5)",
+            )
+            .unwrap();
+        insert.execute(params![1, 1_700_000_000, 11, 12, 13]).unwrap();
+        insert.execute(params![2, -86_401, None::<i64>, -7, 13]).unwrap();
+        insert.execute(params![3, 5, None::<i64>, None::<i64>, None::<i64>]).unwrap();
+        drop(insert);
+        tx.commit().unwrap();
+    }
+    let s = Store::open_at(&path).unwrap();
+    let (wanted, filed) = exact_keys_called_for_and_filed(&s);
+    assert_eq!(wanted.len(), 5);
+    assert_eq!(filed, wanted);
+    let staged: i64 = s.conn.query_row("SELECT COUNT(*) FROM exact_keys_staged", [], |r| r.get(0)).unwrap();
+    assert_eq!(staged, 0, "all in the large table");
+    let dropped: i64 = s
+        .conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('entries_by_url_key', 'entries_by_text_hash', 'entries_by_title_key')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(dropped, 0);
+}
+
+/// The exact keys' tables are never swapped by a merge (the triggers name
+/// them): a merge into an empty large table moves the staged rows, and the
+/// triggers go on filing into the staged table.
+#[test]
+fn a_merge_into_an_empty_table_of_exact_keys_keeps_the_triggers_filing_staged() {
+    let (mut s, f) = store_with_feeds(1);
+    let now = at(3);
+    s.save_feed(f[0], &FetchState::default(), &[entry("a", Some("https://x/a"), TEXT, 1)], now).unwrap();
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap().2, 2, "a link and a text");
+    s.save_feed(f[0], &FetchState::default(), &[entry("b", Some("https://x/b"), &format!("{TEXT} Later."), 1)], now)
+        .unwrap();
+    let count =
+        |table: &str| -> i64 { s.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap() };
+    assert_eq!((count("exact_keys"), count("exact_keys_staged")), (2, 2));
+    let (wanted, filed) = exact_keys_called_for_and_filed(&s);
+    assert_eq!(filed, wanted);
 }
