@@ -999,6 +999,10 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
     // The old keys gone (fewer rows to move), the staged ones are merged.
     let (keys, counts, exact) = merge_staged(conn)?;
     tracing::debug!(keys, paragraph_counts = counts, exact_keys = exact, "staged copy-detection rows merged");
+    if counts > 0 {
+        let forgotten = forget_lone_paragraphs(conn, cutoff)?;
+        tracing::debug!(forgotten, "paragraphs counted once before the horizon forgotten");
+    }
     // Then (the keys were read from them) the fingerprints of entries past
     // the horizon go too, but for the members of large stories: nothing
     // looks them up by key any more, and the few comparisons that still
@@ -1027,6 +1031,55 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
         conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?.execute([KEYS_BELOW_HORIZON])?;
     }
     Ok(dropped)
+}
+
+/// Drops from the large table of paragraph counts the paragraphs a feed
+/// carried once, in an entry published before the day `cutoff` (the key
+/// horizon, see [`forget_old_keys`]); returns how many. Run after a merge
+/// of the counts (which visits the table's pages anyway), so once per
+/// eighth of growth. Nearly every paragraph of a news site is counted
+/// once: at a million entries the table held 2.6 million such rows on
+/// 12,800 pages, and each new paragraph's lookup read a page of them that
+/// the page cache no longer held. Paragraphs counted twice or more stay:
+/// they are a feed's footer in the making. What is lost: a paragraph
+/// that comes back in the same feed after more than the horizon counts
+/// from 1 again. An entry numbered below the first one published since
+/// the cutoff was published before it (ids grow; a late entry dated long
+/// ago keeps its counts: the test is on its number). Read in chunks, in
+/// key order, to keep the memory bounded.
+pub(crate) fn forget_lone_paragraphs(conn: &Connection, cutoff: i64) -> Result<usize> {
+    const CHUNK: usize = 4096;
+    let first: Option<i64> = conn
+        .prepare_cached("SELECT MIN(id) FROM entries WHERE published >= ?1")?
+        .query_row([cutoff.saturating_mul(SECONDS_PER_DAY)], |r| r.get(0))?;
+    let below = first.unwrap_or(i64::MAX);
+    let mut read = conn.prepare_cached(&format!(
+        "SELECT hash, feed_id, sample FROM paragraph_counts WHERE entries = 1 AND (hash, feed_id) > (?1, ?2)
+         ORDER BY hash, feed_id LIMIT {CHUNK}"
+    ))?;
+    let mut delete = conn.prepare_cached("DELETE FROM paragraph_counts WHERE hash = ?1 AND feed_id = ?2")?;
+    let (mut after, mut dropped) = ((i64::MIN, i64::MIN), 0);
+    let mut old: Vec<(i64, i64)> = Vec::with_capacity(CHUNK);
+    loop {
+        old.clear();
+        let mut last = None;
+        let mut rows = read.query(params![after.0, after.1])?;
+        while let Some(r) = rows.next()? {
+            let key: (i64, i64) = (r.get(0)?, r.get(1)?);
+            last = Some(key);
+            if ids_from_blob(&blob_or_empty(r, 2)?).iter().all(|&id| id < below) {
+                old.push(key);
+            }
+        }
+        drop(rows);
+        for (hash, feed) in &old {
+            dropped += delete.execute([hash, feed])?;
+        }
+        match last {
+            Some(key) => after = key,
+            None => return Ok(dropped),
+        }
+    }
 }
 
 /// Drops the keys of the days from `from` to `cutoff` (excluded): the

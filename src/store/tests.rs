@@ -2542,3 +2542,58 @@ fn a_merge_into_an_empty_table_of_exact_keys_keeps_the_triggers_filing_staged() 
     let (wanted, filed) = exact_keys_called_for_and_filed(&s);
     assert_eq!(filed, wanted);
 }
+
+/// store::dedup::forget_lone_paragraphs: after a merge, the large table
+/// forgets the paragraphs counted once in an entry published before the
+/// horizon; those counted twice, those of entries published since (or
+/// numbered after one that was), and staged ones stay.
+#[test]
+fn paragraphs_counted_once_before_the_horizon_are_forgotten() {
+    let (s, f) = store_with_feeds(1);
+    let feed = f[0].0;
+    let day = 86_400;
+    for (id, published) in [(1, 10 * day), (2, 50 * day), (3, 5 * day)] {
+        s.conn
+            .execute(
+                "INSERT INTO entries (id, feed_id, entry_key, title, published, date_source, first_seen, updated_at)
+                 VALUES (?1, ?2, ?1, 't', ?3, 'published', 0, 0)",
+                params![id, feed, published],
+            )
+            .unwrap();
+    }
+    let put = |table: &str, hash: i64, entries: i64, ids: &[i64]| {
+        s.conn
+            .execute(
+                &format!(
+                    "INSERT INTO {table} (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, ?3, 0, ?4)"
+                ),
+                params![hash, feed, entries, super::dedup::ids_to_blob(ids)],
+            )
+            .unwrap();
+    };
+    put("paragraph_counts", 1, 1, &[1]); // once, long ago: forgotten
+    put("paragraph_counts", 2, 1, &[2]); // once, since the horizon
+    put("paragraph_counts", 3, 2, &[1, 3]); // twice
+    put("paragraph_counts", 4, 1, &[3]); // dated long ago, numbered after entry 2
+    put("paragraph_counts", 5, 1, &[]); // a damaged sample, nothing to keep it for
+    put("paragraph_counts_staged", 1, 1, &[1]);
+    let hashes = |table: &str| -> Vec<i64> {
+        s.conn
+            .prepare(&format!("SELECT hash FROM {table} ORDER BY hash"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert_eq!(super::dedup::forget_lone_paragraphs(&s.conn, 40).unwrap(), 2);
+    assert_eq!(hashes("paragraph_counts"), vec![2, 3, 4]);
+    assert_eq!(hashes("paragraph_counts_staged"), vec![1]);
+    // Nothing published since the horizon: every lone paragraph goes,
+    // read a chunk at a time.
+    for hash in 100..10_100 {
+        put("paragraph_counts", hash, 1, &[1]);
+    }
+    assert_eq!(super::dedup::forget_lone_paragraphs(&s.conn, 60).unwrap(), 10_002);
+    assert_eq!(hashes("paragraph_counts"), vec![3]);
+}
