@@ -116,6 +116,8 @@ pub struct Facts {
     pub url: Option<String>,
     pub source_url: Option<String>,
     pub text_hash: Option<i64>,
+    /// The hash of its title's words, as stored ([`title_key`]).
+    pub title_key: Option<i64>,
     pub published: i64,
     /// The entry's plain text (empty unless loaded with it).
     pub body: String,
@@ -214,7 +216,7 @@ pub(crate) fn facts_without_body(conn: &Connection, id: i64) -> Result<Option<Fa
     let mut stmt = conn.prepare_cached(
         "SELECT e.id, e.feed_id, COALESCE(f.name, f.title, f.url), e.title, e.url, e.source_url, e.text_hash,
                 e.published, f.name, f.title, f.site_url, f.url, e.entry_key,
-                e.duplicate_of, e.dup_reason, e.dup_score, e.attribution
+                e.duplicate_of, e.dup_reason, e.dup_score, e.attribution, e.title_key
          FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.id = ?1",
     )?;
     let found = stmt
@@ -242,6 +244,7 @@ pub(crate) fn facts_without_body(conn: &Connection, id: i64) -> Result<Option<Fa
                 url,
                 source_url: r.get(5)?,
                 text_hash: r.get(6)?,
+                title_key: r.get(17)?,
                 published: r.get(7)?,
                 body: String::new(),
                 feed_names,
@@ -519,7 +522,7 @@ fn sample_with(entries: i64, mut sample: Vec<u8>, me: &[u8]) -> Vec<u8> {
 /// entries, 2.7 million paragraph counts on some 13,000 pages: 0.8 s), so
 /// the rows of many syncs are merged at once. Returns the lookup keys,
 /// paragraph counts and exact keys merged.
-pub(crate) fn merge_staged(conn: &Connection) -> Result<(usize, usize, usize)> {
+pub(crate) fn merge_staged(conn: &Connection) -> Result<Merges> {
     merge_staged_from(conn, MERGE_FRACTION)
 }
 
@@ -531,11 +534,37 @@ pub(crate) fn merge_staged(conn: &Connection) -> Result<(usize, usize, usize)> {
 /// its keys every 80,000 (some 2,500 new entries), instead of at each sync.
 pub(crate) const MERGE_FRACTION: (i64, i64) = (1, 8);
 
+/// Exact keys staged are merged once they are this many too (unless the
+/// merge is asked for whatever their number): their table is never
+/// swapped with the staged one, so a new store's first sync would move
+/// every row it staged (2% of its writer's instructions at 60 feeds) to
+/// save nothing; a staged table of this size is 2 MB.
+pub(crate) const EXACT_MERGE_MIN: i64 = 65_536;
+
+/// The staged rows [`merge_staged`] moved, per table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Merges {
+    pub(crate) keys: usize,
+    pub(crate) counts: usize,
+    pub(crate) exact: usize,
+    /// The paragraph counts moved the other way (the large table was the
+    /// smaller, and the two swapped names).
+    pub(crate) counts_swapped: bool,
+}
+
+impl Merges {
+    /// Lookup keys, paragraph counts and exact keys merged.
+    pub(crate) fn rows(&self) -> (usize, usize, usize) {
+        (self.keys, self.counts, self.exact)
+    }
+}
+
 /// [`merge_staged`], merging a table once its staged rows are `fraction`
 /// of its rows or more (`(0, 1)`: whatever their number).
-pub(crate) fn merge_staged_from(conn: &Connection, fraction: (i64, i64)) -> Result<(usize, usize, usize)> {
-    let keys = merge_table(conn, "dedup_keys", "key, day, entry_id", "", "", "OR IGNORE", fraction, Swap::Allowed)?;
-    let counts = merge_table(
+pub(crate) fn merge_staged_from(conn: &Connection, fraction: (i64, i64)) -> Result<Merges> {
+    let (keys, _) =
+        merge_table(conn, "dedup_keys", "key, day, entry_id", "", "", "OR IGNORE", fraction, Swap::Allowed)?;
+    let (counts, counts_swapped) = merge_table(
         conn,
         "paragraph_counts",
         "hash, feed_id",
@@ -547,7 +576,7 @@ pub(crate) fn merge_staged_from(conn: &Connection, fraction: (i64, i64)) -> Resu
     )?;
     // Not swapped: the triggers that file the exact keys name the tables,
     // and a renamed table takes the triggers' mentions of it along.
-    let exact = merge_table(
+    let (exact, _) = merge_table(
         conn,
         "exact_keys",
         "key, day, entry_id",
@@ -557,7 +586,7 @@ pub(crate) fn merge_staged_from(conn: &Connection, fraction: (i64, i64)) -> Resu
         fraction,
         Swap::Never,
     )?;
-    Ok((keys, counts, exact))
+    Ok(Merges { keys, counts, exact, counts_swapped })
 }
 
 /// Whether [`merge_table`] may exchange a table with its staged one.
@@ -588,13 +617,13 @@ fn merge_table(
     conflict: &str,
     fraction: (i64, i64),
     swap: Swap,
-) -> Result<usize> {
+) -> Result<(usize, bool)> {
     let columns = format!("{key}{values}");
     let staged_table = format!("{table}_staged");
     let staged: i64 =
         conn.prepare_cached(&format!("SELECT COUNT(*) FROM {staged_table}"))?.query_row([], |r| r.get(0))?;
-    if staged == 0 {
-        return Ok(0);
+    if staged == 0 || (swap == Swap::Never && fraction.0 > 0 && staged < EXACT_MERGE_MIN) {
+        return Ok((0, false));
     }
     // Counted no further than it matters: past `staged / fraction` rows
     // the staged ones wait (the count reads those rows' pages only).
@@ -603,9 +632,10 @@ fn merge_table(
         .prepare_cached(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT ?1)"))?
         .query_row([most.saturating_add(1).max(staged + 1)], |r| r.get(0))?;
     if staged.saturating_mul(fraction.1) < large.saturating_mul(fraction.0) {
-        return Ok(0);
+        return Ok((0, false));
     }
-    let (from, into, conflict) = if large <= staged && swap == Swap::Allowed {
+    let swapped = large <= staged && swap == Swap::Allowed;
+    let (from, into, conflict) = if swapped {
         // The staged row wins a conflict either way.
         (table, staged_table.as_str(), "OR IGNORE")
     } else {
@@ -629,7 +659,7 @@ fn merge_table(
     if from == table {
         swap_with_staged(conn, table)?;
     }
-    Ok(staged as usize)
+    Ok((staged as usize, swapped))
 }
 
 /// Exchanges the names of `table` and `{table}_staged` (same columns, keys
@@ -713,7 +743,7 @@ impl ExactKey {
     }
 }
 
-fn title_key(title: &str) -> Option<i64> {
+pub(crate) fn title_key(title: &str) -> Option<i64> {
     let words = comparable_words(title);
     (words.len() >= 3)
         .then(|| xxhash_rust::xxh3::xxh3_64_with_seed(words.join(" ").as_bytes(), dedup::HASH_SEED) as i64)
@@ -730,11 +760,16 @@ pub(crate) fn write_fingerprint(
     is_new: bool,
     filing: Filing,
 ) -> Result<bool> {
-    conn.prepare_cached("UPDATE entries SET attribution = ?2, title_key = ?3 WHERE id = ?1")?.execute(params![
-        f.id,
-        f.credit(&c.prepared),
-        title_key(&f.title)
-    ])?;
+    conn.prepare_cached("UPDATE entries SET attribution = ?2 WHERE id = ?1")?
+        .execute(params![f.id, f.credit(&c.prepared)])?;
+    // Set when the entry was stored (`store::entries::save_entry`); here
+    // for an entry stored without it (by an older syndic). Only then: the
+    // trigger that files it again (migration 021) runs for every row a
+    // statement setting it updates.
+    let key = f.title_key.or_else(|| title_key(&f.title));
+    if key != f.title_key {
+        conn.prepare_cached("UPDATE entries SET title_key = ?2 WHERE id = ?1")?.execute(params![f.id, key])?;
+    }
     let data = c.fingerprint.encode();
     let keys = &c.keys;
     let day = f.published.div_euclid(SECONDS_PER_DAY);
@@ -997,10 +1032,13 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
         set_day_meta(conn, "dedup_keys_from", end)?;
     }
     // The old keys gone (fewer rows to move), the staged ones are merged.
-    let (keys, counts, exact) = merge_staged(conn)?;
+    let merged = merge_staged(conn)?;
+    let (keys, counts, exact) = merged.rows();
     tracing::debug!(keys, paragraph_counts = counts, exact_keys = exact, "staged copy-detection rows merged");
-    if counts > 0 {
-        let forgotten = forget_lone_paragraphs(conn, cutoff)?;
+    // Not after a swap (a young store's first merge: what it holds is new).
+    if counts > 0 && !merged.counts_swapped {
+        let horizon = (settings.window_days + KEY_HORIZON_DAYS) * SECONDS_PER_DAY;
+        let forgotten = forget_lone_paragraphs(conn, now.saturating_sub(horizon))?;
         tracing::debug!(forgotten, "paragraphs counted once before the horizon forgotten");
     }
     // Then (the keys were read from them) the fingerprints of entries past
@@ -1033,9 +1071,14 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
     Ok(dropped)
 }
 
+/// The first entry first seen at ?1 or later, through the index on
+/// `first_seen` (`+id`: `MIN(id)` alone walks the table in id order
+/// instead, reading every older entry's row).
+const FIRST_SEEN_SINCE_SQL: &str = "SELECT MIN(+id) FROM entries WHERE first_seen >= ?1";
+
 /// Drops from the large table of paragraph counts the paragraphs a feed
-/// carried once, in an entry published before the day `cutoff` (the key
-/// horizon, see [`forget_old_keys`]); returns how many. Run after a merge
+/// carried once, in an entry first seen before the time `cutoff` (the key
+/// horizon's length before now, see [`forget_old_keys`]); returns how many. Run after a merge
 /// of the counts (which visits the table's pages anyway), so once per
 /// eighth of growth. Nearly every paragraph of a news site is counted
 /// once: at a million entries the table held 2.6 million such rows on
@@ -1043,15 +1086,14 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettin
 /// the page cache no longer held. Paragraphs counted twice or more stay:
 /// they are a feed's footer in the making. What is lost: a paragraph
 /// that comes back in the same feed after more than the horizon counts
-/// from 1 again. An entry numbered below the first one published since
-/// the cutoff was published before it (ids grow; a late entry dated long
-/// ago keeps its counts: the test is on its number). Read in chunks, in
-/// key order, to keep the memory bounded.
+/// from 1 again. An entry numbered below the first one first seen since
+/// the cutoff was first seen before it (ids and first-seen times grow
+/// together; not the dates, which a feed may move: one old entry dated
+/// again would hold back every id after its own). Read in chunks, in key
+/// order, to keep the memory bounded.
 pub(crate) fn forget_lone_paragraphs(conn: &Connection, cutoff: i64) -> Result<usize> {
     const CHUNK: usize = 4096;
-    let first: Option<i64> = conn
-        .prepare_cached("SELECT MIN(id) FROM entries WHERE published >= ?1")?
-        .query_row([cutoff.saturating_mul(SECONDS_PER_DAY)], |r| r.get(0))?;
+    let first: Option<i64> = conn.prepare_cached(FIRST_SEEN_SINCE_SQL)?.query_row([cutoff], |r| r.get(0))?;
     let below = first.unwrap_or(i64::MAX);
     let mut read = conn.prepare_cached(&format!(
         "SELECT hash, feed_id, sample FROM paragraph_counts WHERE entries = 1 AND (hash, feed_id) > (?1, ?2)
@@ -1363,6 +1405,7 @@ pub(crate) fn sync_queries() -> Vec<(&'static str, String)> {
         ),
         ("sync: old keys", "SELECT entry_id, keys, day FROM fingerprints WHERE day >= ?1 AND day < ?2".into()),
         ("sync: newest key day", "SELECT MAX(day) FROM fingerprints WHERE day <= ?1".into()),
+        ("sync: first entry since the horizon", FIRST_SEEN_SINCE_SQL.into()),
         ("sync: candidate", "SELECT data FROM fingerprints WHERE entry_id = ?1".into()),
         ("sync: candidate's title", "SELECT title FROM entries WHERE id = ?1".into()),
         (
@@ -1531,7 +1574,7 @@ pub(crate) fn candidates(conn: &Connection, f: &Facts, c: &Comparison, settings:
             }
         }
     }
-    if let Some(key) = title_key(&f.title) {
+    if let Some(key) = f.title_key.or_else(|| title_key(&f.title)) {
         let mut stmt = conn.prepare_cached(&LOOKUP_SQL.by_title)?;
         let days = (t_lo.div_euclid(SECONDS_PER_DAY), t_hi.div_euclid(SECONDS_PER_DAY));
         for id in stmt.query_map(params![ExactKey::Title.of(key), t_lo, t_hi, f.id, days.0, days.1], |r| r.get(0))? {

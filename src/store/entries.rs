@@ -416,7 +416,7 @@ fn save_entry(
         }
         tx.prepare_cached(
             "UPDATE entries SET title = ?2, url = ?3, author = ?4, published = ?5, updated_at = ?6,
-                    body = ?7, text_len = ?8, source_url = ?9, text_hash = ?10, url_key = ?11
+                    body = ?7, text_len = ?8, source_url = ?9, text_hash = ?10, url_key = ?11, title_key = ?12
              WHERE id = ?1",
         )?
         .execute(params![
@@ -430,7 +430,8 @@ fn save_entry(
             text_len,
             e.source_url,
             e.text_hash,
-            e.url.as_deref().map(url_key)
+            e.url.as_deref().map(url_key),
+            super::dedup::title_key(&e.title)
         ])?;
         queue_for_filters(tx, id)?;
         search.push(SearchRow::of(id, tagged, true));
@@ -444,10 +445,10 @@ fn save_entry(
     // 013): an id never names another entry.
     tx.prepare_cached(
         "INSERT INTO entries (id, feed_id, entry_key, title, url, author, published, date_source, first_seen,
-                updated_at, body, text_len, source_url, text_hash, url_key)
+                updated_at, body, text_len, source_url, text_hash, url_key, title_key)
          VALUES (MAX((SELECT COALESCE(MAX(id), 0) + 1 FROM entries),
                      COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'entries_next_id'), 0)),
-                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         feed.0,
@@ -462,7 +463,11 @@ fn save_entry(
         text_len,
         e.source_url,
         e.text_hash,
-        e.url.as_deref().map(url_key)
+        e.url.as_deref().map(url_key),
+        // Its exact keys are filed by one trigger (migration 021), the
+        // title's with them rather than by a second one when copy
+        // detection sets it.
+        super::dedup::title_key(&e.title)
     ])?;
     let id = tx.last_insert_rowid();
     queue_for_filters(tx, id)?;

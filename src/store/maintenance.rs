@@ -103,7 +103,8 @@ impl Store {
                 }
                 if keys + counts + exact > 0 {
                     what.push(format!(
-                        "{keys} lookup keys, {exact} exact keys and {counts} paragraph counts staged, each merged into its table once an eighth of it"
+                        "{keys} lookup keys, {exact} exact keys and {counts} paragraph counts staged, each merged into its table once an eighth of it (the exact keys also once {})",
+                        super::dedup::EXACT_MERGE_MIN
                     ));
                 }
                 Check::new("copy detection", true, what.join("; "))

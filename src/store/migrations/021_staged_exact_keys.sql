@@ -42,12 +42,14 @@ DROP INDEX entries_by_url_key;
 DROP INDEX entries_by_text_hash;
 DROP INDEX entries_by_title_key;
 
+-- One statement for the three keys (a trigger's statements each cost as
+-- much as the rows they write).
 CREATE TRIGGER entries_exact_keys_insert AFTER INSERT ON entries BEGIN
     INSERT OR IGNORE INTO exact_keys_staged (key, day, entry_id)
-        SELECT (NEW.url_key & -4) | 1, 0, NEW.id WHERE NEW.url_key IS NOT NULL;
-    INSERT OR IGNORE INTO exact_keys_staged (key, day, entry_id)
-        SELECT (NEW.text_hash & -4) | 2, 0, NEW.id WHERE NEW.text_hash IS NOT NULL;
-    INSERT OR IGNORE INTO exact_keys_staged (key, day, entry_id)
+        SELECT (NEW.url_key & -4) | 1, 0, NEW.id WHERE NEW.url_key IS NOT NULL
+        UNION ALL
+        SELECT (NEW.text_hash & -4) | 2, 0, NEW.id WHERE NEW.text_hash IS NOT NULL
+        UNION ALL
         SELECT (NEW.title_key & -4) | 3, NEW.published / 86400 - (NEW.published % 86400 < 0), NEW.id
         WHERE NEW.title_key IS NOT NULL;
 END;
@@ -72,9 +74,9 @@ CREATE TRIGGER entries_exact_keys_title AFTER UPDATE OF title_key, published ON 
 WHEN OLD.title_key IS NOT NEW.title_key
   OR OLD.published / 86400 - (OLD.published % 86400 < 0) != NEW.published / 86400 - (NEW.published % 86400 < 0)
 BEGIN
-    DELETE FROM exact_keys WHERE key = (OLD.title_key & -4) | 3
+    DELETE FROM exact_keys WHERE OLD.title_key IS NOT NULL AND key = (OLD.title_key & -4) | 3
         AND day = OLD.published / 86400 - (OLD.published % 86400 < 0) AND entry_id = OLD.id;
-    DELETE FROM exact_keys_staged WHERE key = (OLD.title_key & -4) | 3
+    DELETE FROM exact_keys_staged WHERE OLD.title_key IS NOT NULL AND key = (OLD.title_key & -4) | 3
         AND day = OLD.published / 86400 - (OLD.published % 86400 < 0) AND entry_id = OLD.id;
     INSERT OR IGNORE INTO exact_keys_staged (key, day, entry_id)
         SELECT (NEW.title_key & -4) | 3, NEW.published / 86400 - (NEW.published % 86400 < 0), NEW.id
