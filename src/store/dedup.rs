@@ -244,7 +244,11 @@ pub(crate) fn facts_without_body(conn: &Connection, id: i64) -> Result<Option<Fa
                 url,
                 source_url: r.get(5)?,
                 text_hash: r.get(6)?,
-                title_key: r.get(17)?,
+                // Not an integer (damaged): computed again from the title.
+                title_key: match r.get_ref(17)? {
+                    rusqlite::types::ValueRef::Integer(k) => Some(k),
+                    _ => None,
+                },
                 published: r.get(7)?,
                 body: String::new(),
                 feed_names,
@@ -2097,6 +2101,12 @@ pub(crate) fn rebuild(conn: &Connection, settings: DedupSettings) -> Result<usiz
     for (id, feed) in &all {
         if let Some(f) = facts(conn, *id)? {
             count_paragraphs(conn, Merged::BOTH, *feed, *id, &dedup::reduce(&f.body))?;
+            // The title keys too, which copy detection takes as stored
+            // (a damaged one, or one of an older way of keying titles).
+            let key = title_key(&f.title);
+            if key != f.title_key {
+                conn.prepare_cached("UPDATE entries SET title_key = ?2 WHERE id = ?1")?.execute(params![id, key])?;
+            }
         }
     }
     for (id, _) in &all {

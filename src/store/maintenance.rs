@@ -101,6 +101,9 @@ impl Store {
                 if below > 0 {
                     what.push(format!("lookup keys of old-dated entries wait to be dropped ({left_by}): {done_by_next}"));
                 }
+                // Exact keys staged fewer than their minimum are the usual
+                // state of a store of some months: not worth a word.
+                let exact = if exact >= super::dedup::EXACT_MERGE_MIN { exact } else { 0 };
                 if keys + counts + exact > 0 {
                     what.push(format!(
                         "{keys} lookup keys, {exact} exact keys and {counts} paragraph counts staged, each merged into its table once an eighth of it (the exact keys also once {})",
