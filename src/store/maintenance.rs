@@ -67,6 +67,15 @@ impl Store {
                 Err(e) => Check::new(name, false, format!("cannot count {what}: {e}")),
             });
         }
+        checks.push(match super::dedup::exact_keys_out_of_step(&self.conn) {
+            Ok((0, 0)) => Check::new("exact keys", true, "every entry's exact keys filed, none stray".into()),
+            Ok((missing, stray)) => Check::new(
+                "exact keys",
+                false,
+                format!("{missing} exact keys missing and {stray} stray (copies of these entries may be missed): `doctor --repair` files them again"),
+            ),
+            Err(e) => Check::new("exact keys", false, format!("cannot read the exact keys: {e}")),
+        });
         checks.push(match super::dedup::damaged_fingerprints(&self.conn) {
             Ok(0) => Check::new("fingerprints", true, "no damaged fingerprints".into()),
             Ok(n) => Check::new(

@@ -2655,3 +2655,27 @@ fn doctor_tells_of_exact_keys_staged_once_they_could_be_merged() {
     stage(super::dedup::EXACT_MERGE_MIN);
     assert!(detail(&s).contains("0 lookup keys, 65536 exact keys and 0 paragraph counts staged"), "{}", detail(&s));
 }
+
+/// `doctor` finds exact keys out of step with their entries (a store
+/// written behind the triggers' back), and `doctor --repair` files them again.
+#[test]
+fn doctor_finds_exact_keys_out_of_step_and_repair_files_them_again() {
+    let (mut s, f) = store_with_feeds(1);
+    let mut e = entry("a", Some("https://x/a"), TEXT, 1);
+    e.entry.title = "Corridor story from the valley".into();
+    s.save_feed(f[0], &FetchState::default(), &[e], at(3)).unwrap();
+    let check = |s: &Store| s.doctor().unwrap().into_iter().find(|c| c.name == "exact keys").unwrap();
+    assert!(check(&s).ok, "{:?}", check(&s));
+    s.conn
+        .execute_batch(
+            "DELETE FROM exact_keys_staged WHERE key & 3 = 2;
+             INSERT INTO exact_keys (key, day, entry_id) VALUES (5, 0, 1), (7, 3, 999);",
+        )
+        .unwrap();
+    let c = check(&s);
+    assert!(!c.ok && c.detail.starts_with("1 exact keys missing and 2 stray"), "{c:?}");
+    s.repair().unwrap();
+    assert!(check(&s).ok, "{:?}", check(&s));
+    let (wanted, filed) = exact_keys_called_for_and_filed(&s);
+    assert_eq!(filed, wanted);
+}
