@@ -2095,8 +2095,8 @@ const EXACT_KEYS_WANTED: &str = "SELECT (url_key & -4) | 1 AS k, 0 AS d, id FROM
 /// How many exact keys the entries call for are filed in neither table,
 /// and how many filed keys no entry calls for (`doctor`). The triggers
 /// keep them in step; this finds what they could not (a store written by
-/// something else). One index probe per key: some seconds at a million
-/// entries, beside the integrity check's half a minute.
+/// something else). One index probe per key: 17 s at a million entries,
+/// where the whole `doctor` took 50 s.
 pub(crate) fn exact_keys_out_of_step(conn: &Connection) -> Result<(i64, i64)> {
     let missing: i64 = conn.query_row(
         &format!(
