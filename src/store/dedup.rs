@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -18,18 +19,133 @@ use crate::text::comparable_words;
 use crate::urls;
 
 /// How far apart in time two versions of an article may be published.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DedupSettings {
     pub window_days: i64,
     /// Which large tables the lookups read besides the staged ones: both,
     /// unless [`process`] found one empty (a new store's first sync).
     pub(crate) merged: Merged,
+    /// The keys the large table `dedup_keys` holds, if read for the
+    /// transaction these settings are used in ([`LargeKeys`]): a lookup of
+    /// a key it does not hold reads the staged table only.
+    pub(crate) large_keys: Option<Arc<LargeKeys>>,
 }
 
 impl Default for DedupSettings {
     fn default() -> Self {
-        DedupSettings { window_days: 7, merged: Merged::BOTH }
+        DedupSettings { window_days: 7, merged: Merged::BOTH, large_keys: None }
     }
+}
+
+/// The distinct keys of the large table `dedup_keys`, sorted, read in one
+/// pass. A sync into a store of years looks up some 30 keys per new entry,
+/// nearly all of which that table does not hold (a new article's shingles);
+/// each such lookup still walked the table's B-tree (at a million entries,
+/// 11 MB on 2,822 pages, more than the page cache holds), and those walks
+/// were the most of the page reads that made a sync into a million entries
+/// slower than into an empty store (180,000 of 422,000, evicting the pages
+/// of the other tables). 528,000 distinct keys take 2 MB.
+///
+/// A key left out would lose a copy, so the set is used only where it is
+/// known to hold every key of the table: read inside a write transaction
+/// before it writes, it is checked at the start of every later one against
+/// [`KeysStamp`] (another connection's commit, or a merge or swap of the
+/// large tables on this one, made since it was read). Within a sync's
+/// transactions the table only loses rows (an entry filed again), which
+/// leaves the set a superset; a transaction rolled back leaves the table as
+/// it was when the set was read, or a superset again.
+#[derive(Debug)]
+pub(crate) struct LargeKeys {
+    keys: Vec<i32>,
+    stamp: KeysStamp,
+}
+
+/// What [`LargeKeys`] were read from: the connection's `PRAGMA
+/// data_version` (it changes when another connection commits) and the
+/// merges and swaps of the large tables on this connection
+/// ([`large_tables_changed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeysStamp {
+    data_version: i64,
+    merges: i64,
+}
+
+/// The connection's own count of merges (a temporary table: it is the
+/// connection's, and a transaction rolled back takes its counting back
+/// with what it merged).
+const MERGES_COUNTED: &str = "CREATE TEMP TABLE IF NOT EXISTS large_table_merges (n INTEGER NOT NULL)";
+
+impl KeysStamp {
+    fn now(conn: &Connection) -> Result<KeysStamp> {
+        conn.prepare_cached(MERGES_COUNTED)?.execute([])?;
+        let merges =
+            conn.prepare_cached("SELECT COUNT(*) FROM temp.large_table_merges")?.query_row([], |r| r.get(0))?;
+        let data_version = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        Ok(KeysStamp { data_version, merges })
+    }
+}
+
+impl LargeKeys {
+    /// Reads the keys of `dedup_keys`.
+    fn read(conn: &Connection, stamp: KeysStamp) -> Result<LargeKeys> {
+        let mut stmt = conn.prepare("SELECT key FROM dedup_keys")?;
+        let mut keys: Vec<i32> = Vec::new();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            // A key outside 32 bits (written by hand or damaged) is not
+            // one of [`crate::dedup::Prepared::index_keys`]: no lookup asks
+            // for it.
+            if let Ok(k) = i32::try_from(r.get::<_, i64>(0)?) {
+                if keys.last() != Some(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        keys.shrink_to_fit();
+        Ok(LargeKeys { keys, stamp })
+    }
+
+    /// Returns true if the table may hold `key` (false: it does not).
+    fn may_hold(&self, key: i64) -> bool {
+        i32::try_from(key).is_ok_and(|k| self.keys.binary_search(&k).is_ok())
+    }
+
+    /// How many distinct keys.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+/// The [`LargeKeys`] for the write transaction just begun on `conn` (before
+/// it writes): `kept` if still right, else read again if `wanted`, else
+/// none (every lookup reads the large table). `kept` is updated.
+pub(crate) fn large_keys_for(
+    conn: &Connection,
+    kept: &mut Option<Arc<LargeKeys>>,
+    wanted: bool,
+) -> Result<Option<Arc<LargeKeys>>> {
+    let stamp = KeysStamp::now(conn)?;
+    if kept.as_ref().is_some_and(|k| k.stamp != stamp) {
+        *kept = None;
+    }
+    if kept.is_none() && wanted {
+        let started = std::time::Instant::now();
+        let keys = LargeKeys::read(conn, stamp)?;
+        tracing::debug!(keys = keys.keys.len(), elapsed = ?started.elapsed(), "lookup keys of the large table read");
+        *kept = Some(Arc::new(keys));
+    }
+    Ok(kept.clone())
+}
+
+/// Records a change of the large tables' rows other than a delete (a merge,
+/// a swap): a [`LargeKeys`] read before on this connection is read again.
+fn large_tables_changed(conn: &Connection) -> Result<()> {
+    conn.prepare_cached(MERGES_COUNTED)?.execute([])?;
+    conn.prepare_cached("INSERT INTO temp.large_table_merges (n) VALUES (1)")?.execute([])?;
+    Ok(())
 }
 
 /// Whether each of the large tables `dedup_keys` and `paragraph_counts`
@@ -639,6 +755,7 @@ fn merge_table(
         return Ok((0, false));
     }
     let swapped = large <= staged && swap == Swap::Allowed;
+    large_tables_changed(conn)?;
     let (from, into, conflict) = if swapped {
         // The staged row wins a conflict either way.
         (table, staged_table.as_str(), "OR IGNORE")
@@ -672,6 +789,7 @@ fn merge_table(
 /// their tables (the staged one is empty; the boilerplate rows are few), so
 /// that the schema reads as migration 018 wrote it.
 fn swap_with_staged(conn: &Connection, table: &str) -> Result<()> {
+    large_tables_changed(conn)?;
     conn.execute_batch(&format!(
         "ALTER TABLE {table} RENAME TO {table}_swapping;
          ALTER TABLE {table}_staged RENAME TO {table};
@@ -1021,7 +1139,7 @@ static IN_SMALL_STORY: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 /// for its entries dated before the horizon go too ([`Filing::ThisSync`]).
 /// Then the rows staged by the sync are merged ([`merge_staged`]).
 /// Returns the number of keys dropped.
-pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: DedupSettings) -> Result<usize> {
+pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: &DedupSettings) -> Result<usize> {
     let newest: Option<i64> = conn
         .prepare_cached("SELECT MAX(day) FROM fingerprints WHERE day <= ?1")?
         .query_row([now.div_euclid(SECONDS_PER_DAY) + 1], |r| r.get(0))?;
@@ -1492,7 +1610,7 @@ pub type Hit = (i64, Via, usize);
 /// explicit evidence whenever published, shared keys and titles within the
 /// window. Each lookup is symmetric: if `b` is found from `a`, `a` would be
 /// found from `b`.
-pub(crate) fn candidates(conn: &Connection, f: &Facts, c: &Comparison, settings: DedupSettings) -> Result<Vec<Hit>> {
+pub(crate) fn candidates(conn: &Connection, f: &Facts, c: &Comparison, settings: &DedupSettings) -> Result<Vec<Hit>> {
     let day = f.published.div_euclid(SECONDS_PER_DAY);
     let (lo, hi) = (day - settings.window_days, day + settings.window_days);
     let (t_lo, t_hi) =
@@ -1533,22 +1651,23 @@ pub(crate) fn candidates(conn: &Connection, f: &Facts, c: &Comparison, settings:
         }
     }
     {
-        let (fetch, count) = match settings.merged.keys {
-            true => (&LOOKUP_SQL.by_key, &LOOKUP_SQL.count_by_key),
-            false => (&LOOKUP_SQL.by_staged_key, &LOOKUP_SQL.count_by_staged_key),
-        };
-        let mut stmt = conn.prepare_cached(fetch)?;
+        let mut both = conn.prepare_cached(&LOOKUP_SQL.by_key)?;
+        let mut staged = conn.prepare_cached(&LOOKUP_SQL.by_staged_key)?;
         let mut lead: IdMap<usize> = IdMap::default();
         let mut body: IdMap<usize> = IdMap::default();
         let mut ids: Vec<i64> = Vec::with_capacity(KEY_MAX_ENTRIES + 1);
         for &key in &c.keys {
+            // The large table is read if it may hold the key.
+            let large = settings.merged.keys && settings.large_keys.as_ref().is_none_or(|k| k.may_hold(key));
             if COMMON_KEYS.with_borrow(|common| common.contains_key(&key)) {
+                let count = if large { &LOOKUP_SQL.count_by_key } else { &LOOKUP_SQL.count_by_staged_key };
                 let n: usize = conn.prepare_cached(count)?.query_row(params![key, lo, hi], |r| r.get(0))?;
                 if n > KEY_MAX_ENTRIES {
                     continue;
                 }
             }
             ids.clear();
+            let stmt = if large { &mut both } else { &mut staged };
             let mut rows = stmt.query(params![key, lo, hi])?;
             while let Some(r) = rows.next()? {
                 ids.push(r.get(0)?);
@@ -1656,7 +1775,7 @@ pub(crate) fn assess(
 
 /// Verifies `f` against its candidates and records the pairs found.
 /// Returns the entries it was paired with.
-fn pair_entry(conn: &Connection, f: &Facts, c: &Comparison, settings: DedupSettings) -> Result<Vec<i64>> {
+fn pair_entry(conn: &Connection, f: &Facts, c: &Comparison, settings: &DedupSettings) -> Result<Vec<i64>> {
     pair_entry_with(conn, f, c, settings, &[])
 }
 
@@ -1665,7 +1784,7 @@ fn pair_entry_with(
     conn: &Connection,
     f: &Facts,
     c: &Comparison,
-    settings: DedupSettings,
+    settings: &DedupSettings,
     also: &[i64],
 ) -> Result<Vec<i64>> {
     let mut hits = candidates(conn, f, c, settings)?;
@@ -1735,13 +1854,13 @@ pub(crate) fn process(
     feed_id: i64,
     new: &[(i64, Option<&TaggedEntry>)],
     changed: &[i64],
-    settings: DedupSettings,
+    settings: &DedupSettings,
     learnt: &mut Learnt,
     recompare: Recompare,
 ) -> Result<HashSet<i64>> {
     // The large tables gain rows only when staged ones are merged, never
     // during this call: those that are empty now need not be read.
-    let settings = DedupSettings { merged: Merged::probe(conn)?, ..settings };
+    let settings = &DedupSettings { merged: Merged::probe(conn)?, ..settings.clone() };
     // Count the paragraphs of every new entry first, so that a footer the
     // feed repeats on each post is known as boilerplate before they are compared.
     // Each with its comparison data and, if a parse worker computed it, the text it came from.
@@ -1854,7 +1973,7 @@ fn compare_again(
     ids: &BTreeSet<i64>,
     always: bool,
     filing: Filing,
-    settings: DedupSettings,
+    settings: &DedupSettings,
     seeds: &mut BTreeSet<i64>,
 ) -> Result<()> {
     let (Filing::ThisSync { keys_from } | Filing::Within { keys_from }) = filing;
@@ -1897,7 +2016,7 @@ pub(crate) const SETTLE_CHUNK: usize = 500;
 /// when it joins one as it is stored. Returns how many it took (0: none is left).
 /// (It reads the first rows of `dedup_pending`, a queue it empties: the
 /// one scan of a sync, so not among `sync_queries`.)
-pub(crate) fn settle(conn: &Connection, settings: DedupSettings, new_after: i64, now: i64) -> Result<usize> {
+pub(crate) fn settle(conn: &Connection, settings: &DedupSettings, new_after: i64, now: i64) -> Result<usize> {
     let ids: BTreeSet<i64> = conn
         .prepare_cached(&format!("SELECT entry_id FROM dedup_pending ORDER BY entry_id LIMIT {SETTLE_CHUNK}"))?
         .query_map([], |r| r.get(0))?
@@ -2124,7 +2243,7 @@ pub(crate) fn exact_keys_out_of_step(conn: &Connection) -> Result<(i64, i64)> {
 /// Rebuilds every fingerprint, pair and story from the stored entries,
 /// keeping the user's splits and merges, and files every exact key again.
 /// Returns the number of copies.
-pub(crate) fn rebuild(conn: &Connection, settings: DedupSettings) -> Result<usize> {
+pub(crate) fn rebuild(conn: &Connection, settings: &DedupSettings) -> Result<usize> {
     conn.execute_batch(
         "DELETE FROM dedup_keys; DELETE FROM fingerprints; DELETE FROM dedup_pairs; DELETE FROM paragraph_counts;
          DELETE FROM dedup_keys_staged; DELETE FROM paragraph_counts_staged; DELETE FROM dedup_pending;

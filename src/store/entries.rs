@@ -54,6 +54,7 @@ impl Store {
     /// Undoes the open transaction, if any, and forgets its search rows.
     pub fn rollback_batch(&mut self) {
         self.pending_search.clear();
+        self.dedup.large_keys = None;
         if !self.conn.is_autocommit() {
             if let Err(e) = self.conn.execute_batch("ROLLBACK") {
                 tracing::warn!(error = %e, "rollback failed");
@@ -68,9 +69,8 @@ impl Store {
         entries: &[TaggedEntry],
         now: DateTime<Utc>,
     ) -> Result<SaveReport> {
-        let Store { conn, dedup: settings, learnt, pending_search, recompare, .. } = self;
+        let Store { conn, dedup: settings, learnt, pending_search, recompare, saved_new, .. } = self;
         let recompare = *recompare;
-        let settings = *settings;
         let tx: &Connection = conn;
         let mut report = SaveReport::default();
         // The feed's own title and site first: copy detection tells an
@@ -90,6 +90,7 @@ impl Store {
         }
         // Then copy detection over the batch: fingerprints, pairs, stories.
         let copies = dedup::process(tx, feed.0, &new, &changed, settings, learnt, recompare)?;
+        *saved_new += new.len();
         // A copy joining a story already read is stored read.
         for (id, _) in &new {
             super::reading::inherit_story_read(tx, *id, now.timestamp())?;
@@ -125,7 +126,24 @@ impl Store {
     /// commit for many feeds.
     pub fn begin_batch(&mut self) -> Result<()> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        // Before the batch writes: the large table's keys, for this
+        // transaction only (see `dedup::LargeKeys`).
+        let wanted = self.wants_large_keys();
+        match dedup::large_keys_for(&self.conn, &mut self.large_keys, wanted) {
+            Ok(keys) => self.dedup.large_keys = keys,
+            Err(e) => {
+                self.rollback_batch();
+                return Err(e);
+            }
+        }
         Ok(())
+    }
+
+    /// Whether a transaction of this connection reads the large table's
+    /// keys ([`Store::begin_batch`]): in a sync, once it has stored enough
+    /// new entries for that to pay.
+    fn wants_large_keys(&self) -> bool {
+        self.recompare == dedup::Recompare::AtEnd && self.saved_new >= self.large_keys_after
     }
 
     /// Commits the transaction [`Store::begin_batch`] opened.
@@ -135,6 +153,7 @@ impl Store {
             self.rollback_batch();
             return Err(e);
         }
+        self.dedup.large_keys = None;
         self.conn.execute_batch("COMMIT")?;
         Ok(())
     }
@@ -169,8 +188,11 @@ impl Store {
         loop {
             // Immediate: a deferred transaction that reads first cannot
             // take the write lock if another connection wrote meanwhile.
+            let wanted = self.wants_large_keys();
             let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let n = dedup::settle(&tx, self.dedup, new_after, now.timestamp())?;
+            let large_keys = dedup::large_keys_for(&tx, &mut self.large_keys, wanted)?;
+            let settings = dedup::DedupSettings { large_keys, ..self.dedup.clone() };
+            let n = dedup::settle(&tx, &settings, new_after, now.timestamp())?;
             tx.commit()?;
             if n == 0 {
                 return Ok(total);
@@ -187,7 +209,7 @@ impl Store {
     /// checkpoint.
     pub fn forget_old_keys(&mut self, now: DateTime<Utc>) -> Result<usize> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let dropped = super::dedup::forget_old_keys(&tx, now.timestamp(), self.dedup)?;
+        let dropped = super::dedup::forget_old_keys(&tx, now.timestamp(), &self.dedup)?;
         tx.commit()?;
         Ok(dropped)
     }

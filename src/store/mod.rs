@@ -73,7 +73,23 @@ pub struct Store {
     /// When the entries that carry a paragraph learnt as boilerplate are
     /// compared again: a sync leaves them to its end ([`Store::defer_recompare`]).
     recompare: dedup::Recompare,
+    /// The keys of the large lookup-key table, read for a sync's
+    /// transactions once it has stored [`Store::large_keys_after`] new
+    /// entries (see `dedup::LargeKeys`), kept between transactions while
+    /// still right.
+    large_keys: Option<std::sync::Arc<dedup::LargeKeys>>,
+    /// New entries saved through this connection.
+    saved_new: usize,
+    /// How many new entries a sync stores before it reads
+    /// [`Store::large_keys`]: [`LARGE_KEYS_AFTER`] (tests: fewer).
+    large_keys_after: usize,
 }
+
+/// A sync reads the keys of the large lookup-key table once it has stored
+/// this many new entries (some 15,000 lookups): reading them costs about
+/// what 15,000 lookups in a table of a million entries' keys do, and a
+/// cron sync of a few new entries never pays for it.
+const LARGE_KEYS_AFTER: usize = 512;
 
 /// A feed as the store knows it.
 #[derive(Debug, Clone)]

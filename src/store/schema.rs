@@ -119,6 +119,9 @@ impl Store {
             pending_search: Vec::new(),
             dictionary: None,
             recompare: super::dedup::Recompare::Now,
+            large_keys: None,
+            saved_new: 0,
+            large_keys_after: super::LARGE_KEYS_AFTER,
         };
         store.conn.busy_timeout(BUSY_TIMEOUT)?;
         // Before anything writes (WAL mode included): is it ours?
@@ -140,6 +143,9 @@ impl Store {
             pending_search: Vec::new(),
             dictionary: None,
             recompare: super::dedup::Recompare::Now,
+            large_keys: None,
+            saved_new: 0,
+            large_keys_after: super::LARGE_KEYS_AFTER,
         };
         store.conn.busy_timeout(BUSY_TIMEOUT)?;
         store.configure()?;

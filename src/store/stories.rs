@@ -12,9 +12,9 @@ impl Store {
     /// keeping the user's splits and merges. Returns the number of entries
     /// that are copies.
     pub fn rebuild_dedup(&mut self) -> Result<usize> {
-        let settings = self.dedup;
+        let settings = self.dedup.clone();
         let tx = self.conn.transaction()?;
-        let copies = dedup::rebuild(&tx, settings)?;
+        let copies = dedup::rebuild(&tx, &settings)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('dedup_version', ?1)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -51,7 +51,7 @@ impl Store {
         let Some(f) = dedup::facts(&self.conn, id.0)? else { return Ok(None) };
         let c = dedup::comparison(&self.conn, crate::dedup::reduce(&f.body))?;
         let p = &c.prepared;
-        let hits = dedup::candidates(&self.conn, &f, &c, self.dedup)?;
+        let hits = dedup::candidates(&self.conn, &f, &c, &self.dedup)?;
         let candidates = dedup::assess(&self.conn, &f, &c, &hits, true)?;
         let override_: Option<Option<i64>> = self
             .conn

@@ -2030,9 +2030,9 @@ fn lookups_that_skip_empty_large_tables_find_what_reading_both_finds() {
         ..f0
     };
     let narrowed = DedupSettings { merged, ..DedupSettings::default() };
-    let both = super::dedup::candidates(&s.conn, &facts, &c, DedupSettings::default()).unwrap();
+    let both = super::dedup::candidates(&s.conn, &facts, &c, &DedupSettings::default()).unwrap();
     assert!(!both.is_empty());
-    assert_eq!(super::dedup::candidates(&s.conn, &facts, &c, narrowed).unwrap(), both);
+    assert_eq!(super::dedup::candidates(&s.conn, &facts, &c, &narrowed).unwrap(), both);
     let counted = |m: super::dedup::Merged| {
         let tx = s.conn.unchecked_transaction().unwrap();
         let learnt = super::dedup::count_paragraphs(&tx, m, f[1].0, 2, &reduced).unwrap();
@@ -2080,16 +2080,16 @@ fn keys_found_too_common_are_counted_first_and_looked_up_when_no_longer_so() {
     }
     let settings = DedupSettings::default();
     super::dedup::forget_common_keys();
-    let common = super::dedup::candidates(&s.conn, &facts, &c, settings).unwrap();
+    let common = super::dedup::candidates(&s.conn, &facts, &c, &settings).unwrap();
     assert!(common.iter().all(|h| h.0 < 100_000), "71 entries a key: too common, {common:?}");
     assert!(c.keys.iter().all(|k| super::dedup::is_common_key(*k)));
-    assert_eq!(super::dedup::candidates(&s.conn, &facts, &c, settings).unwrap(), common, "counted, not fetched");
+    assert_eq!(super::dedup::candidates(&s.conn, &facts, &c, &settings).unwrap(), common, "counted, not fetched");
     // Down to 61 entries a key: looked up again.
     s.conn.execute("DELETE FROM dedup_keys_staged WHERE entry_id < 100010", []).unwrap();
-    let hinted = super::dedup::candidates(&s.conn, &facts, &c, settings).unwrap();
+    let hinted = super::dedup::candidates(&s.conn, &facts, &c, &settings).unwrap();
     assert!(hinted.iter().any(|h| h.0 >= 100_010), "{hinted:?}");
     super::dedup::forget_common_keys();
-    assert_eq!(super::dedup::candidates(&s.conn, &facts, &c, settings).unwrap(), hinted);
+    assert_eq!(super::dedup::candidates(&s.conn, &facts, &c, &settings).unwrap(), hinted);
 }
 
 #[test]
@@ -2678,4 +2678,137 @@ fn doctor_finds_exact_keys_out_of_step_and_repair_files_them_again() {
     assert!(check(&s).ok, "{:?}", check(&s));
     let (wanted, filed) = exact_keys_called_for_and_filed(&s);
     assert_eq!(filed, wanted);
+}
+
+/// An article of `path` (tests/fixtures/news/articles) without its headline,
+/// and an edited copy of it: its last paragraph cut, a credit added. The
+/// copy shares no link, text or title with it: only lookup keys find it.
+fn article_and_copy(text: &str) -> (String, String) {
+    let paragraphs: Vec<&str> = text.split("\n\n").skip(1).map(str::trim).filter(|p| !p.is_empty()).collect();
+    let copy = format!("{}\n\nOriginally published at F0.", paragraphs[..paragraphs.len() - 1].join("\n\n"));
+    (paragraphs.join("\n\n"), copy)
+}
+
+/// A sync's store: recompare deferred, the large table's keys read from
+/// the first batch on.
+fn syncing(s: &mut Store) {
+    s.defer_recompare();
+    s.large_keys_after = 0;
+}
+
+/// Saves `entries` of `feed` in a batch of its own, as a sync does.
+fn save_batch(s: &mut Store, feed: FeedId, entries: &[TaggedEntry], now: DateTime<Utc>) {
+    s.begin_batch().unwrap();
+    s.save_feed(feed, &FetchState::default(), entries, now).unwrap();
+    s.commit_batch().unwrap();
+}
+
+/// A store at `path` with feeds F0..F2, and the stored original of the
+/// Dasu article merged into the large tables.
+fn store_with_dasu(path: &std::path::Path) -> (Store, Vec<FeedId>) {
+    let mut s = Store::open_at(path).unwrap();
+    let feeds: Vec<_> = (0..3).map(|i| (format!("https://f{i}.example/feed"), Some(format!("F{i}")))).collect();
+    let f: Vec<FeedId> = s.upsert_feeds(&feeds).unwrap().into_iter().map(|f| f.id).collect();
+    let (dasu, _) = article_and_copy(DASU);
+    s.save_feed(f[0], &FetchState::default(), &[entry("dasu", Some("https://x/dasu"), &dasu, 1)], at(2)).unwrap();
+    super::dedup::merge_staged_from(&s.conn, (0, 1)).unwrap();
+    (s, f)
+}
+
+const DASU: &str = include_str!("../../tests/fixtures/news/articles/dasu.txt");
+const DEATH: &str = include_str!("../../tests/fixtures/news/articles/death.txt");
+
+#[test]
+fn a_sync_looks_up_in_the_large_key_table_only_the_keys_it_read_from_it() {
+    // store::dedup::LargeKeys: once a sync has stored enough new entries,
+    // its transactions read the large lookup table's keys once and look up
+    // in that table only the keys it holds (the staged table, always).
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, f) = store_with_dasu(&dir.path().join("s.db"));
+    syncing(&mut s);
+    let (_, dasu_copy) = article_and_copy(DASU);
+    save_batch(&mut s, f[1], &[entry("dasu-copy", None, &dasu_copy, 1)], at(2));
+    assert!(dup_of(&s, "dasu-copy").is_some(), "a copy found through the large table");
+    let read = s.large_keys.clone().expect("the keys read for the batch");
+    let distinct: i64 = s.conn.query_row("SELECT COUNT(DISTINCT key) FROM dedup_keys", [], |r| r.get(0)).unwrap();
+    assert!(distinct > 20);
+    assert_eq!(read.len() as i64, distinct);
+    assert!(s.dedup.large_keys.is_none(), "outside a transaction, no lookup uses them");
+    s.begin_batch().unwrap();
+    let installed = s.dedup.large_keys.clone().expect("a sync's transaction looks up with them");
+    assert!(std::sync::Arc::ptr_eq(&installed, &read), "kept from the batch before, not read again");
+    s.rollback_batch();
+    assert!(s.dedup.large_keys.is_none());
+    // The set is in use: keys moved into the large table after it was
+    // read are not looked up there, and a copy of their article is missed
+    // (this is why every merge and every other connection's commit makes a
+    // sync read the set again: the tests below).
+    let (death, death_copy) = article_and_copy(DEATH);
+    s.save_feed(f[0], &FetchState::default(), &[entry("death", Some("https://x/death"), &death, 1)], at(2)).unwrap();
+    s.conn
+        .execute_batch("INSERT INTO dedup_keys SELECT * FROM dedup_keys_staged; DELETE FROM dedup_keys_staged;")
+        .unwrap();
+    s.save_feed(f[2], &FetchState::default(), &[entry("death-copy", None, &death_copy, 1)], at(2)).unwrap();
+    let facts = super::dedup::facts(&s.conn, id_of(&s, "death-copy")).unwrap().unwrap();
+    let c = dedup::Comparison::new(dedup::reduce(&death_copy), |_| false);
+    let death_id = id_of(&s, "death");
+    let found = |large_keys| {
+        let settings = DedupSettings { large_keys, ..DedupSettings::default() };
+        super::dedup::candidates(&s.conn, &facts, &c, &settings).unwrap().iter().any(|h| h.0 == death_id)
+    };
+    assert!(found(None), "found by reading the large table");
+    assert!(!found(Some(read)), "missed by the keys read before");
+}
+
+#[test]
+fn the_large_keys_a_sync_read_are_read_again_after_another_connection_commits() {
+    // Keys another connection merged into the large table since the set
+    // was read (a `dedup --rebuild`, another program's writes) are seen:
+    // PRAGMA data_version changed, the set is read again.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let (mut a, f) = store_with_dasu(&path);
+    syncing(&mut a);
+    let (_, dasu_copy) = article_and_copy(DASU);
+    save_batch(&mut a, f[1], &[entry("dasu-copy", None, &dasu_copy, 1)], at(2));
+    assert!(a.large_keys.is_some());
+    let mut b = Store::open_at(&path).unwrap();
+    let (death, death_copy) = article_and_copy(DEATH);
+    b.save_feed(f[0], &FetchState::default(), &[entry("death", Some("https://x/death"), &death, 1)], at(2)).unwrap();
+    super::dedup::merge_staged_from(&b.conn, (0, 1)).unwrap();
+    drop(b);
+    save_batch(&mut a, f[2], &[entry("death-copy", None, &death_copy, 1)], at(2));
+    assert!(dup_of(&a, "death-copy").is_some(), "a copy of an article whose keys another connection merged");
+}
+
+#[test]
+fn the_large_keys_a_sync_read_are_read_again_after_a_merge_or_a_swap() {
+    // This connection's own merges (the staged rows into the large table,
+    // or the two swapped) change what the large table holds without
+    // changing data_version: each says so, and the set is read again.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let (mut s, f) = store_with_dasu(&path);
+    syncing(&mut s);
+    let (_, dasu_copy) = article_and_copy(DASU);
+    save_batch(&mut s, f[1], &[entry("dasu-copy", None, &dasu_copy, 1)], at(2));
+    assert!(s.large_keys.is_some());
+    let (death, death_copy) = article_and_copy(DEATH);
+    save_batch(&mut s, f[0], &[entry("death", Some("https://x/death"), &death, 1)], at(2));
+    // More staged rows than large ones: the tables swap names.
+    let keys_before: i64 = s.conn.query_row("SELECT COUNT(*) FROM dedup_keys", [], |r| r.get(0)).unwrap();
+    s.conn
+        .execute("INSERT INTO dedup_keys_staged (key, day, entry_id) SELECT key + 1, day, entry_id FROM dedup_keys", [])
+        .unwrap();
+    let merges = super::dedup::merge_staged_from(&s.conn, (0, 1)).unwrap();
+    assert!(merges.keys as i64 > keys_before, "{merges:?}");
+    save_batch(&mut s, f[2], &[entry("death-copy", None, &death_copy, 1)], at(2));
+    assert!(dup_of(&s, "death-copy").is_some(), "a copy of an article whose keys were merged (swapped)");
+    // A merge without a swap: a third article.
+    let (blog, blog_copy) = article_and_copy(include_str!("../../tests/fixtures/news/articles/followup.txt"));
+    save_batch(&mut s, f[0], &[entry("followup", Some("https://x/followup"), &blog, 1)], at(2));
+    let merges = super::dedup::merge_staged_from(&s.conn, (0, 1)).unwrap();
+    assert!(merges.keys > 0);
+    save_batch(&mut s, f[1], &[entry("followup-copy", None, &blog_copy, 1)], at(2));
+    assert!(dup_of(&s, "followup-copy").is_some(), "a copy of an article whose keys were merged");
 }
