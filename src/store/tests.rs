@@ -2597,16 +2597,98 @@ fn paragraphs_counted_once_before_the_horizon_are_forgotten() {
             .collect::<rusqlite::Result<_>>()
             .unwrap()
     };
-    assert_eq!(super::dedup::forget_lone_paragraphs(&s.conn, 40 * day).unwrap(), 2);
+    let forget = |table: &str, cutoff: i64| super::dedup::forget_lone_paragraphs(&s.conn, table, cutoff).unwrap();
+    // Every entry first seen since the cutoff: nothing read, nothing lost.
+    assert_eq!(forget("paragraph_counts", 5 * day), 0);
+    assert_eq!(hashes("paragraph_counts"), vec![1, 2, 3, 4, 5]);
+    assert_eq!(forget("paragraph_counts", 40 * day), 2);
     assert_eq!(hashes("paragraph_counts"), vec![2, 3, 4]);
-    assert_eq!(hashes("paragraph_counts_staged"), vec![1]);
+    assert_eq!(hashes("paragraph_counts_staged"), vec![1], "the other table untouched");
+    assert_eq!(forget("paragraph_counts_staged", 40 * day), 1);
+    assert!(hashes("paragraph_counts_staged").is_empty());
     // Nothing first seen since the horizon: every lone paragraph goes,
     // read a chunk at a time.
     for hash in 100..10_100 {
         put("paragraph_counts", hash, 1, &[1]);
     }
-    assert_eq!(super::dedup::forget_lone_paragraphs(&s.conn, 60 * day).unwrap(), 10_002);
+    assert_eq!(forget("paragraph_counts", 60 * day), 10_002);
     assert_eq!(hashes("paragraph_counts"), vec![3]);
+}
+
+/// store::dedup::forget_old_keys: when the paragraph counts are due to be
+/// merged, the lone ones past the horizon are forgotten first, in both
+/// tables; then the merge moves the fewer rows (here the large table's
+/// few left, by a swap).
+#[test]
+fn paragraphs_counted_once_are_forgotten_before_the_counts_are_merged() {
+    let (mut s, f) = store_with_feeds(1);
+    let feed = f[0].0;
+    let day = 86_400;
+    let now = 100 * day;
+    for (id, first_seen) in [(1, 10 * day), (2, 99 * day)] {
+        s.conn
+            .execute(
+                "INSERT INTO entries (id, feed_id, entry_key, title, published, date_source, first_seen, updated_at)
+                 VALUES (?1, ?2, ?1, 't', ?3, 'published', ?3, 0)",
+                params![id, feed, first_seen],
+            )
+            .unwrap();
+    }
+    let put = |table: &str, hash: i64, entries: i64, ids: &[i64]| {
+        s.conn
+            .execute(
+                &format!(
+                    "INSERT INTO {table} (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, ?3, 0, ?4)"
+                ),
+                params![hash, feed, entries, super::dedup::ids_to_blob(ids)],
+            )
+            .unwrap();
+    };
+    // The large table: 100 paragraphs of the old entry, once each, and one
+    // counted twice; staged: 20 of the new entry, one of the old entry
+    // (a store that merges seldom), and the count that goes on from the
+    // large table's row of paragraph 1.
+    for hash in 1..=100 {
+        put("paragraph_counts", hash, 1, &[1]);
+    }
+    put("paragraph_counts", 1000, 2, &[1, 2]);
+    for hash in 2001..=2020 {
+        put("paragraph_counts_staged", hash, 1, &[2]);
+    }
+    put("paragraph_counts_staged", 3000, 1, &[1]);
+    put("paragraph_counts_staged", 1, 2, &[1, 2]);
+    let root = |s: &Store| -> i64 {
+        s.conn
+            .query_row("SELECT rootpage FROM sqlite_schema WHERE name = 'paragraph_counts'", [], |r| r.get(0))
+            .unwrap()
+    };
+    let (large_root, staged_root): (i64, i64) = s
+        .conn
+        .query_row(
+            "SELECT (SELECT rootpage FROM sqlite_schema WHERE name = 'paragraph_counts'),
+                    (SELECT rootpage FROM sqlite_schema WHERE name = 'paragraph_counts_staged')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    s.forget_old_keys(DateTime::from_timestamp(now, 0).unwrap()).unwrap();
+    let count = |sql: &str| -> i64 { s.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM paragraph_counts_staged"), 0, "merged");
+    // Forgotten first, the large table kept 2 rows against 21 staged: the
+    // two tables swapped names (merged first, 22 rows would have moved).
+    assert_eq!(root(&s), staged_root, "swapped");
+    assert_ne!(root(&s), large_root);
+    let kept: Vec<(i64, i64)> = s
+        .conn
+        .prepare("SELECT hash, entries FROM paragraph_counts ORDER BY hash")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let mut wanted = vec![(1, 2), (1000, 2)];
+    wanted.extend((2001..=2020).map(|h| (h, 1)));
+    assert_eq!(kept, wanted);
 }
 
 /// Copy detection takes an entry's title key as stored (store::entries::
@@ -2811,4 +2893,32 @@ fn the_large_keys_a_sync_read_are_read_again_after_a_merge_or_a_swap() {
     assert!(merges.keys > 0);
     save_batch(&mut s, f[1], &[entry("followup-copy", None, &blog_copy, 1)], at(2));
     assert!(dup_of(&s, "followup-copy").is_some(), "a copy of an article whose keys were merged");
+}
+
+#[test]
+fn staged_rows_of_large_tables_wait_until_they_are_an_eighth_whichever_way_they_are_counted() {
+    // store::dedup::merge_due counts the large table's rows one by one up
+    // to COUNT_ROWS_MAX, past it the whole table: the same decisions.
+    let (s, _) = store_with_feeds(1);
+    let fill = |table: &str, from: i64, n: i64| {
+        s.conn
+            .execute(
+                &format!(
+                    "WITH RECURSIVE k(x) AS (SELECT ?1 UNION ALL SELECT x + 1 FROM k WHERE x < ?1 + ?2 - 1)
+                     INSERT INTO {table} (key, day, entry_id) SELECT x, 7, 1 FROM k"
+                ),
+                [from, n],
+            )
+            .unwrap();
+    };
+    // 10,000 staged against 80,001 large (the count goes past 65,536): wait.
+    fill("dedup_keys", 0, 80_001);
+    fill("dedup_keys_staged", 1_000_000, 10_000);
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap().keys, 0);
+    // 10,001 staged: an eighth; merged.
+    fill("dedup_keys_staged", 2_000_000, 1);
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap().keys, 10_001);
+    // 8,000 staged against 90,002 (counted row by row, 64,001 at most): wait.
+    fill("dedup_keys_staged", 3_000_000, 8_000);
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap().keys, 0);
 }
