@@ -770,8 +770,21 @@ fn merge_table(
     Ok((staged as usize, swapped))
 }
 
-/// The most rows [`merge_due`] counts one by one (see there).
+/// The most rows [`count_rows_up_to`] counts one by one.
 const COUNT_ROWS_MAX: i64 = 65_536;
+
+/// The rows of `table`, counted no further than `limit` (the count reads
+/// those rows' pages only) while that is at most [`COUNT_ROWS_MAX`]; past
+/// it, all of them, which SQLite counts from its pages' cell counts
+/// without reading each row: some ten times fewer instructions a row.
+fn count_rows_up_to(conn: &Connection, table: &str, limit: i64) -> Result<i64> {
+    Ok(if limit <= COUNT_ROWS_MAX {
+        conn.prepare_cached(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT ?1)"))?
+            .query_row([limit], |r| r.get(0))?
+    } else {
+        conn.prepare_cached(&format!("SELECT COUNT(*) FROM {table}"))?.query_row([], |r| r.get(0))?
+    })
+}
 
 /// Whether [`merge_table`] merges `table`'s staged rows now: if so, how
 /// many are staged and how many the large table holds (counted no further
@@ -783,21 +796,12 @@ fn merge_due(conn: &Connection, table: &str, fraction: (i64, i64), swap: Swap) -
         return Ok(None);
     }
     // Counted no further than it matters: past `staged / fraction` rows
-    // the staged ones wait (the count reads those rows' pages only). Past
-    // [`COUNT_ROWS_MAX`] rows, the whole table is counted instead: SQLite
-    // counts a table's rows page by page without reading each one, some
-    // ten times fewer instructions a row (at a million entries, 65,536
-    // staged exact keys or more had every sync's end step through 524,288
-    // of the large table's rows or more; up to 1.8 million, 550 M
+    // the staged ones wait ([`count_rows_up_to`]: at a million entries,
+    // 65,536 staged exact keys or more had every sync's end step through
+    // 524,288 of the large table's rows or more, up to 1.8 million, 550 M
     // instructions, 80 ms).
     let most = if fraction.0 > 0 { staged.saturating_mul(fraction.1) / fraction.0 } else { i64::MAX - 1 };
-    let limit = most.saturating_add(1).max(staged + 1);
-    let large: i64 = if limit <= COUNT_ROWS_MAX {
-        conn.prepare_cached(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT ?1)"))?
-            .query_row([limit], |r| r.get(0))?
-    } else {
-        conn.prepare_cached(&format!("SELECT COUNT(*) FROM {table}"))?.query_row([], |r| r.get(0))?
-    };
+    let large = count_rows_up_to(conn, table, most.saturating_add(1).max(staged + 1))?;
     if staged.saturating_mul(fraction.1) < large.saturating_mul(fraction.0) {
         return Ok(None);
     }
@@ -1307,8 +1311,7 @@ pub(crate) fn forget_keys_between(conn: &Connection, from: i64, keys_from: i64, 
     let doomed = listed.saturating_sub(counted_staged as i64).max(0);
     // Counted no further than it matters.
     let most = if doomed > 0 {
-        conn.prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM dedup_keys LIMIT ?1)")?
-            .query_row([2 * doomed + 1], |r| r.get::<_, i64>(0))?
+        count_rows_up_to(conn, "dedup_keys", doomed.saturating_mul(2).saturating_add(1))?
     } else {
         i64::MAX
     };
