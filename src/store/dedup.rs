@@ -62,24 +62,29 @@ pub(crate) struct LargeKeys {
 
 /// What [`LargeKeys`] were read from: the connection's `PRAGMA
 /// data_version` (it changes when another connection commits) and the
-/// merges and swaps of the large tables on this connection
-/// ([`large_tables_changed`]).
+/// store's count of merges and swaps of the large tables
+/// ([`large_tables_changed`]), which this connection's own ones change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct KeysStamp {
     data_version: i64,
     merges: i64,
 }
 
-/// The connection's own count of merges (a temporary table: it is the
-/// connection's, and a transaction rolled back takes its counting back
-/// with what it merged).
-const MERGES_COUNTED: &str = "CREATE TEMP TABLE IF NOT EXISTS large_table_merges (n INTEGER NOT NULL)";
+/// The store's count of merges and swaps of the large tables: a row of
+/// `meta`, written in the merge's own transaction (so a merge rolled back
+/// takes its counting back with it), kept by a compaction (a temporary
+/// table was not: changing `temp_store` drops them all, and a count back
+/// at 0 made an old set look right again; a review found that).
+const MERGES_KEY: &str = "large_table_merges";
 
 impl KeysStamp {
     fn now(conn: &Connection) -> Result<KeysStamp> {
-        conn.prepare_cached(MERGES_COUNTED)?.execute([])?;
-        let merges =
-            conn.prepare_cached("SELECT COUNT(*) FROM temp.large_table_merges")?.query_row([], |r| r.get(0))?;
+        let merges = conn
+            .prepare_cached("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1")?
+            .query_row([MERGES_KEY], |r| r.get::<_, Option<i64>>(0))
+            .optional()?
+            .flatten()
+            .unwrap_or(0);
         let data_version = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
         Ok(KeysStamp { data_version, merges })
     }
@@ -92,12 +97,14 @@ impl LargeKeys {
         let mut keys: Vec<i32> = Vec::new();
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            // A key outside 32 bits (written by hand or damaged) is not
-            // one of [`crate::dedup::Prepared::index_keys`]: no lookup asks
-            // for it.
-            if let Ok(k) = i32::try_from(r.get::<_, i64>(0)?) {
-                if keys.last() != Some(&k) {
-                    keys.push(k);
+            // A key that is not an integer of 32 bits (written by hand or
+            // damaged) is not one of [`crate::dedup::Prepared::index_keys`]:
+            // no lookup asks for it (and it must not fail the sync).
+            if let rusqlite::types::ValueRef::Integer(k) = r.get_ref(0)? {
+                if let Ok(k) = i32::try_from(k) {
+                    if keys.last() != Some(&k) {
+                        keys.push(k);
+                    }
                 }
             }
         }
@@ -141,10 +148,13 @@ pub(crate) fn large_keys_for(
 }
 
 /// Records a change of the large tables' rows other than a delete (a merge,
-/// a swap): a [`LargeKeys`] read before on this connection is read again.
+/// a swap): a [`LargeKeys`] read before is read again.
 fn large_tables_changed(conn: &Connection) -> Result<()> {
-    conn.prepare_cached(MERGES_COUNTED)?.execute([])?;
-    conn.prepare_cached("INSERT INTO temp.large_table_merges (n) VALUES (1)")?.execute([])?;
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, '1')
+         ON CONFLICT(key) DO UPDATE SET value = CAST(COALESCE(CAST(value AS INTEGER), 0) + 1 AS TEXT)",
+    )?
+    .execute([MERGES_KEY])?;
     Ok(())
 }
 

@@ -2922,3 +2922,72 @@ fn staged_rows_of_large_tables_wait_until_they_are_an_eighth_whichever_way_they_
     fill("dedup_keys_staged", 3_000_000, 8_000);
     assert_eq!(super::dedup::merge_staged(&s.conn).unwrap().keys, 0);
 }
+
+#[test]
+fn the_large_keys_a_sync_read_are_read_again_after_a_merge_and_a_compaction() {
+    // A review found that changing temp_store (a compaction does) dropped
+    // the temporary table that counted this connection's merges: a set
+    // read at a count of 0, before the sync's end merged, looked right
+    // again to the next sync on the same Store, and missed the merged keys.
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open_at(&dir.path().join("s.db")).unwrap();
+    let feeds: Vec<_> = (0..3).map(|i| (format!("https://f{i}.example/feed"), Some(format!("F{i}")))).collect();
+    let f: Vec<FeedId> = s.upsert_feeds(&feeds).unwrap().into_iter().map(|f| f.id).collect();
+    syncing(&mut s);
+    let (dasu, dasu_copy) = article_and_copy(DASU);
+    // A first sync's batch reads the set: the large table is empty.
+    save_batch(&mut s, f[0], &[entry("dasu", Some("https://x/dasu"), &dasu, 1)], at(2));
+    assert_eq!(s.large_keys.as_ref().expect("read").len(), 0);
+    // Its end: a merge, then a compaction (as sync::run does).
+    assert!(super::dedup::merge_staged_from(&s.conn, (0, 1)).unwrap().keys > 0);
+    s.compact_if_at_most(u64::MAX).unwrap().expect("compacted");
+    // The next sync on the same Store.
+    save_batch(&mut s, f[1], &[entry("dasu-copy", None, &dasu_copy, 1)], at(2));
+    assert!(dup_of(&s, "dasu-copy").is_some(), "a copy of an article merged before the compaction");
+}
+
+#[test]
+fn a_damaged_key_in_the_large_table_is_left_out_of_the_keys_read_and_fails_nothing() {
+    // A key that is not an integer (written by hand, damaged) is no key a
+    // lookup asks for: reading the set skips it instead of failing every
+    // batch of every sync.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, f) = store_with_dasu(&dir.path().join("s.db"));
+    s.conn
+        .execute("INSERT INTO dedup_keys (key, day, entry_id) VALUES ('x', 1, 1), (1.5, 1, 1), (4294967296, 1, 1)", [])
+        .unwrap();
+    syncing(&mut s);
+    let (_, dasu_copy) = article_and_copy(DASU);
+    save_batch(&mut s, f[1], &[entry("dasu-copy", None, &dasu_copy, 1)], at(2));
+    assert!(dup_of(&s, "dasu-copy").is_some());
+    let distinct: i64 = s
+        .conn
+        .query_row(
+            "SELECT COUNT(DISTINCT key) FROM dedup_keys WHERE typeof(key) = 'integer' AND key < 4294967296",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(s.large_keys.as_ref().unwrap().len() as i64, distinct);
+}
+
+#[test]
+fn the_large_keys_a_sync_read_are_read_again_after_another_connection_kept_open_merges() {
+    // (From the review.) The other connection stays open and checkpoints
+    // the log away: data_version still changes.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let (mut a, f) = store_with_dasu(&path);
+    let mut b = Store::open_at(&path).unwrap();
+    syncing(&mut a);
+    let (_, dasu_copy) = article_and_copy(DASU);
+    save_batch(&mut a, f[1], &[entry("dasu-copy", None, &dasu_copy, 1)], at(2));
+    let read = a.large_keys.clone().unwrap();
+    let (death, death_copy) = article_and_copy(DEATH);
+    b.save_feed(f[0], &FetchState::default(), &[entry("death", Some("https://x/death"), &death, 1)], at(2)).unwrap();
+    super::dedup::merge_staged_from(&b.conn, (0, 1)).unwrap();
+    b.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    save_batch(&mut a, f[2], &[entry("death-copy", None, &death_copy, 1)], at(2));
+    assert!(!std::sync::Arc::ptr_eq(a.large_keys.as_ref().unwrap(), &read), "read again");
+    assert!(dup_of(&a, "death-copy").is_some());
+}
