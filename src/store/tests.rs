@@ -2598,9 +2598,6 @@ fn paragraphs_counted_once_before_the_horizon_are_forgotten() {
             .unwrap()
     };
     let forget = |table: &str, cutoff: i64| super::dedup::forget_lone_paragraphs(&s.conn, table, cutoff).unwrap();
-    // Every entry first seen since the cutoff: nothing read, nothing lost.
-    assert_eq!(forget("paragraph_counts", 5 * day), 0);
-    assert_eq!(hashes("paragraph_counts"), vec![1, 2, 3, 4, 5]);
     assert_eq!(forget("paragraph_counts", 40 * day), 2);
     assert_eq!(hashes("paragraph_counts"), vec![2, 3, 4]);
     assert_eq!(hashes("paragraph_counts_staged"), vec![1], "the other table untouched");
@@ -2897,8 +2894,8 @@ fn the_large_keys_a_sync_read_are_read_again_after_a_merge_or_a_swap() {
 
 #[test]
 fn staged_rows_of_large_tables_wait_until_they_are_an_eighth_whichever_way_they_are_counted() {
-    // store::dedup::merge_due counts the large table's rows one by one up
-    // to COUNT_ROWS_MAX, past it the whole table: the same decisions.
+    // store::dedup::count_rows_up_to counts the large table's rows one by
+    // one up to COUNT_ROWS_MAX, past it the whole table: the same decisions.
     let (s, _) = store_with_feeds(1);
     let fill = |table: &str, from: i64, n: i64| {
         s.conn
@@ -2911,14 +2908,15 @@ fn staged_rows_of_large_tables_wait_until_they_are_an_eighth_whichever_way_they_
             )
             .unwrap();
     };
-    // 10,000 staged against 80,001 large (the count goes past 65,536): wait.
-    fill("dedup_keys", 0, 80_001);
-    fill("dedup_keys_staged", 1_000_000, 10_000);
+    // 50,000 staged against 400,010 large (the count goes past
+    // COUNT_ROWS_MAX, 393,216: the whole table is counted): wait.
+    fill("dedup_keys", 0, 400_010);
+    fill("dedup_keys_staged", 1_000_000, 50_000);
     assert_eq!(super::dedup::merge_staged(&s.conn).unwrap().keys, 0);
-    // 10,001 staged: an eighth; merged.
-    fill("dedup_keys_staged", 2_000_000, 1);
-    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap().keys, 10_001);
-    // 8,000 staged against 90,002 (counted row by row, 64,001 at most): wait.
+    // 50,002 staged: an eighth; merged.
+    fill("dedup_keys_staged", 2_000_000, 2);
+    assert_eq!(super::dedup::merge_staged(&s.conn).unwrap().keys, 50_002);
+    // 8,000 staged against 450,012 (counted row by row, 64,001 at most): wait.
     fill("dedup_keys_staged", 3_000_000, 8_000);
     assert_eq!(super::dedup::merge_staged(&s.conn).unwrap().keys, 0);
 }
@@ -2990,4 +2988,107 @@ fn the_large_keys_a_sync_read_are_read_again_after_another_connection_kept_open_
     save_batch(&mut a, f[2], &[entry("death-copy", None, &death_copy, 1)], at(2));
     assert!(!std::sync::Arc::ptr_eq(a.large_keys.as_ref().unwrap(), &read), "read again");
     assert!(dup_of(&a, "death-copy").is_some());
+}
+
+/// Prepared by hand: entries 1 (first seen on day 10) and 2 (day 99), and
+/// a row maker for the paragraph count tables.
+fn store_with_old_and_new_entry() -> (Store, i64) {
+    let (s, f) = store_with_feeds(1);
+    let feed = f[0].0;
+    let day = 86_400;
+    for (id, first_seen) in [(1, 10 * day), (2, 99 * day)] {
+        s.conn
+            .execute(
+                "INSERT INTO entries (id, feed_id, entry_key, title, published, date_source, first_seen, updated_at)
+                 VALUES (?1, ?2, ?1, 't', ?3, 'published', ?3, 0)",
+                params![id, feed, first_seen],
+            )
+            .unwrap();
+    }
+    (s, feed)
+}
+
+fn put_count(s: &Store, feed: i64, table: &str, hash: i64, entries: i64, ids: &[i64]) {
+    s.conn
+        .execute(
+            &format!("INSERT INTO {table} (hash, feed_id, entries, boilerplate, sample) VALUES (?1, ?2, ?3, 0, ?4)"),
+            params![hash, feed, entries, super::dedup::ids_to_blob(ids)],
+        )
+        .unwrap();
+}
+
+#[test]
+fn counts_of_pruned_entries_are_forgotten_when_entries_are_kept_less_than_the_horizon() {
+    // (From a review.) With `keep` shorter than the key horizon, no entry
+    // first seen before the cutoff survives: the counts naming only pruned
+    // entries are forgotten all the same (an early return on the oldest
+    // entry's id kept them forever).
+    let (mut s, feed) = store_with_old_and_new_entry();
+    let day = 86_400;
+    let now = 100 * day;
+    for hash in 1..=100 {
+        put_count(&s, feed, "paragraph_counts", hash, 1, &[1]);
+    }
+    for hash in 2001..=2020 {
+        put_count(&s, feed, "paragraph_counts_staged", hash, 1, &[2]);
+    }
+    s.prune(DateTime::from_timestamp(now - 30 * day, 0).unwrap(), DateTime::from_timestamp(now, 0).unwrap(), false)
+        .unwrap();
+    s.forget_old_keys(DateTime::from_timestamp(now, 0).unwrap()).unwrap();
+    let left: i64 = s
+        .conn
+        .query_row("SELECT COUNT(*) FROM paragraph_counts WHERE hash BETWEEN 1 AND 100", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0, "counts naming only the pruned entry");
+    // No entries at all: every lone count goes.
+    let (s, feed) = store_with_old_and_new_entry();
+    s.conn.execute("DELETE FROM entries", []).unwrap();
+    put_count(&s, feed, "paragraph_counts", 1, 1, &[7]);
+    assert_eq!(super::dedup::forget_lone_paragraphs(&s.conn, "paragraph_counts", now).unwrap(), 1);
+}
+
+#[test]
+fn a_sync_that_forgets_lone_paragraphs_merges_the_counts() {
+    // (From a review.) Whether the counts merge is decided once: forgetting
+    // a staged row can take the staged ones under their eighth, and the
+    // sync that read the large table for its lone rows must still merge
+    // (else the next would read it whole again, and the next).
+    let (mut s, feed) = store_with_old_and_new_entry();
+    let now = 100 * 86_400;
+    // Large: 79 rows of the new entry, 1 lone row of the old one (80).
+    // Staged: 9 of the new entry, 1 of the old one: 10 = 80 / 8, due.
+    for hash in 1..=79 {
+        put_count(&s, feed, "paragraph_counts", hash, 1, &[2]);
+    }
+    put_count(&s, feed, "paragraph_counts", 500, 1, &[1]);
+    for hash in 1001..=1009 {
+        put_count(&s, feed, "paragraph_counts_staged", hash, 1, &[2]);
+    }
+    put_count(&s, feed, "paragraph_counts_staged", 1500, 1, &[1]);
+    s.forget_old_keys(DateTime::from_timestamp(now, 0).unwrap()).unwrap();
+    let count = |sql: &str| -> i64 { s.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM paragraph_counts WHERE hash IN (500, 1500)"), 0, "forgotten");
+    assert_eq!(count("SELECT COUNT(*) FROM paragraph_counts_staged"), 0, "and merged");
+    assert_eq!(count("SELECT COUNT(*) FROM paragraph_counts"), 88);
+}
+
+#[test]
+fn a_young_stores_first_merge_forgets_nothing() {
+    // The large table empty (a new store's first sync): its staged counts
+    // are new, not read for lone ones; the tables swap.
+    let (mut s, feed) = store_with_old_and_new_entry();
+    let now = 100 * 86_400;
+    // A count naming the old entry, staged: kept (the pass does not run).
+    put_count(&s, feed, "paragraph_counts_staged", 1, 1, &[1]);
+    put_count(&s, feed, "paragraph_counts_staged", 2, 1, &[2]);
+    s.forget_old_keys(DateTime::from_timestamp(now, 0).unwrap()).unwrap();
+    let hashes: Vec<i64> = s
+        .conn
+        .prepare("SELECT hash FROM paragraph_counts ORDER BY hash")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(hashes, vec![1, 2]);
 }
