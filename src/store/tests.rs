@@ -2090,6 +2090,30 @@ fn keys_found_too_common_are_counted_first_and_looked_up_when_no_longer_so() {
     assert!(hinted.iter().any(|h| h.0 >= 100_010), "{hinted:?}");
     super::dedup::forget_common_keys();
     assert_eq!(super::dedup::candidates(&s.conn, &facts, &c, &settings).unwrap(), hinted);
+    // The bound itself, with the hint: 65 entries a key are too many, 64
+    // are not.
+    let share_every_key = |id: i64| {
+        for key in &c.keys {
+            s.conn
+                .execute(
+                    "INSERT INTO dedup_keys_staged (key, day, entry_id) VALUES (?1, ?2, ?3)",
+                    params![key, day, id],
+                )
+                .unwrap();
+        }
+    };
+    // Both ways: with the large table read, and in a first sync, which
+    // reads the staged one only.
+    let first_sync = DedupSettings { merged: super::dedup::Merged { keys: false, counts: false }, ..settings.clone() };
+    for settings in [&settings, &first_sync] {
+        (100_070..100_075).for_each(share_every_key);
+        assert!(super::dedup::candidates(&s.conn, &facts, &c, settings).unwrap().iter().all(|h| h.0 < 100_000));
+        assert!(c.keys.iter().all(|k| super::dedup::is_common_key(*k)));
+        s.conn.execute("DELETE FROM dedup_keys_staged WHERE entry_id = 100074", []).unwrap();
+        let hits = super::dedup::candidates(&s.conn, &facts, &c, settings).unwrap();
+        assert!(hits.iter().any(|h| h.0 >= 100_000), "64 entries a key are looked up: {hits:?}");
+        s.conn.execute("DELETE FROM dedup_keys_staged WHERE entry_id >= 100070", []).unwrap();
+    }
 }
 
 #[test]
