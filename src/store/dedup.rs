@@ -847,12 +847,39 @@ fn swap_with_staged(conn: &Connection, table: &str) -> Result<()> {
          ALTER TABLE {table}_swapping RENAME TO {table}_staged;"
     ))?;
     if table == "paragraph_counts" {
-        conn.execute_batch(
-            "DROP INDEX paragraph_counts_boilerplate;
-             DROP INDEX paragraph_counts_staged_boilerplate;
-             CREATE INDEX paragraph_counts_boilerplate ON paragraph_counts(hash) WHERE boilerplate = 1;
-             CREATE INDEX paragraph_counts_staged_boilerplate ON paragraph_counts_staged(hash) WHERE boilerplate = 1;",
-        )?;
+        name_count_indexes_again(conn)?;
+    }
+    Ok(())
+}
+
+/// The paragraph counts' partial indexes made again under the names of
+/// their tables (see [`swap_with_staged`]).
+fn name_count_indexes_again(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DROP INDEX IF EXISTS paragraph_counts_boilerplate;
+         DROP INDEX IF EXISTS paragraph_counts_staged_boilerplate;
+         CREATE INDEX paragraph_counts_boilerplate ON paragraph_counts(hash) WHERE boilerplate = 1;
+         CREATE INDEX paragraph_counts_staged_boilerplate ON paragraph_counts_staged(hash) WHERE boilerplate = 1;",
+    )?;
+    Ok(())
+}
+
+/// Puts `{table}_staged` in the place of `table`, whose rows have all moved
+/// into it or gone, and makes a new, empty staged table from the old one's
+/// SQL. `table` is dropped, not emptied: SQLite deletes the rows of a table
+/// with a foreign key one by one when foreign keys are on (no truncation:
+/// the 101,000 paragraph counts of a million-entry store cost 500 M
+/// instructions), where dropping it frees its pages as they are.
+fn replace_with_staged(conn: &Connection, table: &str) -> Result<()> {
+    large_tables_changed(conn)?;
+    let staged = format!("{table}_staged");
+    let sql: String = conn
+        .prepare_cached("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1")?
+        .query_row([&staged], |r| r.get(0))?;
+    conn.execute_batch(&format!("DROP TABLE {table}; ALTER TABLE {staged} RENAME TO {table};"))?;
+    conn.execute_batch(&sql)?;
+    if table == "paragraph_counts" {
+        name_count_indexes_again(conn)?;
     }
     Ok(())
 }
@@ -1220,8 +1247,9 @@ pub(crate) fn forget_old_keys(conn: &Connection, now: i64, settings: &DedupSetti
     if counts_due && Merged::probe(conn)?.counts {
         let horizon = (settings.window_days + KEY_HORIZON_DAYS) * SECONDS_PER_DAY;
         let cutoff = now.saturating_sub(horizon);
-        let forgotten = forget_lone_paragraphs(conn, "paragraph_counts", cutoff)?
-            + forget_lone_paragraphs(conn, "paragraph_counts_staged", cutoff)?;
+        // The staged table's first: the large one's may take its rows.
+        let forgotten = forget_lone_paragraphs(conn, "paragraph_counts_staged", cutoff)?
+            + forget_large_lone_paragraphs(conn, cutoff)?;
         tracing::debug!(forgotten, "paragraphs counted once before the horizon forgotten");
     }
     // The old keys gone (fewer rows to move), the staged ones are merged.
@@ -1281,16 +1309,34 @@ const FIRST_SEEN_SINCE_SQL: &str = "SELECT MIN(+id) FROM entries WHERE first_see
 /// again would hold back every id after its own). Read in chunks, in key
 /// order, to keep the memory bounded.
 pub(crate) fn forget_lone_paragraphs(conn: &Connection, table: &str, cutoff: i64) -> Result<usize> {
-    const CHUNK: usize = 4096;
-    let first: Option<i64> = conn.prepare_cached(FIRST_SEEN_SINCE_SQL)?.query_row([cutoff], |r| r.get(0))?;
-    let below = first.unwrap_or(i64::MAX);
+    let below = first_seen_since(conn, cutoff)?;
+    let mut delete = conn.prepare_cached(&format!("DELETE FROM {table} WHERE hash = ?1 AND feed_id = ?2"))?;
+    let mut dropped = 0;
+    each_lone_paragraph(conn, table, below, |old| {
+        for (hash, feed) in old {
+            dropped += delete.execute([hash, feed])?;
+        }
+        Ok(())
+    })?;
+    Ok(dropped)
+}
+
+/// The lone paragraphs [`forget_lone_paragraphs`] forgets (counted once, in
+/// entries numbered below `below` only), handed to `doomed` a chunk at a
+/// time, in key order; the chunk's rows may be deleted before the next is
+/// read.
+fn each_lone_paragraph(
+    conn: &Connection,
+    table: &str,
+    below: i64,
+    mut doomed: impl FnMut(&[(i64, i64)]) -> Result<()>,
+) -> Result<()> {
     let mut read = conn.prepare_cached(&format!(
         "SELECT hash, feed_id, sample FROM {table} WHERE entries = 1 AND (hash, feed_id) > (?1, ?2)
-         ORDER BY hash, feed_id LIMIT {CHUNK}"
+         ORDER BY hash, feed_id LIMIT {LONE_CHUNK}"
     ))?;
-    let mut delete = conn.prepare_cached(&format!("DELETE FROM {table} WHERE hash = ?1 AND feed_id = ?2"))?;
-    let (mut after, mut dropped) = ((i64::MIN, i64::MIN), 0);
-    let mut old: Vec<(i64, i64)> = Vec::with_capacity(CHUNK);
+    let mut after = (i64::MIN, i64::MIN);
+    let mut old: Vec<(i64, i64)> = Vec::with_capacity(LONE_CHUNK);
     loop {
         old.clear();
         let mut last = None;
@@ -1298,19 +1344,159 @@ pub(crate) fn forget_lone_paragraphs(conn: &Connection, table: &str, cutoff: i64
         while let Some(r) = rows.next()? {
             let key: (i64, i64) = (r.get(0)?, r.get(1)?);
             last = Some(key);
-            if ids_from_blob(&blob_or_empty(r, 2)?).iter().all(|&id| id < below) {
+            if lone_before(1, &blob_or_empty(r, 2)?, below) {
                 old.push(key);
             }
         }
         drop(rows);
-        for (hash, feed) in &old {
-            dropped += delete.execute([hash, feed])?;
-        }
+        doomed(&old)?;
         match last {
             Some(key) => after = key,
-            None => return Ok(dropped),
+            None => return Ok(()),
         }
     }
+}
+
+/// Paragraph counts read at a time by [`each_lone_paragraph`] and
+/// [`forget_large_lone_paragraphs`].
+const LONE_CHUNK: usize = 4096;
+
+/// Whether a paragraph count (`entries`, `sample`) is one that
+/// [`forget_lone_paragraphs`] forgets: counted once, in entries numbered
+/// below `below` only.
+fn lone_before(entries: i64, sample: &[u8], below: i64) -> bool {
+    entries == 1 && ids_from_blob(sample).iter().all(|&id| id < below)
+}
+
+/// The first entry first seen at `cutoff` or later ([`i64::MAX`]: none).
+fn first_seen_since(conn: &Connection, cutoff: i64) -> Result<i64> {
+    let first: Option<i64> = conn.prepare_cached(FIRST_SEEN_SINCE_SQL)?.query_row([cutoff], |r| r.get(0))?;
+    Ok(first.unwrap_or(i64::MAX))
+}
+
+/// [`forget_lone_paragraphs`] for the large table, run after the staged
+/// one's. After weeks without a sync (the horizon moves weeks at once) the
+/// lone paragraphs past it are most of the large table (at a million
+/// entries, 100,000 of 101,000 rows, deleted one by one: 930 M instructions
+/// of a 200-feed sync). The table is read once, its lone rows past the
+/// horizon told from the others (up to 65,536 of the first and 16,384 of
+/// the others held). When the lone ones are half of the rows or more, the
+/// others move into the staged table instead (a staged row wins: it went on
+/// from the large one's), and the staged table takes the large one's place
+/// ([`replace_with_staged`]), as when old lookup keys are dropped
+/// ([`forget_keys_between`]); else the lone ones are deleted where they are.
+/// Past what is held, the table is read a second time. The rows of feeds
+/// deleted behind syndic's back do not move. Returns how many rows went.
+pub(crate) fn forget_large_lone_paragraphs(conn: &Connection, cutoff: i64) -> Result<usize> {
+    forget_large_lone_paragraphs_holding(conn, cutoff, 65_536)
+}
+
+/// Rows held in memory up to a bound; past it, only counted.
+struct Held<T> {
+    rows: Vec<T>,
+    seen: usize,
+    most: usize,
+}
+
+impl<T> Held<T> {
+    fn new(most: usize) -> Held<T> {
+        Held { rows: Vec::new(), seen: 0, most }
+    }
+
+    /// Whether every row seen is held.
+    fn all(&self) -> bool {
+        self.seen <= self.most
+    }
+
+    fn push(&mut self, row: impl FnOnce() -> rusqlite::Result<T>) -> rusqlite::Result<()> {
+        self.seen += 1;
+        if self.all() {
+            self.rows.push(row()?);
+        } else if !self.rows.is_empty() {
+            self.rows = Vec::new();
+        }
+        Ok(())
+    }
+}
+
+/// A paragraph count's row as read to move it: its key, and its other
+/// columns as they are (a damaged value moves as it is, unread).
+type CountRow = (i64, i64, rusqlite::types::Value, rusqlite::types::Value, rusqlite::types::Value);
+
+/// [`forget_large_lone_paragraphs`], holding at most `held_most` lone rows
+/// and a quarter as many others (tests: fewer).
+pub(crate) fn forget_large_lone_paragraphs_holding(conn: &Connection, cutoff: i64, held_most: usize) -> Result<usize> {
+    let table = "paragraph_counts";
+    let below = first_seen_since(conn, cutoff)?;
+    let mut read = conn.prepare_cached(&format!(
+        "SELECT hash, feed_id, entries, boilerplate, sample FROM {table} WHERE (hash, feed_id) > (?1, ?2)
+         ORDER BY hash, feed_id LIMIT {LONE_CHUNK}"
+    ))?;
+    // Whether a row is counted once, in entries first seen before the cutoff.
+    let lone = |r: &rusqlite::Row<'_>| -> rusqlite::Result<bool> {
+        let entries = r.get_ref(2)?.as_i64().unwrap_or(0);
+        Ok(entries == 1 && lone_before(entries, &blob_or_empty(r, 4)?, below))
+    };
+    let count_row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<CountRow> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    };
+    // Each row read, in key order, a chunk at a time, to `each`.
+    let mut each_row = |each: &mut dyn FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>| -> Result<()> {
+        let mut after = (i64::MIN, i64::MIN);
+        loop {
+            let mut last = None;
+            let mut rows = read.query(params![after.0, after.1])?;
+            while let Some(r) = rows.next()? {
+                last = Some((r.get(0)?, r.get(1)?));
+                each(r)?;
+            }
+            match last {
+                Some(key) => after = key,
+                None => return Ok(()),
+            }
+        }
+    };
+    let (mut doomed, mut others) = (Held::<(i64, i64)>::new(held_most), Held::<CountRow>::new(held_most / 4));
+    each_row(&mut |r| match lone(r)? {
+        true => doomed.push(|| Ok((r.get(0)?, r.get(1)?))),
+        false => others.push(|| count_row(r)),
+    })?;
+    if doomed.seen == 0 {
+        return Ok(0);
+    }
+    if doomed.seen < others.seen {
+        // Fewer than half: deleted where they are.
+        if !doomed.all() {
+            return forget_lone_paragraphs(conn, table, cutoff);
+        }
+        let mut delete = conn.prepare_cached(&format!("DELETE FROM {table} WHERE hash = ?1 AND feed_id = ?2"))?;
+        let mut dropped = 0;
+        for (hash, feed) in doomed.rows {
+            dropped += delete.execute([hash, feed])?;
+        }
+        return Ok(dropped);
+    }
+    let feeds: HashSet<i64> =
+        conn.prepare_cached("SELECT id FROM feeds")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let mut keep = conn.prepare_cached(
+        "INSERT OR IGNORE INTO paragraph_counts_staged (hash, feed_id, entries, boilerplate, sample)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut moved = 0;
+    let mut move_row = |(hash, feed, entries, boilerplate, sample): CountRow| -> rusqlite::Result<()> {
+        if feeds.contains(&feed) {
+            moved += keep.execute(params![hash, feed, entries, boilerplate, sample])?;
+        }
+        Ok(())
+    };
+    if others.all() {
+        others.rows.into_iter().try_for_each(&mut move_row)?;
+    } else {
+        // Moved as they are read (into the other table).
+        each_row(&mut |r| if lone(r)? { Ok(()) } else { move_row(count_row(r)?) })?;
+    }
+    replace_with_staged(conn, table)?;
+    Ok((doomed.seen + others.seen).saturating_sub(moved))
 }
 
 /// Drops the keys of the days from `from` to `cutoff` (excluded): the

@@ -3116,3 +3116,148 @@ fn a_young_stores_first_merge_forgets_nothing() {
         .unwrap();
     assert_eq!(hashes, vec![1, 2]);
 }
+
+/// The large paragraph-count table and its staged one: the root page of
+/// each (which a swap exchanges), and each one's rows (hash, entries).
+#[allow(clippy::type_complexity)]
+fn count_tables(s: &Store) -> ((i64, i64), Vec<(i64, i64)>, Vec<(i64, i64)>) {
+    let root = |name: &str| -> i64 {
+        s.conn.query_row("SELECT rootpage FROM sqlite_schema WHERE name = ?1", [name], |r| r.get(0)).unwrap()
+    };
+    let rows = |table: &str| -> Vec<(i64, i64)> {
+        s.conn
+            .prepare(&format!("SELECT hash, entries FROM {table} ORDER BY hash"))
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    (
+        (root("paragraph_counts"), root("paragraph_counts_staged")),
+        rows("paragraph_counts"),
+        rows("paragraph_counts_staged"),
+    )
+}
+
+#[test]
+fn lone_counts_that_are_most_of_the_large_table_go_by_keeping_the_others() {
+    // store::dedup::forget_large_lone_paragraphs: after weeks without a
+    // sync, the lone paragraphs past the horizon are most of the large
+    // table. Its other rows move into the staged table (whose row of the
+    // same paragraph wins), which takes its place; what is left is what
+    // deleting the lone ones one by one leaves. In a sync's end, and with
+    // too few rows held, so that the others are read again.
+    for held_most in [None, Some(8)] {
+        let (mut s, feed) = store_with_old_and_new_entry();
+        let day = 86_400;
+        let now = 100 * day;
+        for hash in 1..=100 {
+            put_count(&s, feed, "paragraph_counts", hash, 1, &[1]);
+        }
+        for hash in 1001..=1030 {
+            put_count(&s, feed, "paragraph_counts", hash, 2, &[1, 2]);
+        }
+        put_count(&s, feed, "paragraph_counts", 1100, 1, &[2]); // lone, but first seen since
+
+        // A count of a feed deleted behind syndic's back (foreign keys
+        // off): it does not move (it would fail the sync's end).
+        s.conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        put_count(&s, 999_999, "paragraph_counts", 1200, 2, &[1, 2]);
+        s.conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        for hash in 2001..=2020 {
+            put_count(&s, feed, "paragraph_counts_staged", hash, 1, &[2]);
+        }
+        put_count(&s, feed, "paragraph_counts_staged", 1001, 3, &[1, 2]); // goes on from the large row
+        put_count(&s, feed, "paragraph_counts_staged", 50, 2, &[1, 2]); // goes on from a lone one
+        put_count(&s, feed, "paragraph_counts_staged", 3000, 1, &[1]); // lone too, staged: forgotten
+                                                                       // Due to merge (23 staged: an eighth of 131 or more).
+        let ((_, staged_root), _, _) = count_tables(&s);
+        match held_most {
+            None => {
+                s.forget_old_keys(DateTime::from_timestamp(now, 0).unwrap()).unwrap();
+            }
+            Some(most) => {
+                let cutoff = now - 37 * day;
+                assert_eq!(
+                    super::dedup::forget_lone_paragraphs(&s.conn, "paragraph_counts_staged", cutoff).unwrap(),
+                    1
+                );
+                let forgotten = super::dedup::forget_large_lone_paragraphs_holding(&s.conn, cutoff, most).unwrap();
+                // 100 lone, the large row of 1001, which the staged one
+                // replaces, and the deleted feed's.
+                assert_eq!(forgotten, 102);
+            }
+        }
+        let ((large, staged), kept, left) = count_tables(&s);
+        assert_eq!(large, staged_root, "the staged table took the large one's place");
+        assert_ne!(staged, staged_root);
+        assert!(left.is_empty(), "{left:?}");
+        let mut wanted = vec![(50, 2), (1001, 3)];
+        wanted.extend((1002..=1030).map(|h| (h, 2)));
+        wanted.push((1100, 1));
+        wanted.extend((2001..=2020).map(|h| (h, 1)));
+        assert_eq!(kept, wanted);
+        // The schema reads as migration 018 wrote it: each table's partial
+        // index under its own name.
+        let indexes: Vec<(String, String)> = s
+            .conn
+            .prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'paragraph_counts%' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let named = |i: &str, t: &str| (i.to_string(), t.to_string());
+        assert!(indexes.contains(&named("paragraph_counts_boilerplate", "paragraph_counts")), "{indexes:?}");
+        assert!(
+            indexes.contains(&named("paragraph_counts_staged_boilerplate", "paragraph_counts_staged")),
+            "{indexes:?}"
+        );
+        // And the staged table takes rows again, its feed's deletion
+        // cascading.
+        put_count(&s, feed, "paragraph_counts_staged", 5000, 1, &[2]);
+        s.conn.execute("DELETE FROM feeds WHERE id = ?1", [feed]).unwrap();
+        let ((_, _), kept, left) = count_tables(&s);
+        assert!(kept.is_empty() && left.is_empty(), "{kept:?} {left:?}");
+    }
+}
+
+#[test]
+fn lone_counts_that_are_fewer_than_half_of_the_large_table_go_one_by_one() {
+    // The other way: 40 lone rows past the horizon of 100 are deleted
+    // where they are (those held, or, past what is held, found again);
+    // the large table stays and the staged rows are merged into it.
+    for held_most in [65_536, 10] {
+        let (mut s, feed) = store_with_old_and_new_entry();
+        let day = 86_400;
+        let now = 100 * day;
+        for hash in 1..=40 {
+            put_count(&s, feed, "paragraph_counts", hash, 1, &[1]);
+        }
+        for hash in 1001..=1060 {
+            put_count(&s, feed, "paragraph_counts", hash, 2, &[1, 2]);
+        }
+        let ((large_root, _), _, _) = count_tables(&s);
+        let forgotten = super::dedup::forget_large_lone_paragraphs_holding(&s.conn, now - 37 * day, held_most).unwrap();
+        assert_eq!(forgotten, 40);
+        let ((large, _), kept, left) = count_tables(&s);
+        assert_eq!(large, large_root, "deleted in place");
+        assert!(left.is_empty());
+        assert_eq!(kept, (1001..=1060).map(|h| (h, 2)).collect::<Vec<_>>());
+        // And in a sync's end: the staged rows merged into the large table.
+        for hash in 1..=40 {
+            put_count(&s, feed, "paragraph_counts", hash, 1, &[1]);
+        }
+        for hash in 2001..=2020 {
+            put_count(&s, feed, "paragraph_counts_staged", hash, 1, &[2]);
+        }
+        s.forget_old_keys(DateTime::from_timestamp(now, 0).unwrap()).unwrap();
+        let ((large, _), kept, left) = count_tables(&s);
+        assert_eq!(large, large_root, "merged into");
+        assert!(left.is_empty());
+        let mut wanted: Vec<(i64, i64)> = (1001..=1060).map(|h| (h, 2)).collect();
+        wanted.extend((2001..=2020).map(|h| (h, 1)));
+        assert_eq!(kept, wanted);
+    }
+}
