@@ -32,6 +32,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/019_filter_queue_written_by_the_store.sql"),
     include_str!("migrations/020_search_index_merges_eight.sql"),
     include_str!("migrations/021_staged_exact_keys.sql"),
+    include_str!("migrations/022_search_index_merges_sixteen.sql"),
 ];
 
 /// The migration that makes the search index contentless; the index is

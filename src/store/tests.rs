@@ -63,35 +63,42 @@ fn migrations_are_applied_once() {
 }
 
 #[test]
-fn the_search_index_merges_eight_segments_at_a_time_in_new_and_upgraded_stores() {
+fn the_search_index_merges_sixteen_segments_at_a_time_in_new_and_upgraded_stores() {
     use rusqlite::OptionalExtension;
-    let automerge = |conn: &Connection| -> Option<i64> {
-        conn.query_row("SELECT v FROM entries_fts_config WHERE k = 'automerge'", [], |r| r.get(0)).optional().unwrap()
+    // (automerge, crisismerge): FTS5's defaults are 4 and 16.
+    let merges = |conn: &Connection| -> (Option<i64>, Option<i64>) {
+        let get = |k: &str| -> Option<i64> {
+            conn.query_row("SELECT v FROM entries_fts_config WHERE k = ?1", [k], |r| r.get(0)).optional().unwrap()
+        };
+        (get("automerge"), get("crisismerge"))
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.db");
     let mut s = Store::open_at(&path).unwrap();
-    assert_eq!(automerge(&s.conn), Some(8));
+    assert_eq!(merges(&s.conn), (Some(16), Some(32)));
     // Rebuilding the index (doctor --repair) keeps the setting.
     let tx = s.conn.transaction().unwrap();
     super::entries::reindex_search(&tx).unwrap();
     tx.commit().unwrap();
-    assert_eq!(automerge(&s.conn), Some(8));
+    assert_eq!(merges(&s.conn), (Some(16), Some(32)));
 
-    let path = dir.path().join("v19.db");
-    {
-        let mut conn = Connection::open(&path).unwrap();
-        let tx = conn.transaction().unwrap();
-        for sql in &MIGRATIONS[..19] {
-            schema::apply(&tx, sql).unwrap();
+    // From FTS5's defaults (before migration 020) and from migration 020's 8.
+    for (version, before) in [(19, (None, None)), (21, (Some(8), None))] {
+        let path = dir.path().join(format!("v{version}.db"));
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn.transaction().unwrap();
+            for sql in &MIGRATIONS[..version] {
+                schema::apply(&tx, sql).unwrap();
+            }
+            tx.pragma_update(None, "user_version", version as i64).unwrap();
+            tx.commit().unwrap();
+            assert_eq!(merges(&conn), before, "schema {version}");
         }
-        tx.pragma_update(None, "user_version", 19).unwrap();
-        tx.commit().unwrap();
-        assert_eq!(automerge(&conn), None, "FTS5's default before migration 020");
+        let s = Store::open_at(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        assert_eq!(merges(&s.conn), (Some(16), Some(32)), "schema {version} upgraded");
     }
-    let s = Store::open_at(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
-    assert_eq!(automerge(&s.conn), Some(8));
 }
 
 #[test]
