@@ -25,9 +25,9 @@ use crate::dedup::{self, Comparison};
 use crate::error::{FeedError, FetchError, StoreError};
 use crate::fetch::{FetchOutcome, Fetcher, Slot, Validators};
 use crate::lookup::FeedKey;
-use crate::model::{FeedMeta, NewEntry};
+use crate::model::{FeedId, FeedMeta, NewEntry};
 use crate::parse;
-use crate::store::{body, Failure, FeedRow, FetchState, Samples, Store, TaggedEntry};
+use crate::store::{body, Failure, FeedRow, FetchState, KnownEntries, Samples, Store, TaggedEntry};
 use crate::topics::Topics;
 use order::InOrder;
 
@@ -294,6 +294,7 @@ pub async fn run(
         }
     }
     let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));
+    let known = store.known_entries().map(Arc::new);
     let mut tasks = JoinSet::new();
     // Which feed (its position in the selection, its row) each task fetches.
     let mut feeds_by_task: HashMap<tokio::task::Id, (usize, FeedRow)> = HashMap::new();
@@ -322,11 +323,13 @@ pub async fn run(
         let parsers = Arc::clone(&parsers);
         let pool = Arc::clone(&parse_pool);
         let feed_topics = feed.topics.clone();
+        // A feed that never succeeded has no entries to compare with.
+        let known = known.as_ref().filter(|_| row.last_success.is_some()).map(|k| (Arc::clone(k), row.id));
         let task_row = row.clone();
         let handle = tasks.spawn(async move {
             // The feed's own URL or where it moved: its host decides the permit.
             let slot = fetcher.slot(task_row.moved_to.as_deref().unwrap_or(&task_row.url)).await;
-            let prep = Prep { topics, boilerplate, dictionary, feed_topics, parsers, pool };
+            let prep = Prep { topics, boilerplate, dictionary, feed_topics, known, parsers, pool };
             let result = fetch_and_parse(&fetcher, &slot, &task_row, prep, now, parse_deadline).await;
             (result, slot)
         });
@@ -401,6 +404,9 @@ pub async fn run(
         order.push(position, (row, result, slot), tokio::time::Instant::now());
     }
     batch.commit(store, &mut report, &mut on_progress)?;
+    // The parse workers' connections are closed before the sync's end
+    // rewrites the store (the repacking, a compaction, the checkpoint).
+    drop(known);
     batch.training.step(store, &dictionary, repack_from, true);
     // The older entries that carry a paragraph learnt as boilerplate during
     // the sync, compared again once each (and those a sync stopped early left).
@@ -740,6 +746,10 @@ struct Prep {
     /// The store's text dictionary, once it has one.
     dictionary: Arc<OnceLock<&'static body::Dictionary>>,
     feed_topics: Vec<String>,
+    /// The store's entries, for a feed that has some: those a changed
+    /// document still carries as they are stored are left out before they
+    /// are prepared (the writer would find them unchanged).
+    known: Option<(Arc<KnownEntries>, FeedId)>,
     /// Leave to parse (one per core).
     parsers: Arc<Semaphore>,
     /// The threads that parse.
@@ -777,7 +787,13 @@ async fn fetch_and_parse(
             let parsing = Arc::clone(&pool).run_owned(move || {
                 let parsed = parse::parse_feed(&body, &url, content_type.as_deref(), now)?;
                 drop(body);
-                Ok::<_, crate::error::ParseError>((parsed.meta, prepare(&prep, parsed.entries)))
+                let mut entries = parsed.entries;
+                if let Some((known, feed)) = &prep.known {
+                    let items = entries.len();
+                    let unchanged = known.drop_unchanged(*feed, &mut entries);
+                    tracing::debug!(feed_url = %url, items, unchanged, "items as stored left out");
+                }
+                Ok::<_, crate::error::ParseError>((parsed.meta, prepare(&prep, entries)))
             });
             let (meta, entries) = tokio::time::timeout(parse_deadline, parsing)
                 .await
@@ -1084,6 +1100,7 @@ mod tests {
             boilerplate: Arc::default(),
             dictionary: Arc::default(),
             feed_topics: Vec::new(),
+            known: None,
             parsers: Arc::new(Semaphore::new(1)),
             pool: Arc::new(pool::ParsePool::new(1)),
         };

@@ -396,9 +396,7 @@ fn save_entry(
     search: &mut Vec<SearchRow>,
 ) -> Result<Saved> {
     let e = &tagged.entry;
-    let tombstoned: bool = tx
-        .prepare_cached("SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2")?
-        .exists(params![feed.0, e.key.0])?;
+    let tombstoned: bool = tx.prepare_cached(super::known::TOMBSTONED)?.exists(params![feed.0, e.key.0])?;
     if tombstoned {
         return Ok(Saved::Unchanged);
     }
@@ -412,30 +410,14 @@ fn save_entry(
             "SELECT id, title, url, author, body, published
              FROM entries WHERE feed_id = ?1 AND entry_key = ?2",
         )?
-        .query_row(params![feed.0, e.key.0], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                (r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<String>>(3)?),
-                match r.get_ref(4)? {
-                    ValueRef::Null => None,
-                    ValueRef::Blob(b) => Some(b.to_vec()),
-                    // Damaged (not even a blob; rusqlite panics on a TEXT
-                    // value that is not UTF-8 when asked for a Value).
-                    _ => Some(Vec::new()),
-                },
-                r.get::<_, i64>(5)?,
-            ))
-        })
+        .query_row(params![feed.0, e.key.0], |r| Ok((r.get::<_, i64>(0)?, Stored::from_row(r, 1)?)))
         .optional()?;
 
-    if let Some((id, old, old_body, old_published)) = existing {
-        let new = (e.title.clone(), e.url.clone(), e.author.clone());
-        // An entry without a date of its own keeps the time it was first seen.
-        let published =
-            if e.date_source == crate::model::DateSource::FirstSeen { old_published } else { e.published.timestamp() };
-        if old == new && published == old_published && same_html(old_body.as_deref(), packed, e) {
+    if let Some((id, old)) = existing {
+        if old.is_unchanged_by(e, Some(packed)) {
             return Ok(Saved::Unchanged);
         }
+        let published = old.published_for(e);
         tx.prepare_cached(
             "UPDATE entries SET title = ?2, url = ?3, author = ?4, published = ?5, updated_at = ?6,
                     body = ?7, text_len = ?8, source_url = ?9, text_hash = ?10, url_key = ?11, title_key = ?12
@@ -499,15 +481,68 @@ fn save_entry(
     Ok(Saved::New(id))
 }
 
+/// An entry as stored, as much of it as tells whether a fetched version
+/// changed it: the one test of both the writer ([`save_entry`]) and the
+/// parse workers' look ahead ([`super::known::KnownEntries`]), so that the
+/// two cannot disagree.
+pub(super) struct Stored {
+    title: String,
+    url: Option<String>,
+    author: Option<String>,
+    /// The packed texts (`None`: neither summary nor content).
+    body: Option<Vec<u8>>,
+    published: i64,
+}
+
+impl Stored {
+    /// Reads `title, url, author, body, published` from `row`, starting at column `at`.
+    pub(super) fn from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Stored> {
+        Ok(Stored {
+            title: r.get(at)?,
+            url: r.get(at + 1)?,
+            author: r.get(at + 2)?,
+            body: match r.get_ref(at + 3)? {
+                ValueRef::Null => None,
+                ValueRef::Blob(b) => Some(b.to_vec()),
+                // Damaged (not even a blob; rusqlite panics on a TEXT
+                // value that is not UTF-8 when asked for a Value).
+                _ => Some(Vec::new()),
+            },
+            published: r.get(at + 4)?,
+        })
+    }
+
+    /// The time `e` is stored under: its own, or, for an entry without a
+    /// date of its own, the time it was first seen.
+    fn published_for(&self, e: &NewEntry) -> i64 {
+        if e.date_source == crate::model::DateSource::FirstSeen {
+            self.published
+        } else {
+            e.published.timestamp()
+        }
+    }
+
+    /// Returns true if and only if `e` (packed as `packed`, if it is yet)
+    /// would change nothing of this entry: the same title, link, author,
+    /// time and HTML.
+    pub(super) fn is_unchanged_by(&self, e: &NewEntry, packed: Option<&body::Packed>) -> bool {
+        self.title == e.title
+            && self.url == e.url
+            && self.author == e.author
+            && self.published_for(e) == self.published
+            && same_html(self.body.as_deref(), packed, e)
+    }
+}
+
 /// Returns true if and only if the stored body `old` holds the same HTML as
-/// `e` (packed as `new`). Equal bytes say so without unpacking (packing is
-/// deterministic); otherwise the stored HTML is compared, so that a body
-/// packed by another codec or level is not taken for a change. As before
-/// the texts were packed, only the HTML counts: the plain text is derived
-/// from it.
-fn same_html(old: Option<&[u8]>, new: &body::Packed, e: &NewEntry) -> bool {
+/// `e` (packed as `new`, if it is). Equal bytes say so without unpacking
+/// (packing is deterministic); otherwise the stored HTML is compared, so
+/// that a body packed by another codec or level is not taken for a change.
+/// As before the texts were packed, only the HTML counts: the plain text is
+/// derived from it.
+fn same_html(old: Option<&[u8]>, new: Option<&body::Packed>, e: &NewEntry) -> bool {
     let Some(old) = old else { return e.summary_html.is_none() && e.content_html.is_none() };
-    if old == new.as_bytes() {
+    if new.is_some_and(|new| old == new.as_bytes()) {
         return true;
     }
     // A damaged old body does not unpack: the new one is stored.

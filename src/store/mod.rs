@@ -6,7 +6,8 @@
 //! same transaction. One file per job: [`schema`] (opening, migrations,
 //! the sync lock), [`feeds`] (feed state), [`entries`] (saving entries),
 //! [`dedup`] (copy detection's bookkeeping), [`stories`] (rebuild, explain,
-//! splits and merges), [`read`] (list, search, show), [`maintenance`]
+//! splits and merges), [`known`] (the parse workers' look at a feed's
+//! stored entries), [`read`] (list, search, show), [`maintenance`]
 //! (doctor, repair, prune), [`reading`] (read state, sync times, purging a
 //! feed), [`body`] (the stored, compressed form of an entry's texts).
 
@@ -22,6 +23,7 @@ mod dictionary;
 mod entries;
 mod feeds;
 mod filters;
+mod known;
 mod maintenance;
 mod read;
 mod reading;
@@ -34,6 +36,7 @@ use schema::MIGRATIONS;
 pub use dedup::{Assessment, DedupSettings, Via, KEY_HORIZON_DAYS};
 pub use dictionary::{Samples, Trained, DICTIONARY_MIN_ENTRIES};
 pub use filters::FilterReport;
+pub use known::KnownEntries;
 pub use reading::PurgeReport;
 pub use stats::{FeedActivity, FeedDay, Republished, StatsQuery, TopicDay};
 

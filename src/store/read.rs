@@ -519,7 +519,8 @@ mod tests {
             ("copies", "SELECT e.id FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE e.duplicate_of = ?1"),
             ("has topic", "SELECT 1 FROM entry_topics WHERE topic = ?1 LIMIT 1"),
             ("sync: is the entry new", "SELECT 1 FROM entries WHERE feed_id = ?1 AND entry_key = ?2"),
-            ("sync: tombstone", "SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2"),
+            ("sync: tombstone", crate::store::known::TOMBSTONED),
+            ("sync: an entry as stored, before it is prepared", crate::store::known::STORED),
         ] {
             checked.push((what.into(), plan(&store, sql, &[])));
         }

@@ -217,6 +217,54 @@ fn feed_updated_between_syncs_updates_in_place_and_adds_new() {
 }
 
 #[test]
+fn a_changed_document_prepares_only_its_new_and_changed_items() {
+    // A cron sync finds most feeds changed by an item or two: the items
+    // still as stored are left out by the parse worker, before they are
+    // fingerprinted and packed, and the writer's outcome is the same.
+    let server = Server::start();
+    let v1 = String::from_utf8(fixture("bol-news.xml")).unwrap();
+    server.route("/bol.xml", Reply::xml(v1.clone()).with_etag("v1"));
+    let env = TestEnv::new();
+    env.write_config(&config(&server, &[("/bol.xml", "Bol", &[])], ""));
+    let debug_sync = || {
+        let out = env.cmd(&["sync"]).env("SYNDIC_LOG", "syndic=debug").output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let left_out = |log: &str| {
+        log.lines().find(|l| l.contains("items as stored left out")).map(|l| {
+            let field = |name: &str| {
+                l.split_whitespace().find_map(|w| w.strip_prefix(&format!("{name}="))).unwrap_or("?").to_owned()
+            };
+            (field("items"), field("unchanged"))
+        })
+    };
+    // The first sync has nothing to compare with.
+    let (_, log) = debug_sync();
+    assert_eq!(left_out(&log), None, "{log}");
+    let before = env.query("SELECT id, title, updated_at, hex(body) FROM entries ORDER BY id");
+    assert_eq!(before.len(), 3);
+
+    let v2 = v1
+        .replace("PSX closes higher on banking rally", "PSX closes higher on banking rally (updated)")
+        .replace(
+            "<item>\n<title>Gwadar port",
+            "<item><title>New item</title><guid>new-1</guid><description>fresh</description></item>\n<item>\n<title>Gwadar port",
+        );
+    server.route("/bol.xml", Reply::xml(v2).with_etag("v2"));
+    let (stdout, log) = debug_sync();
+    assert!(stdout.starts_with("synced 1 feed: 1 new, 0 copies, 1 updated, 0 unchanged, 0 failed"), "{stdout}");
+    assert_eq!(left_out(&log), Some(("4".into(), "2".into())), "{log}");
+    let after = env.query("SELECT id, title, updated_at, hex(body) FROM entries ORDER BY id");
+    assert_eq!(after.len(), 4);
+    let untouched: Vec<_> = before.iter().filter(|r| !r[1].starts_with("PSX")).collect();
+    assert_eq!(untouched.len(), 2);
+    for row in untouched {
+        assert!(after.contains(row), "{row:?} changed: {after:?}");
+    }
+}
+
+#[test]
 fn failing_feeds_are_reported_and_the_others_still_sync() {
     let server = Server::start();
     server.route("/ok.xml", Reply::xml(fixture("bol-news.xml")));
