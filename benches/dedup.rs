@@ -112,6 +112,7 @@ fn entry(key: &str, title: &str, text: &str, published: i64) -> TaggedEntry {
             content_text: Some(text.to_owned()),
             source_url: None,
             text_hash: syndic::dedup::text_hash(text),
+            item_hash: None,
         },
         vec![],
     )

@@ -442,6 +442,7 @@ fn tagged(item: &Item, boilerplate: &HashSet<i64>, dictionary: Option<&Dictionar
         content_text,
         source_url: None,
         text_hash: None,
+        item_hash: None,
     };
     let entry = NewEntry { text_hash: dedup::text_hash(entry.comparison_text()), ..entry };
     let reduced = dedup::reduce(entry.comparison_text());

@@ -68,6 +68,11 @@ pub struct NewEntry {
     /// prepares the entry for storing (`dedup::reduce` hashes its words once
     /// for both).
     pub text_hash: Option<i64>,
+    /// Hash of the HTML and text the item came with, before sanitising
+    /// (`parse::ItemHead::item_hash`): an item fetched again with the same
+    /// hash has the same stored texts. `None` for entries not parsed from a
+    /// feed document.
+    pub item_hash: Option<i64>,
 }
 
 impl NewEntry {

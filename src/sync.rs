@@ -25,7 +25,7 @@ use crate::dedup::{self, Comparison};
 use crate::error::{FeedError, FetchError, StoreError};
 use crate::fetch::{FetchOutcome, Fetcher, Slot, Validators};
 use crate::lookup::FeedKey;
-use crate::model::{FeedId, FeedMeta, NewEntry};
+use crate::model::{EntryKey, FeedId, FeedMeta, NewEntry};
 use crate::parse;
 use crate::store::{body, Failure, FeedRow, FetchState, KnownEntries, Samples, Store, TaggedEntry};
 use crate::topics::Topics;
@@ -731,7 +731,10 @@ enum Fetched {
         status: u16,
         validators: Validators,
         meta: FeedMeta,
+        /// The new and changed entries (those stored as they are left out).
         entries: Vec<TaggedEntry>,
+        /// Entries found unchanged whose item hash is to be recorded.
+        hashes: Vec<(EntryKey, i64)>,
         moved_to: Option<String>,
         fresh_for: Option<Duration>,
     },
@@ -785,17 +788,37 @@ async fn fetch_and_parse(
             // The parse thread cannot be stopped; the run goes on without it.
             let pool = Arc::clone(&prep.pool);
             let parsing = Arc::clone(&pool).run_owned(move || {
-                let parsed = parse::parse_feed(&body, &url, content_type.as_deref(), now)?;
+                let mut look = prep.known.as_ref().and_then(|(known, feed)| known.look(*feed));
+                let mut held = 0;
+                let parsed = match look.as_mut() {
+                    Some(look) => {
+                        let mut holds = |item: &parse::ItemHead<'_>| {
+                            let holds = look.holds(item);
+                            held += usize::from(holds);
+                            holds
+                        };
+                        parse::parse_feed_skipping(&body, &url, content_type.as_deref(), now, &mut holds)?
+                    }
+                    None => parse::parse_feed(&body, &url, content_type.as_deref(), now)?,
+                };
                 drop(body);
                 let mut entries = parsed.entries;
-                if let Some((known, feed)) = &prep.known {
-                    let items = entries.len();
-                    let unchanged = known.drop_unchanged(*feed, &mut entries);
-                    tracing::debug!(feed_url = %url, items, unchanged, "items as stored left out");
+                let mut hashes = Vec::new();
+                if let Some(mut look) = look {
+                    let sanitised = entries.len();
+                    let unchanged = look.drop_unchanged(&mut entries);
+                    hashes = look.finish();
+                    tracing::debug!(
+                        feed_url = %url,
+                        items = held + sanitised,
+                        unchanged = held + unchanged,
+                        unsanitised = held,
+                        "items as stored left out"
+                    );
                 }
-                Ok::<_, crate::error::ParseError>((parsed.meta, prepare(&prep, entries)))
+                Ok::<_, crate::error::ParseError>((parsed.meta, prepare(&prep, entries), hashes))
             });
-            let (meta, entries) = tokio::time::timeout(parse_deadline, parsing)
+            let (meta, entries, hashes) = tokio::time::timeout(parse_deadline, parsing)
                 .await
                 .map_err(|_| {
                     // The parse goes on, holding its thread: the others need one more.
@@ -803,7 +826,7 @@ async fn fetch_and_parse(
                     crate::error::ParseError::Deadline(parse_deadline)
                 })?
                 .ok_or(crate::error::ParseError::Panicked)??;
-            Ok(Fetched::Parsed { status, validators, meta, entries, moved_to, fresh_for })
+            Ok(Fetched::Parsed { status, validators, meta, entries, hashes, moved_to, fresh_for })
         }
     }
 }
@@ -884,7 +907,7 @@ fn record(
             };
             store.record_not_modified(row.id, &state, now)?;
         }
-        Ok(Fetched::Parsed { status, validators, meta, entries: tagged, moved_to, fresh_for }) => {
+        Ok(Fetched::Parsed { status, validators, meta, entries: tagged, hashes, moved_to, fresh_for }) => {
             outcome.moved_to = moved_to.clone();
             let state = FetchState {
                 http_status: Some(status),
@@ -897,6 +920,7 @@ fn record(
                 feed_updated: meta.updated,
             };
             let saved = store.save_feed(row.id, &state, &tagged, now)?;
+            store.record_item_hashes(row.id, &hashes)?;
             entries = saved.new + saved.copies + saved.updated;
             if row.name.is_none() {
                 if let Some(title) = meta.title {
@@ -981,6 +1005,7 @@ mod tests {
                         content_text: Some(text),
                         source_url: None,
                         text_hash: None,
+                        item_hash: None,
                     },
                     vec![],
                 )

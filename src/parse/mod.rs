@@ -24,7 +24,7 @@ use url::Url;
 
 use crate::dedup;
 use crate::error::ParseError;
-use crate::model::{DateSource, FeedMeta, NewEntry, ParsedFeed};
+use crate::model::{DateSource, EntryKey, FeedMeta, NewEntry, ParsedFeed};
 use crate::text::{clean_title, html_to_text, sanitize_and_text, strip_controls, text_to_html};
 use crate::urls::canonical_link;
 
@@ -47,6 +47,20 @@ pub fn parse_feed(
     feed_url: &str,
     content_type: Option<&str>,
     now: DateTime<Utc>,
+) -> Result<ParsedFeed, ParseError> {
+    parse_feed_skipping(body, feed_url, content_type, now, &mut |_| false)
+}
+
+/// [`parse_feed`], leaving out the items for which `stored` answers true
+/// when asked with their [`ItemHead`] (the store holds them as they are),
+/// before their HTML is sanitised. An item whose key or title comes from
+/// its text (no id, link or title) is not asked about.
+pub fn parse_feed_skipping(
+    body: &[u8],
+    feed_url: &str,
+    content_type: Option<&str>,
+    now: DateTime<Utc>,
+    stored: &mut dyn FnMut(&ItemHead<'_>) -> bool,
 ) -> Result<ParsedFeed, ParseError> {
     let charset = content_type.and_then(|ct| {
         ct.split(';').map(str::trim).find_map(|p| p.strip_prefix("charset=").or_else(|| p.strip_prefix("CHARSET=")))
@@ -116,21 +130,88 @@ pub fn parse_feed(
     let mut entries = Vec::with_capacity(feed.entries.len());
     for (i, e) in feed.entries.into_iter().enumerate() {
         let extra = extras.as_ref().and_then(|x| x.get(i));
-        let mut entry = normalise_entry(e, extra, &base, feed_author.as_deref(), now);
+        let head = item_head(&e, extra, &base, feed_author.as_deref(), now);
+        if let Some(key) = head.key.clone().filter(|_| !head.title.is_empty()) {
+            let Some(key) = unique_key(&mut keys, key, head.url.as_deref()) else { continue };
+            let asked = ItemHead {
+                key: &key,
+                title: &head.title,
+                url: head.url.as_deref(),
+                author: head.author.as_deref(),
+                published: head.published,
+                date_source: head.date_source,
+                item_hash: head.item_hash,
+            };
+            if stored(&asked) {
+                continue;
+            }
+            let mut entry = normalise_entry(e, head, extra);
+            entry.key = key;
+            if entry.source_url.is_none() {
+                entry.source_url = rss_sources.get(i).and_then(|s| s.as_deref()).and_then(|u| canonical_link(u, &base));
+            }
+            entries.push(entry);
+            continue;
+        }
+        let mut entry = normalise_entry(e, head, extra);
         if entry.source_url.is_none() {
             entry.source_url = rss_sources.get(i).and_then(|s| s.as_deref()).and_then(|u| canonical_link(u, &base));
         }
-        // Some feeds reuse one guid for several items: keep them apart by link.
-        if !keys.insert(entry.key.clone()) {
-            let Some(link) = entry.url.clone() else { continue };
-            entry.key.0 = format!("{}|{link}", entry.key.0);
-            if !keys.insert(entry.key.clone()) {
-                continue;
-            }
-        }
+        let Some(key) = unique_key(&mut keys, entry.key.clone(), entry.url.as_deref()) else { continue };
+        entry.key = key;
         entries.push(entry);
     }
     Ok(ParsedFeed { meta, entries })
+}
+
+/// `key` made unique among the `keys` of the document so far: some feeds
+/// reuse one guid for several items, kept apart by their link. `None`
+/// (the item is left out) if that does not make it unique.
+fn unique_key(keys: &mut HashSet<EntryKey>, key: EntryKey, url: Option<&str>) -> Option<EntryKey> {
+    if keys.insert(key.clone()) {
+        return Some(key);
+    }
+    let key = EntryKey(format!("{}|{}", key.0, url?));
+    keys.insert(key.clone()).then_some(key)
+}
+
+/// The version of what turns an item's HTML into the texts syndic stores
+/// (sanitising, the plain text, which field is taken for which), hashed
+/// into each [`ItemHead::item_hash`]. Raise it when that output changes
+/// (`the_sanitised_texts_of_the_fixtures_are_as_pinned` fails then), so
+/// that the items a store holds are sanitised and compared again rather
+/// than taken as they are.
+pub const TEXTS_VERSION: u64 = 1;
+
+/// What the store is asked about an item before its HTML is sanitised: its
+/// key, the fields it stores as they are, and a hash of the HTML and text it
+/// came with (with [`TEXTS_VERSION`]), which the store keeps with the
+/// entry ([`NewEntry::item_hash`]).
+#[derive(Debug)]
+pub struct ItemHead<'a> {
+    pub key: &'a EntryKey,
+    pub title: &'a str,
+    pub url: Option<&'a str>,
+    pub author: Option<&'a str>,
+    pub published: DateTime<Utc>,
+    pub date_source: DateSource,
+    pub item_hash: i64,
+}
+
+/// An item's fields that need no sanitising, worked out first.
+struct Head {
+    entry_base: Url,
+    raw_links: Vec<String>,
+    url: Option<String>,
+    source_url: Option<String>,
+    published: DateTime<Utc>,
+    date_source: DateSource,
+    /// The title, if the item has one of its own (not made from its text).
+    title: String,
+    /// The key, if it does not come from the text.
+    key: Option<EntryKey>,
+    author: Option<String>,
+    item_hash: i64,
 }
 
 /// Returns true if and only if the repaired parse `b` is better than `a`.
@@ -163,21 +244,21 @@ fn lacks_something(e: &feed_rs::model::Entry) -> bool {
         || (blank(&e.summary) && e.content.as_ref().and_then(|c| c.body.as_deref()).is_none_or(|b| b.trim().is_empty()))
 }
 
-fn normalise_entry(
-    e: feed_rs::model::Entry,
+fn item_head(
+    e: &feed_rs::model::Entry,
     extra: Option<&extras::ItemExtras>,
     base: &Url,
     feed_author: Option<&str>,
     now: DateTime<Utc>,
-) -> NewEntry {
+) -> Head {
     let entry_base = e.base.as_deref().and_then(|b| base.join(b).ok()).unwrap_or_else(|| base.clone());
     // The article's own link: not its comments page or comments feed.
     let raw_links = e
         .links
         .iter()
         .filter(|l| matches!(l.rel.as_deref(), None | Some("alternate")) && l.target.is_none())
-        .map(|l| l.href.as_str())
-        .chain(extra.and_then(|x| x.link.as_deref()))
+        .map(|l| l.href.clone())
+        .chain(extra.and_then(|x| x.link.clone()))
         .collect::<Vec<_>>();
     let url = raw_links.iter().find_map(|l| entry_link(l, &entry_base));
     let source_url = e
@@ -187,9 +268,86 @@ fn normalise_entry(
         .find_map(|l| canonical_link(&l.href, &entry_base))
         .or_else(|| e.source.as_deref().and_then(|s| canonical_link(s, &entry_base)));
 
-    let media_text = |f: fn(&feed_rs::model::MediaObject) -> Option<&feed_rs::model::Text>| {
-        e.media.iter().filter_map(f).find(|t| !t.content.trim().is_empty())
+    let (published, date_source) = match (e.published, e.updated) {
+        (Some(p), _) => (p, DateSource::Published),
+        (None, Some(u)) => (u, DateSource::Updated),
+        (None, None) => (now, DateSource::FirstSeen),
     };
+    let (published, date_source) =
+        if published > now + MAX_FUTURE_SKEW { (now, DateSource::FirstSeen) } else { (published, date_source) };
+
+    let mut title = e.title.as_ref().map(|t| markup_text(&t.content)).unwrap_or_default();
+    if title.is_empty() {
+        title = extra.and_then(|x| x.title.as_deref()).map(markup_text).unwrap_or_default();
+    }
+    if title.is_empty() {
+        title = media_text(e, |m| m.title.as_ref()).map(|t| markup_text(&t.content)).unwrap_or_default();
+    }
+    // The key, when it comes from the id or the link (see `dedup::entry_key`),
+    // not from the title and text.
+    let guid = non_empty(&e.id);
+    let key = (guid.is_some() || url.is_some()).then(|| dedup::entry_key(guid.as_deref(), url.as_deref(), "", ""));
+    let person = |p: &feed_rs::model::Person| {
+        p.name.as_deref().and_then(non_empty).or_else(|| p.email.as_deref().and_then(non_empty))
+    };
+    let author = e
+        .authors
+        .iter()
+        .find_map(person)
+        .or_else(|| extra.and_then(|x| x.author.as_deref()).and_then(non_empty))
+        .or_else(|| e.media.iter().flat_map(|m| &m.credits).find_map(|c| non_empty(&c.entity)))
+        .or(feed_author.map(str::to_owned))
+        .map(|a| clean_title(&a));
+    Head {
+        entry_base,
+        raw_links,
+        url,
+        source_url,
+        published,
+        date_source,
+        title,
+        key,
+        author,
+        item_hash: item_hash(e, extra),
+    }
+}
+
+/// The first non-blank text of the item's media that `f` picks.
+fn media_text(
+    e: &feed_rs::model::Entry,
+    f: fn(&feed_rs::model::MediaObject) -> Option<&feed_rs::model::Text>,
+) -> Option<&feed_rs::model::Text> {
+    e.media.iter().filter_map(f).find(|t| !t.content.trim().is_empty())
+}
+
+/// A hash of everything [`normalise_entry`] makes the item's stored texts
+/// from, and of [`TEXTS_VERSION`]: two items with the same hash have the
+/// same sanitised HTML and plain texts.
+fn item_hash(e: &feed_rs::model::Entry, extra: Option<&extras::ItemExtras>) -> i64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&TEXTS_VERSION.to_le_bytes());
+    let mut field = |tag: u8, text: Option<&str>| {
+        h.update(&[tag]);
+        if let Some(text) = text {
+            h.update(&(text.len() as u64).to_le_bytes());
+            h.update(text.as_bytes());
+        }
+    };
+    field(1, e.summary.as_ref().map(|t| t.content.as_str()));
+    field(2, e.summary.as_ref().map(|t| t.content_type.as_ref()));
+    field(3, e.content.as_ref().and_then(|c| c.body.as_deref()));
+    field(4, e.content.as_ref().map(|c| c.content_type.as_ref()));
+    field(5, extra.and_then(|x| x.summary.as_deref()));
+    field(6, extra.and_then(|x| x.content.as_deref()));
+    let media = media_text(e, |m| m.description.as_ref());
+    field(7, media.map(|t| t.content.as_str()));
+    field(8, media.map(|t| t.content_type.as_ref()));
+    h.digest() as i64
+}
+
+fn normalise_entry(e: feed_rs::model::Entry, head: Head, extra: Option<&extras::ItemExtras>) -> NewEntry {
+    let Head { entry_base, raw_links, url, source_url, published, date_source, mut title, key, author, item_hash } =
+        head;
     let extra_html = |f: fn(&extras::ItemExtras) -> Option<&String>| {
         extra.and_then(f).map(|h| html_and_text(h, "text/html")).filter(|(h, _)| h.is_some())
     };
@@ -201,7 +359,7 @@ fn normalise_entry(
         Some(_) => (summary_html, summary_text),
         None => extra_html(|x| x.summary.as_ref())
             .or_else(|| {
-                media_text(|m| m.description.as_ref()).map(|t| html_and_text(&t.content, t.content_type.as_ref()))
+                media_text(&e, |m| m.description.as_ref()).map(|t| html_and_text(&t.content, t.content_type.as_ref()))
             })
             .unwrap_or((None, None)),
     };
@@ -217,26 +375,11 @@ fn normalise_entry(
         None => extra_html(|x| x.content.as_ref()).unwrap_or((None, None)),
     };
 
-    let (published, date_source) = match (e.published, e.updated) {
-        (Some(p), _) => (p, DateSource::Published),
-        (None, Some(u)) => (u, DateSource::Updated),
-        (None, None) => (now, DateSource::FirstSeen),
-    };
-    let (published, date_source) =
-        if published > now + MAX_FUTURE_SKEW { (now, DateSource::FirstSeen) } else { (published, date_source) };
-
     let body = match (&content_text, &summary_text) {
         (Some(c), _) => c.as_str(),
         (None, Some(s)) => s.as_str(),
         (None, None) => "",
     };
-    let mut title = e.title.as_ref().map(|t| markup_text(&t.content)).unwrap_or_default();
-    if title.is_empty() {
-        title = extra.and_then(|x| x.title.as_deref()).map(markup_text).unwrap_or_default();
-    }
-    if title.is_empty() {
-        title = media_text(|m| m.title.as_ref()).map(|t| markup_text(&t.content)).unwrap_or_default();
-    }
     if title.is_empty() {
         title = title_from_text(body);
     }
@@ -249,27 +392,19 @@ fn normalise_entry(
             .find(|u| OTHER_LINK_SCHEMES.contains(&u.scheme()))
             .map(|u| u.to_string())
     };
-    let key_link = url.clone().or_else(other_link);
     if title.is_empty() {
         title = other_link().map(|l| clean_title(&l)).unwrap_or_default();
     }
-    let key = dedup::entry_key(non_empty(&e.id).as_deref(), key_link.as_deref(), &title, body);
-    let person = |p: &feed_rs::model::Person| {
-        p.name.as_deref().and_then(non_empty).or_else(|| p.email.as_deref().and_then(non_empty))
-    };
-    let author = e
-        .authors
-        .iter()
-        .find_map(person)
-        .or_else(|| extra.and_then(|x| x.author.as_deref()).and_then(non_empty))
-        .or_else(|| e.media.iter().flat_map(|m| &m.credits).find_map(|c| non_empty(&c.entity)))
-        .or(feed_author.map(str::to_owned));
+    let key = key.unwrap_or_else(|| {
+        let key_link = url.clone().or_else(other_link);
+        dedup::entry_key(non_empty(&e.id).as_deref(), key_link.as_deref(), &title, body)
+    });
 
     NewEntry {
         key,
         title,
         url,
-        author: author.map(|a| clean_title(&a)),
+        author,
         published,
         date_source,
         summary_html,
@@ -279,6 +414,7 @@ fn normalise_entry(
         source_url,
         // Set where copy detection hashes the same words (sync::prepare).
         text_hash: None,
+        item_hash: Some(item_hash),
     }
 }
 
@@ -820,5 +956,113 @@ mod tests {
         assert_eq!(f.entries.len(), 2);
         assert_eq!(f.entries[0].published, now());
         assert_eq!(f.entries[1].key.0, "guid:same|https://x.example/b");
+    }
+
+    const ITEMS: &str = r#"<rss version="2.0"><channel><title>x</title>
+<item><title>a</title><guid>same</guid><link>https://x.example/a</link><description>&lt;p&gt;One&lt;/p&gt;</description></item>
+<item><title>b</title><guid>same</guid><link>https://x.example/b</link><description>Two</description></item>
+<item><title>c</title><link>https://x.example/c</link><description>Three</description></item>
+<item><title>d</title><description>Four, with neither id nor link: keyed by its text</description></item>
+<item><guid>e</guid><description>Five, untitled: titled by its text</description></item>
+</channel></rss>"#;
+
+    fn skipping(doc: &str, stored: &mut dyn FnMut(&ItemHead<'_>) -> bool) -> ParsedFeed {
+        parse_feed_skipping(doc.as_bytes(), "https://news.example/feed/", None, now(), stored).unwrap()
+    }
+
+    #[test]
+    fn items_the_store_holds_are_left_out_before_sanitising_and_the_rest_parse_as_before() {
+        let all = parse(ITEMS);
+        let keys = |f: &ParsedFeed| f.entries.iter().map(|e| e.key.0.clone()).collect::<Vec<_>>();
+        assert_eq!(keys(&all).len(), 5);
+        // Asked about, holding none: the same entries, field by field.
+        let mut asked = Vec::new();
+        let none = skipping(ITEMS, &mut |item| {
+            asked.push((item.key.0.clone(), item.title.to_owned(), item.item_hash));
+            false
+        });
+        assert_eq!(format!("{:?}", none.entries), format!("{:?}", all.entries));
+        // Only the items whose key and title do not come from their text,
+        // each with its final key, title and hash.
+        let expected: Vec<_> = all.entries[..3]
+            .iter()
+            .map(|e| (e.key.0.clone(), e.title.clone(), e.item_hash.expect("every parsed item has a hash")))
+            .collect();
+        assert_eq!(asked, expected);
+        assert_eq!(asked[1].0, "guid:same|https://x.example/b");
+        // Those held are left out; a guid held still counts as taken, so
+        // the next item with it is kept apart by its link as before.
+        let held = skipping(ITEMS, &mut |item| item.key.0 == "guid:same" || item.title == "c");
+        assert_eq!(keys(&held), keys(&all)[1..2].iter().chain(&keys(&all)[3..]).cloned().collect::<Vec<_>>());
+        assert_eq!(format!("{:?}", held.entries[0]), format!("{:?}", all.entries[1]));
+    }
+
+    #[test]
+    fn the_item_hash_changes_with_the_texts_an_item_comes_with_and_nothing_else() {
+        let hash = |item: &str| {
+            // With an author and a link, so that no item lacks what the
+            // extras would look for (they are hashed too, when read).
+            let doc = format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title><entry><author><name>A</name></author><link href="https://x.example/1"/>{item}</entry></feed>"#
+            );
+            only_entry(&doc).item_hash.unwrap()
+        };
+        let base = hash(
+            r#"<id>1</id><title>T</title><summary type="html">&lt;b&gt;S&lt;/b&gt;</summary><content type="html">&lt;p&gt;C&lt;/p&gt;</content>"#,
+        );
+        // Title, id, link and dates are compared as they are, not hashed.
+        let same = [
+            r#"<id>2</id><title>Other</title><updated>2026-11-01T00:00:00Z</updated><link href="https://x.example/2"/><summary type="html">&lt;b&gt;S&lt;/b&gt;</summary><content type="html">&lt;p&gt;C&lt;/p&gt;</content>"#,
+        ];
+        for item in same {
+            assert_eq!(hash(item), base, "{item}");
+        }
+        let changed = [
+            // Another summary or content, or the same text of another type.
+            r#"<id>1</id><title>T</title><summary type="html">&lt;b&gt;S!&lt;/b&gt;</summary><content type="html">&lt;p&gt;C&lt;/p&gt;</content>"#,
+            r#"<id>1</id><title>T</title><summary type="html">&lt;b&gt;S&lt;/b&gt;</summary><content type="html">&lt;p&gt;C.&lt;/p&gt;</content>"#,
+            r#"<id>1</id><title>T</title><summary type="text">&lt;b&gt;S&lt;/b&gt;</summary><content type="html">&lt;p&gt;C&lt;/p&gt;</content>"#,
+            r#"<id>1</id><title>T</title><summary type="html">&lt;b&gt;S&lt;/b&gt;</summary>"#,
+            r#"<id>1</id><title>T</title><content type="html">&lt;b&gt;S&lt;/b&gt;</content><summary type="html">&lt;p&gt;C&lt;/p&gt;</summary>"#,
+        ];
+        for item in changed {
+            assert_ne!(hash(item), base, "{item}");
+        }
+    }
+
+    /// The texts stored for the fixtures' items: sanitised HTML and plain
+    /// text. If this fails, what an item's HTML is stored as changed: raise
+    /// [`TEXTS_VERSION`] (so that a store's items are sanitised and compared
+    /// again, not taken as they are by their item hash), then pin the new value.
+    #[test]
+    fn the_sanitised_texts_of_the_fixtures_are_as_pinned() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut files: Vec<_> = ["dedup", "feeds", "news"]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(dir.join(d)).unwrap())
+            .map(|f| f.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "xml" || x == "atom" || x == "json"))
+            .filter(|p| !p.ends_with("expected.json"))
+            .collect();
+        files.sort();
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        let mut items = 0;
+        for path in &files {
+            let Ok(feed) = parse_feed(&std::fs::read(path).unwrap(), "https://news.example/feed/", None, now()) else {
+                continue;
+            };
+            for e in feed.entries {
+                for text in [&e.summary_html, &e.summary_text, &e.content_html, &e.content_text] {
+                    h.update(format!("{text:?}").as_bytes());
+                }
+                items += 1;
+            }
+        }
+        assert!(files.len() >= 40 && items >= 120, "{} files, {items} items", files.len());
+        assert_eq!(
+            format!("{:016x}", h.digest()),
+            "d3181998ccb58454",
+            "the texts stored for an item's HTML changed: raise TEXTS_VERSION ({TEXTS_VERSION}) and pin the new value"
+        );
     }
 }

@@ -441,6 +441,7 @@ mod tests {
                 content_text: Some(text),
                 source_url: None,
                 text_hash: None,
+                item_hash: None,
             },
             vec![],
             dictionary,

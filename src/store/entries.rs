@@ -407,7 +407,7 @@ fn save_entry(
     let packed = &tagged.stored.0;
     let existing = tx
         .prepare_cached(
-            "SELECT id, title, url, author, body, published
+            "SELECT id, title, url, author, body, published, item_hash
              FROM entries WHERE feed_id = ?1 AND entry_key = ?2",
         )?
         .query_row(params![feed.0, e.key.0], |r| Ok((r.get::<_, i64>(0)?, Stored::from_row(r, 1)?)))
@@ -420,7 +420,8 @@ fn save_entry(
         let published = old.published_for(e);
         tx.prepare_cached(
             "UPDATE entries SET title = ?2, url = ?3, author = ?4, published = ?5, updated_at = ?6,
-                    body = ?7, text_len = ?8, source_url = ?9, text_hash = ?10, url_key = ?11, title_key = ?12
+                    body = ?7, text_len = ?8, source_url = ?9, text_hash = ?10, url_key = ?11, title_key = ?12,
+                    item_hash = ?13
              WHERE id = ?1",
         )?
         .execute(params![
@@ -435,7 +436,8 @@ fn save_entry(
             e.source_url,
             e.text_hash,
             e.url.as_deref().map(url_key),
-            super::dedup::title_key(&e.title)
+            super::dedup::title_key(&e.title),
+            e.item_hash
         ])?;
         queue_for_filters(tx, id)?;
         search.push(SearchRow::of(id, tagged, true));
@@ -449,10 +451,10 @@ fn save_entry(
     // 013): an id never names another entry.
     tx.prepare_cached(
         "INSERT INTO entries (id, feed_id, entry_key, title, url, author, published, date_source, first_seen,
-                updated_at, body, text_len, source_url, text_hash, url_key, title_key)
+                updated_at, body, text_len, source_url, text_hash, url_key, title_key, item_hash)
          VALUES (MAX((SELECT COALESCE(MAX(id), 0) + 1 FROM entries),
                      COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'entries_next_id'), 0)),
-                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         feed.0,
@@ -471,7 +473,8 @@ fn save_entry(
         // Its exact keys are filed by one trigger (migration 021), the
         // title's with them rather than by a second one when copy
         // detection sets it.
-        super::dedup::title_key(&e.title)
+        super::dedup::title_key(&e.title),
+        e.item_hash
     ])?;
     let id = tx.last_insert_rowid();
     queue_for_filters(tx, id)?;
@@ -492,10 +495,14 @@ pub(super) struct Stored {
     /// The packed texts (`None`: neither summary nor content).
     body: Option<Vec<u8>>,
     published: i64,
+    /// The hash of the item it was made from (`None`: stored before
+    /// migration 023, or its text dropped by a repair).
+    item_hash: Option<i64>,
 }
 
 impl Stored {
-    /// Reads `title, url, author, body, published` from `row`, starting at column `at`.
+    /// Reads `title, url, author, body, published, item_hash` from `row`,
+    /// starting at column `at`.
     pub(super) fn from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Stored> {
         Ok(Stored {
             title: r.get(at)?,
@@ -509,16 +516,40 @@ impl Stored {
                 _ => Some(Vec::new()),
             },
             published: r.get(at + 4)?,
+            item_hash: r.get(at + 5)?,
         })
+    }
+
+    /// Returns true if and only if the item `item` would change nothing
+    /// of this entry, told without its HTML: the same hash of the item as
+    /// fetched (so the same texts, see [`crate::parse::TEXTS_VERSION`]), the
+    /// same title, link, author and time, and a stored text that can be
+    /// read (a damaged one is stored again).
+    pub(super) fn is_unchanged_by_item(&self, item: &crate::parse::ItemHead<'_>) -> bool {
+        self.item_hash == Some(item.item_hash)
+            && self.title == item.title
+            && self.url.as_deref() == item.url
+            && self.author.as_deref() == item.author
+            && self.published_at(item.published, item.date_source) == self.published
+            && self.body.as_deref().is_none_or(|b| unpack(b).is_ok())
+    }
+
+    /// Returns true if `e`'s item hash is one this entry does not have yet.
+    pub(super) fn lacks_item_hash(&self, e: &NewEntry) -> bool {
+        e.item_hash.is_some() && e.item_hash != self.item_hash
     }
 
     /// The time `e` is stored under: its own, or, for an entry without a
     /// date of its own, the time it was first seen.
     fn published_for(&self, e: &NewEntry) -> i64 {
-        if e.date_source == crate::model::DateSource::FirstSeen {
+        self.published_at(e.published, e.date_source)
+    }
+
+    fn published_at(&self, published: DateTime<Utc>, source: crate::model::DateSource) -> i64 {
+        if source == crate::model::DateSource::FirstSeen {
             self.published
         } else {
-            e.published.timestamp()
+            published.timestamp()
         }
     }
 

@@ -229,6 +229,7 @@ mod tests {
                 content_text: Some(format!("{title}: a text of its own, long enough to stand alone.")),
                 source_url: None,
                 text_hash: None,
+                item_hash: None,
             },
             vec![],
         )

@@ -17,7 +17,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::entries::Stored;
 use super::{Result, Store};
-use crate::model::{FeedId, NewEntry};
+use crate::model::{EntryKey, FeedId, NewEntry};
+use crate::parse::ItemHead;
 
 /// A reader's page cache, in SQLite's unit (negative: KiB). A feed's
 /// entries are a few index pages and their rows: this bounds what each
@@ -31,7 +32,7 @@ const READER_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// An entry of a feed as stored (for [`Stored::from_row`]).
 pub(super) const STORED: &str =
-    "SELECT title, url, author, body, published FROM entries WHERE feed_id = ?1 AND entry_key = ?2";
+    "SELECT title, url, author, body, published, item_hash FROM entries WHERE feed_id = ?1 AND entry_key = ?2";
 
 /// A key of a feed whose entry was deleted for good.
 pub(super) const TOMBSTONED: &str = "SELECT 1 FROM tombstones WHERE feed_id = ?1 AND entry_key = ?2";
@@ -49,43 +50,49 @@ impl Store {
     pub fn known_entries(&self) -> Option<KnownEntries> {
         self.path.as_ref().map(|path| KnownEntries { path: path.clone(), idle: Mutex::new(Vec::new()) })
     }
+
+    /// Gives the entries of `feed` that a parse worker found unchanged but
+    /// stored without the hash of the item they now come from
+    /// ([`Look::finish`]) that hash, so that the next sync leaves them out
+    /// before sanitising them. Nothing else of them changes.
+    pub fn record_item_hashes(&mut self, feed: FeedId, hashes: &[(EntryKey, i64)]) -> Result<()> {
+        let mut update =
+            self.conn.prepare_cached("UPDATE entries SET item_hash = ?3 WHERE feed_id = ?1 AND entry_key = ?2")?;
+        for (key, hash) in hashes {
+            update.execute(params![feed.0, key.0, hash])?;
+        }
+        Ok(())
+    }
 }
 
 impl KnownEntries {
-    /// Removes from `entries` (one document's entries of feed `feed`) those
-    /// that the last committed state of the store holds exactly as they are
-    /// and those deleted for good (tombstoned): the writer would leave both
-    /// alone ([`super::entries`]'s `save_entry` applies the same test).
-    /// Returns how many it removed. Nothing is removed when the store cannot
-    /// be read (busy, damaged): the writer then judges every entry itself.
-    ///
-    /// What the writer saves in the open transaction is not seen here, which
-    /// is safe: a feed's entries are written once a sync, by its own turn,
-    /// after this look at them; what the writer changes of other entries
-    /// meanwhile (their story, a body packed again) is not what is compared.
-    pub fn drop_unchanged(&self, feed: FeedId, entries: &mut Vec<NewEntry>) -> usize {
-        if entries.is_empty() {
-            return 0;
-        }
-        let mut conn = match self.take() {
+    /// A look at the entries of `feed`, in one read transaction (one
+    /// snapshot: the last committed state of the store). `None` when the
+    /// store cannot be read (busy, damaged): the worker then prepares every
+    /// item and the writer judges them all, as without this look.
+    pub fn look(&self, feed: FeedId) -> Option<Look<'_>> {
+        let conn = match self.take().and_then(|conn| {
+            conn.execute_batch("BEGIN")?;
+            Ok(conn)
+        }) {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::debug!(error = %e, "entries not looked up before preparing them");
-                return 0;
+                return None;
             }
         };
-        let unchanged = match unchanged_entries(&mut conn, feed, entries) {
-            Ok(unchanged) => unchanged,
-            Err(e) => {
-                tracing::debug!(error = %e, "entries not looked up before preparing them");
-                return 0;
-            }
-        };
-        self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(conn);
-        let before = entries.len();
-        let mut flags = unchanged.into_iter();
-        entries.retain(|_| !flags.next().unwrap_or(false));
-        before - entries.len()
+        Some(Look { known: self, conn: Some(conn), feed, hashes: Vec::new() })
+    }
+
+    /// Removes from `entries` (one document's entries of feed `feed`) those
+    /// that the store holds as they are and those deleted for good: see
+    /// [`Look::drop_unchanged`]. Returns how many it removed.
+    pub fn drop_unchanged(&self, feed: FeedId, entries: &mut Vec<NewEntry>) -> usize {
+        self.look(feed).map_or(0, |mut look| {
+            let dropped = look.drop_unchanged(entries);
+            look.finish();
+            dropped
+        })
     }
 
     fn take(&self) -> Result<Connection> {
@@ -93,6 +100,95 @@ impl KnownEntries {
             return Ok(conn);
         }
         open_reader(&self.path)
+    }
+}
+
+/// A parse worker's look at one feed's stored entries (see
+/// [`KnownEntries::look`]). Every question it cannot answer (an error
+/// reading) is answered "not stored as it is": the item is prepared and
+/// the writer judges it.
+pub struct Look<'a> {
+    known: &'a KnownEntries,
+    /// `None` once an error made it give up.
+    conn: Option<Connection>,
+    feed: FeedId,
+    /// Entries found unchanged by their HTML whose item hash is not the one stored.
+    hashes: Vec<(EntryKey, i64)>,
+}
+
+impl Look<'_> {
+    /// Returns true if the store holds `item` as it is, told before its HTML
+    /// is sanitised (the same item hash, see
+    /// `entries::Stored::is_unchanged_by_item`), or deleted it for good:
+    /// the writer would leave it alone.
+    pub fn holds(&mut self, item: &ItemHead<'_>) -> bool {
+        self.ask(item.key, |old| old.is_unchanged_by_item(item)).unwrap_or(false)
+    }
+
+    /// Removes from `entries` (parsed and sanitised) those the store holds as
+    /// they are, by the writer's own test (`save_entry`'s,
+    /// `entries::Stored::is_unchanged_by`), and those deleted for good.
+    /// Returns how many it removed.
+    pub fn drop_unchanged(&mut self, entries: &mut Vec<NewEntry>) -> usize {
+        let before = entries.len();
+        entries.retain(|e| {
+            let mut lacks_hash = false;
+            let unchanged = self
+                .ask(&e.key, |old| {
+                    lacks_hash = old.lacks_item_hash(e);
+                    old.is_unchanged_by(e, None)
+                })
+                .unwrap_or(false);
+            if unchanged && lacks_hash {
+                self.hashes.extend(e.item_hash.map(|h| (e.key.clone(), h)));
+            }
+            !unchanged
+        });
+        before - entries.len()
+    }
+
+    /// Ends the look; returns the entries found unchanged whose item hash
+    /// is not the one stored, for [`Store::record_item_hashes`].
+    pub fn finish(mut self) -> Vec<(EntryKey, i64)> {
+        // Its connection goes back to the idle ones as it is dropped.
+        std::mem::take(&mut self.hashes)
+    }
+
+    /// Whether the entry of `key` is stored and `same` says it is unchanged,
+    /// or deleted for good. `None` after an error (logged).
+    fn ask(&mut self, key: &EntryKey, same: impl FnOnce(&Stored) -> bool) -> Option<bool> {
+        let conn = self.conn.as_ref()?;
+        let feed = self.feed;
+        let read = || -> Result<bool> {
+            let found = conn
+                .prepare_cached(STORED)?
+                .query_row(params![feed.0, key.0], |r| Stored::from_row(r, 0))
+                .optional()?;
+            Ok(match found {
+                Some(old) => same(&old),
+                None => conn.prepare_cached(TOMBSTONED)?.exists(params![feed.0, key.0])?,
+            })
+        };
+        match read() {
+            Ok(answer) => Some(answer),
+            Err(e) => {
+                tracing::debug!(error = %e, "entries not looked up before preparing them");
+                // Not given back: its transaction may be in any state.
+                self.conn = None;
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Look<'_> {
+    /// Ends the read transaction and gives the connection back.
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if conn.execute_batch("COMMIT").is_ok() {
+                self.known.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(conn);
+            }
+        }
     }
 }
 
@@ -106,32 +202,12 @@ fn open_reader(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-/// For each of `entries`, whether the store holds it as it is or deleted it
-/// for good; read in one transaction (one snapshot).
-fn unchanged_entries(conn: &mut Connection, feed: FeedId, entries: &[NewEntry]) -> Result<Vec<bool>> {
-    let tx = conn.transaction()?;
-    let mut unchanged = Vec::with_capacity(entries.len());
-    {
-        let mut stored = tx.prepare_cached(STORED)?;
-        let mut tombstoned = tx.prepare_cached(TOMBSTONED)?;
-        for e in entries {
-            let found = stored.query_row(params![feed.0, e.key.0], |r| Stored::from_row(r, 0)).optional()?;
-            unchanged.push(match found {
-                Some(old) => old.is_unchanged_by(e, None),
-                None => tombstoned.exists(params![feed.0, e.key.0])?,
-            });
-        }
-    }
-    tx.commit()?;
-    Ok(unchanged)
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, TimeZone, Utc};
 
     use super::*;
-    use crate::model::{DateSource, EntryKey};
+    use crate::model::DateSource;
     use crate::store::{FetchState, SaveReport, TaggedEntry};
 
     fn at(day: u32) -> DateTime<Utc> {
@@ -153,6 +229,7 @@ mod tests {
             content_text: Some(text),
             source_url: None,
             text_hash: None,
+            item_hash: None,
         }
     }
 
@@ -217,6 +294,70 @@ mod tests {
         let mut again = next.clone();
         assert_eq!(known.drop_unchanged(feed, &mut again), 6, "{:?}", keys(&again));
         assert!(again.is_empty());
+    }
+
+    fn head(e: &NewEntry) -> ItemHead<'_> {
+        ItemHead {
+            key: &e.key,
+            title: &e.title,
+            url: e.url.as_deref(),
+            author: e.author.as_deref(),
+            published: e.published,
+            date_source: e.date_source,
+            item_hash: e.item_hash.expect("a parsed item has a hash"),
+        }
+    }
+
+    #[test]
+    fn an_item_is_held_by_its_hash_while_its_stored_text_can_be_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_at(&dir.path().join("syndic.db")).unwrap();
+        let feed = store.upsert_feeds(&[("https://bol.example/feed".into(), None)]).unwrap()[0].id;
+        let hashed = |key: &str, hash: i64| NewEntry { item_hash: Some(hash), ..entry(key, key) };
+        let undated = |published| NewEntry { published, date_source: DateSource::FirstSeen, ..hashed("undated", 4) };
+        // "old" was stored before item hashes (migration 023).
+        let first = [hashed("a", 1), entry("old", "old"), hashed("damaged", 3), undated(at(3)), hashed("deleted", 5)];
+        store.save_feed(feed, &FetchState::default(), &tagged(&first), at(3)).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO tombstones (feed_id, entry_key, deleted_at) VALUES (1, 'deleted', 0);
+                 DELETE FROM entries WHERE entry_key = 'deleted';
+                 UPDATE entries SET body = substr(body, 1, length(body) / 2) WHERE entry_key = 'damaged';",
+            )
+            .unwrap();
+        let known = store.known_entries().unwrap();
+        let mut look = known.look(feed).unwrap();
+        assert!(look.holds(&head(&hashed("a", 1))));
+        assert!(look.holds(&head(&undated(at(9)))), "dated when first seen");
+        assert!(look.holds(&head(&hashed("deleted", 6))), "deleted for good");
+        assert!(!look.holds(&head(&hashed("a", 2))), "other texts");
+        assert!(!look.holds(&head(&NewEntry { title: "Corrected".into(), ..hashed("a", 1) })));
+        assert!(!look.holds(&head(&NewEntry { url: None, ..hashed("a", 1) })));
+        assert!(!look.holds(&head(&NewEntry { author: None, ..hashed("a", 1) })));
+        assert!(!look.holds(&head(&NewEntry { published: at(2), ..hashed("a", 1) })));
+        assert!(!look.holds(&head(&hashed("old", 7))), "stored without a hash");
+        assert!(!look.holds(&head(&hashed("damaged", 3))), "its text is stored again");
+        assert!(!look.holds(&head(&hashed("new", 8))));
+
+        // Compared by its HTML, the entry stored without a hash is unchanged:
+        // its hash is handed to the writer, and the next look holds it.
+        let mut parsed = vec![hashed("old", 7), hashed("damaged", 3), hashed("new", 8)];
+        assert_eq!(look.drop_unchanged(&mut parsed), 1);
+        assert_eq!(keys(&parsed), ["damaged", "new"]);
+        assert_eq!(look.finish(), [(EntryKey("old".into()), 7)]);
+        store.record_item_hashes(feed, &[(EntryKey("old".into()), 7)]).unwrap();
+        let report = store.save_feed(feed, &FetchState::default(), &tagged(&parsed), at(4)).unwrap();
+        assert_eq!(report, SaveReport { new: 1, copies: 0, updated: 1 });
+        let mut look = known.look(feed).unwrap();
+        for (key, hash) in [("old", 7), ("damaged", 3), ("new", 8)] {
+            assert!(look.holds(&head(&hashed(key, hash))), "{key}");
+        }
+        // What `doctor --repair` drops, it drops with its hash.
+        drop(look);
+        store.conn.execute_batch("UPDATE entries SET body = x'09' WHERE entry_key = 'a'").unwrap();
+        store.repair().unwrap();
+        assert!(!known.look(feed).unwrap().holds(&head(&hashed("a", 1))));
     }
 
     #[test]

@@ -184,7 +184,9 @@ impl Store {
         // entry stores it again: its feed is fetched whole, without the
         // validators of its last fetch, and now, even if the server said
         // it stays fresh a while (max-age, ttl) or it was backing off.
-        let mut drop_text = tx.prepare("UPDATE entries SET body = NULL WHERE id = ?1")?;
+        // Its item hash goes with it: the next sync compares the item by its
+        // HTML, finds it changed and stores it (see `known::Look::holds`).
+        let mut drop_text = tx.prepare("UPDATE entries SET body = NULL, item_hash = NULL WHERE id = ?1")?;
         let mut forget_validators =
             tx.prepare("UPDATE feeds SET etag = NULL, last_modified = NULL, next_attempt = NULL WHERE id = ?1")?;
         for (id, feed, _) in damaged_texts(&tx)? {

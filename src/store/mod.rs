@@ -36,7 +36,7 @@ use schema::MIGRATIONS;
 pub use dedup::{Assessment, DedupSettings, Via, KEY_HORIZON_DAYS};
 pub use dictionary::{Samples, Trained, DICTIONARY_MIN_ENTRIES};
 pub use filters::FilterReport;
-pub use known::KnownEntries;
+pub use known::{KnownEntries, Look};
 pub use reading::PurgeReport;
 pub use stats::{FeedActivity, FeedDay, Republished, StatsQuery, TopicDay};
 

@@ -299,6 +299,7 @@ mod tests {
             content_text: Some(TEXT.into()),
             source_url: None,
             text_hash: crate::dedup::text_hash(TEXT),
+            item_hash: None,
         };
         s.save_feed(feed, &FetchState::default(), &[TaggedEntry::new(e, vec![])], day(d)).unwrap();
         EntryId(s.conn.query_row("SELECT id FROM entries WHERE entry_key = ?1", [key], |r| r.get(0)).unwrap())

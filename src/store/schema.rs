@@ -33,6 +33,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/020_search_index_merges_eight.sql"),
     include_str!("migrations/021_staged_exact_keys.sql"),
     include_str!("migrations/022_search_index_merges_sixteen.sql"),
+    include_str!("migrations/023_item_hash.sql"),
 ];
 
 /// The migration that makes the search index contentless; the index is

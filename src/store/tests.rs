@@ -30,6 +30,7 @@ fn entry(key: &str, url: Option<&str>, text: &str, day: u32) -> TaggedEntry {
             content_text: Some(text.to_owned()),
             source_url: None,
             text_hash: dedup::text_hash(text),
+            item_hash: None,
         },
         vec!["cpec".into()],
     )

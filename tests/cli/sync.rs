@@ -236,7 +236,7 @@ fn a_changed_document_prepares_only_its_new_and_changed_items() {
             let field = |name: &str| {
                 l.split_whitespace().find_map(|w| w.strip_prefix(&format!("{name}="))).unwrap_or("?").to_owned()
             };
-            (field("items"), field("unchanged"))
+            (field("items"), field("unchanged"), field("unsanitised"))
         })
     };
     // The first sync has nothing to compare with.
@@ -251,10 +251,11 @@ fn a_changed_document_prepares_only_its_new_and_changed_items() {
             "<item>\n<title>Gwadar port",
             "<item><title>New item</title><guid>new-1</guid><description>fresh</description></item>\n<item>\n<title>Gwadar port",
         );
-    server.route("/bol.xml", Reply::xml(v2).with_etag("v2"));
+    server.route("/bol.xml", Reply::xml(v2.clone()).with_etag("v2"));
     let (stdout, log) = debug_sync();
     assert!(stdout.starts_with("synced 1 feed: 1 new, 0 copies, 1 updated, 0 unchanged, 0 failed"), "{stdout}");
-    assert_eq!(left_out(&log), Some(("4".into(), "2".into())), "{log}");
+    // The two unchanged are left out by their item hash, before their HTML is sanitised.
+    assert_eq!(left_out(&log), Some(("4".into(), "2".into(), "2".into())), "{log}");
     let after = env.query("SELECT id, title, updated_at, hex(body) FROM entries ORDER BY id");
     assert_eq!(after.len(), 4);
     let untouched: Vec<_> = before.iter().filter(|r| !r[1].starts_with("PSX")).collect();
@@ -262,6 +263,25 @@ fn a_changed_document_prepares_only_its_new_and_changed_items() {
     for row in untouched {
         assert!(after.contains(row), "{row:?} changed: {after:?}");
     }
+
+    // A store from before item hashes (migration 023): its entries are
+    // compared by their sanitised HTML, then given their hash.
+    env.query("UPDATE entries SET item_hash = NULL");
+    let item = |n: u32| {
+        format!("<item><title>Item {n}</title><guid>new-{n}</guid><description>Text {n}</description></item>\n<item>\n<title>Gwadar port")
+    };
+    let v3 = v2.replace("<item>\n<title>Gwadar port", &item(2));
+    server.route("/bol.xml", Reply::xml(v3.clone()).with_etag("v3"));
+    let (stdout, log) = debug_sync();
+    assert!(stdout.starts_with("synced 1 feed: 1 new, 0 copies, 0 unchanged, 0 failed"), "{stdout}");
+    assert_eq!(left_out(&log), Some(("5".into(), "4".into(), "0".into())), "{log}");
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries WHERE item_hash IS NULL"), 0);
+    let v4 = v3.replace("<item>\n<title>Gwadar port", &item(3));
+    server.route("/bol.xml", Reply::xml(v4).with_etag("v4"));
+    let (stdout, log) = debug_sync();
+    assert!(stdout.starts_with("synced 1 feed: 1 new, 0 copies, 0 unchanged, 0 failed"), "{stdout}");
+    assert_eq!(left_out(&log), Some(("6".into(), "5".into(), "5".into())), "{log}");
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 6);
 }
 
 #[test]
