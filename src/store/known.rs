@@ -247,6 +247,13 @@ mod tests {
         let mut store = Store::open_at(&dir.path().join("syndic.db")).unwrap();
         let feed = store.upsert_feeds(&[("https://bol.example/feed".into(), None)]).unwrap()[0].id;
         let undated = |published| NewEntry { published, date_source: DateSource::FirstSeen, ..entry("undated", "U.") };
+        // An excerpt beside the text, and entries without any text (no body stored).
+        let excerpt = |html: &str| NewEntry {
+            summary_html: Some(html.into()),
+            summary_text: Some("Excerpt".into()),
+            ..entry("excerpt", "X.")
+        };
+        let bare = |key: &str| NewEntry { content_html: None, content_text: None, ..entry(key, "") };
         let first = [
             entry("same", "A."),
             undated(at(3)),
@@ -254,19 +261,26 @@ mod tests {
             entry("author", "C."),
             entry("deleted", "D."),
             entry("other-feed", "E."),
+            excerpt("<p>Excerpt</p>"),
+            bare("bare"),
+            bare("textless"),
+            entry("dropped", "G."),
         ];
         store.save_feed(feed, &FetchState::default(), &tagged(&first), at(3)).unwrap();
         store
             .conn
             .execute_batch(
                 "INSERT INTO tombstones (feed_id, entry_key, deleted_at) VALUES (1, 'deleted', 0);
-                 DELETE FROM entries WHERE entry_key = 'deleted';",
+                 DELETE FROM entries WHERE entry_key = 'deleted';
+                 UPDATE entries SET body = NULL WHERE entry_key = 'dropped';",
             )
             .unwrap();
 
         // The next document: one as it was; one without a date of its own
         // (dated now: it keeps the time first seen); one whose text was
-        // edited; one whose author changed; one the user deleted; one new.
+        // edited; one whose author changed; one the user deleted; one new;
+        // one whose excerpt's HTML only changed; one still without text and
+        // one that now has some; one whose text a repair dropped (stored again).
         let mut edited = entry("edited", "B, corrected.");
         edited.content_html = Some(edited.content_html.unwrap().replace("<p>", "<p class=\"x\">"));
         let next = vec![
@@ -276,15 +290,19 @@ mod tests {
             NewEntry { author: Some("Reuters".into()), ..entry("author", "C.") },
             entry("deleted", "D."),
             entry("new", "F."),
+            excerpt("<p><em>Excerpt</em></p>"),
+            bare("bare"),
+            entry("textless", "Now with text."),
+            entry("dropped", "G."),
         ];
         let known = store.known_entries().expect("a file store has a view");
         let mut kept = next.clone();
-        assert_eq!(known.drop_unchanged(feed, &mut kept), 3);
-        assert_eq!(keys(&kept), ["edited", "author", "new"]);
+        assert_eq!(known.drop_unchanged(feed, &mut kept), 4);
+        assert_eq!(keys(&kept), ["edited", "author", "new", "excerpt", "textless", "dropped"]);
 
-        // What the writer makes of the whole document: the same three.
+        // What the writer makes of the whole document: the same six.
         let report = store.save_feed(feed, &FetchState::default(), &tagged(&next), at(5)).unwrap();
-        assert_eq!(report, SaveReport { new: 1, copies: 0, updated: 2 });
+        assert_eq!(report, SaveReport { new: 1, copies: 0, updated: 5 });
         // Another feed's entry of the same key is not this feed's.
         let other = store.upsert_feeds(&[("https://other.example/feed".into(), None)]).unwrap();
         let other = other.iter().find(|f| f.url.starts_with("https://other")).unwrap().id;
@@ -292,7 +310,7 @@ mod tests {
         assert_eq!(known.drop_unchanged(other, &mut theirs), 0);
         // Once saved, the document is left out whole.
         let mut again = next.clone();
-        assert_eq!(known.drop_unchanged(feed, &mut again), 6, "{:?}", keys(&again));
+        assert_eq!(known.drop_unchanged(feed, &mut again), 10, "{:?}", keys(&again));
         assert!(again.is_empty());
     }
 
