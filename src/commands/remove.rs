@@ -16,6 +16,12 @@ pub(crate) fn run(ctx: &Context, args: &RemoveArgs) -> anyhow::Result<ExitCode> 
     let config = existing_config(ctx)?;
     let db = ctx.db_path(Some(&config))?;
     let mut store = if db.exists() { Some(ctx.open_store(&db)?) } else { None };
+    // A sync running now would write the purged feed's entries back (it
+    // read feeds.toml before): wait for it, as `prune` does.
+    let _lock = match &store {
+        Some(s) if args.purge => Some(s.lock_for_sync(config.settings.lock_wait).map_err(super::store_error)?),
+        _ => None,
+    };
     let rows = match &store {
         Some(s) => s.feeds()?,
         None => Vec::new(),

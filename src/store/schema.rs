@@ -299,10 +299,13 @@ impl Store {
     }
 
     /// Takes the sync lock (a lock file beside the database), waiting up to
-    /// `wait` for another `sync` to finish.
+    /// `wait` for another `sync` to finish. The lock file is named after the
+    /// database's real path, so that two processes that reach it by other
+    /// paths (a symbolic link, `..`) take the same lock.
     pub fn lock_for_sync(&self, wait: Duration) -> Result<Option<SyncLock>> {
         let Some(path) = &self.path else { return Ok(None) };
-        let mut lock_path = path.as_os_str().to_owned();
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        let mut lock_path = real.into_os_string();
         lock_path.push(".lock");
         let lock_path = PathBuf::from(lock_path);
         let file = File::options()

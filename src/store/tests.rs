@@ -330,6 +330,29 @@ fn sync_lock_excludes_a_second_holder() {
     assert!(b.lock_for_sync(Duration::from_millis(200)).unwrap().is_some());
 }
 
+#[cfg(unix)]
+#[test]
+fn sync_lock_is_one_whatever_path_reaches_the_database() {
+    // Found by a review: a second sync through a symbolic link took a lock
+    // file of its own and ran beside the first.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let path = dir.path().join("data/syndic.db");
+    let link = dir.path().join("link.db");
+    let a = Store::open_at(&path).unwrap();
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let b = Store::open_at(&link).unwrap();
+    let c = Store::open_at(&dir.path().join("data/../data/./syndic.db")).unwrap();
+    let held = a.lock_for_sync(Duration::ZERO).unwrap();
+    assert!(held.is_some());
+    for other in [&b, &c] {
+        let err = other.lock_for_sync(Duration::ZERO).err().unwrap();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    }
+    drop(held);
+    assert!(b.lock_for_sync(Duration::ZERO).unwrap().is_some());
+}
+
 // See issue 11, "Fewer, larger transactions": feeds share a transaction,
 // each written whole; a failing feed undoes its batch (nothing half-written;
 // the sync stops there); an uncommitted batch is lost whole.

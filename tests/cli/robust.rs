@@ -372,7 +372,13 @@ fn every_command_that_takes_the_lock_says_what_to_do_when_it_is_held() {
     lock_path.push(".lock");
     let lock = std::fs::File::options().create(true).truncate(false).write(true).open(&lock_path).unwrap();
     lock.lock().unwrap();
-    for args in [&["sync"][..], &["prune", "--older-than", "1d"], &["doctor", "--repair"], &["dedup", "--rebuild"]] {
+    for args in [
+        &["sync"][..],
+        &["prune", "--older-than", "1d"],
+        &["doctor", "--repair"],
+        &["dedup", "--rebuild"],
+        &["remove", "Bol", "--purge"],
+    ] {
         let (code, _, err) = env.run(args);
         assert_eq!(code, 1, "{args:?}: {err}");
         assert!(err.contains("did not finish within 1s"), "{args:?}: {err}");

@@ -558,6 +558,42 @@ fn a_second_sync_waits_for_the_first_then_gives_up_with_a_clear_message() {
 }
 
 #[test]
+fn remove_purge_waits_for_a_running_sync_which_would_write_the_feed_back() {
+    // Found by a review: `remove --purge` took no lock, so a sync running
+    // (which read feeds.toml before the feed was removed) wrote the purged
+    // feed's entries back after it.
+    let server = Server::start();
+    server.route("/slow", Reply::Slow { delay: Duration::from_millis(1500), body: fixture("bol-news.xml") });
+    let env = TestEnv::new();
+    env.write_config(&config(&server, &[("/slow", "Slow", &[])], "lock_wait = \"300ms\""));
+    env.cmd(&["sync"]).assert().success();
+    let config_before = std::fs::read_to_string(env.config_path()).unwrap();
+    let running = || {
+        let sync = env.std_cmd(&["sync"]).stdout(std::process::Stdio::null()).spawn().expect("spawn sync");
+        let hits = server.hits("/slow");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while server.hits("/slow") == hits && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        sync
+    };
+    let mut sync = running();
+    let (code, _, stderr) = env.run(&["remove", "Slow", "--purge"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("another syndic command is writing to"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), config_before, "nothing done");
+    assert!(sync.wait().unwrap().success());
+
+    env.write_config(&config_before.replace("lock_wait = \"300ms\"", "lock_wait = \"20s\""));
+    let mut sync = running();
+    let (code, stdout, stderr) = env.run(&["remove", "Slow", "--purge"]);
+    assert!(sync.wait().unwrap().success());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("deleted 3 entries"), "{stdout}");
+    assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 0, "the purge came after the sync");
+}
+
+#[test]
 fn local_file_feeds_work_and_are_conditional() {
     let env = TestEnv::new();
     let url = env.fixture_file("atom.xml");
