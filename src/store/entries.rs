@@ -355,7 +355,7 @@ impl Store {
                     let title: String = r.get(1)?;
                     // A damaged text is tagged by the title alone (and the
                     // feed's topics): failing here would stop the sync that
-                    // mends it (see `save`, `same_html`).
+                    // mends it (see `save`, `same_texts`).
                     let plain = plain_texts(r.get_ref(2)?, usize::MAX).unwrap_or_else(|e| {
                         let error = crate::error::StoreError::from(e);
                         tracing::warn!(entry = id, %error, "re-tagged by its title only");
@@ -522,7 +522,7 @@ impl Stored {
 
     /// Returns true if and only if the item `item` would change nothing
     /// of this entry, told without its HTML: the same hash of the item as
-    /// fetched (so the same texts, see [`crate::parse::TEXTS_VERSION`]), the
+    /// fetched (so the same texts, see [`crate::parse::texts_signature`]), the
     /// same title, link, author and time, and a stored text that can be
     /// read (a damaged one is stored again).
     pub(super) fn is_unchanged_by_item(&self, item: &crate::parse::ItemHead<'_>) -> bool {
@@ -555,29 +555,40 @@ impl Stored {
 
     /// Returns true if and only if `e` (packed as `packed`, if it is yet)
     /// would change nothing of this entry: the same title, link, author,
-    /// time and HTML.
+    /// time and texts.
     pub(super) fn is_unchanged_by(&self, e: &NewEntry, packed: Option<&body::Packed>) -> bool {
         self.title == e.title
             && self.url == e.url
             && self.author == e.author
             && self.published_for(e) == self.published
-            && same_html(self.body.as_deref(), packed, e)
+            && same_texts(self.body.as_deref(), packed, e)
     }
 }
 
-/// Returns true if and only if the stored body `old` holds the same HTML as
+/// Returns true if and only if the stored body `old` holds the same texts as
 /// `e` (packed as `new`, if it is). Equal bytes say so without unpacking
-/// (packing is deterministic); otherwise the stored HTML is compared, so
+/// (packing is deterministic); otherwise the stored texts are compared, so
 /// that a body packed by another codec or level is not taken for a change.
-/// As before the texts were packed, only the HTML counts: the plain text is
-/// derived from it.
-fn same_html(old: Option<&[u8]>, new: Option<&body::Packed>, e: &NewEntry) -> bool {
-    let Some(old) = old else { return e.summary_html.is_none() && e.content_html.is_none() };
+/// All four: the plain text is not always the HTML's (markup without text
+/// of its own, a drawing or an image, is named by its title or file, which
+/// the sanitised HTML may not keep).
+fn same_texts(old: Option<&[u8]>, new: Option<&body::Packed>, e: &NewEntry) -> bool {
+    let Some(old) = old else {
+        return e.summary_html.is_none()
+            && e.content_html.is_none()
+            && e.summary_text.is_none()
+            && e.content_text.is_none();
+    };
     if new.is_some_and(|new| old == new.as_bytes()) {
         return true;
     }
     // A damaged old body does not unpack: the new one is stored.
-    unpack(old).is_ok_and(|t| t.summary_html == e.summary_html && t.content_html == e.content_html)
+    unpack(old).is_ok_and(|t| {
+        t.summary_html == e.summary_html
+            && t.content_html == e.content_html
+            && t.summary_text == e.summary_text
+            && t.content_text == e.content_text
+    })
 }
 
 /// Queues entry `id` for the `[filters]` to judge (again) at the end of the

@@ -254,6 +254,12 @@ mod tests {
             ..entry("excerpt", "X.")
         };
         let bare = |key: &str| NewEntry { content_html: None, content_text: None, ..entry(key, "") };
+        // A drawing: its text is its title, which the sanitised HTML does not keep.
+        let drawing = |title: &str| NewEntry {
+            content_html: Some("<p>Chart:</p>".into()),
+            content_text: Some(format!("Chart: {title}")),
+            ..entry("drawing", "")
+        };
         let first = [
             entry("same", "A."),
             undated(at(3)),
@@ -265,6 +271,7 @@ mod tests {
             bare("bare"),
             bare("textless"),
             entry("dropped", "G."),
+            drawing("A"),
         ];
         store.save_feed(feed, &FetchState::default(), &tagged(&first), at(3)).unwrap();
         store
@@ -280,7 +287,8 @@ mod tests {
         // (dated now: it keeps the time first seen); one whose text was
         // edited; one whose author changed; one the user deleted; one new;
         // one whose excerpt's HTML only changed; one still without text and
-        // one that now has some; one whose text a repair dropped (stored again).
+        // one that now has some; one whose text a repair dropped (stored again);
+        // a drawing whose title, its text, changed while its HTML did not.
         let mut edited = entry("edited", "B, corrected.");
         edited.content_html = Some(edited.content_html.unwrap().replace("<p>", "<p class=\"x\">"));
         let next = vec![
@@ -294,15 +302,16 @@ mod tests {
             bare("bare"),
             entry("textless", "Now with text."),
             entry("dropped", "G."),
+            drawing("B"),
         ];
         let known = store.known_entries().expect("a file store has a view");
         let mut kept = next.clone();
         assert_eq!(known.drop_unchanged(feed, &mut kept), 4);
-        assert_eq!(keys(&kept), ["edited", "author", "new", "excerpt", "textless", "dropped"]);
+        assert_eq!(keys(&kept), ["edited", "author", "new", "excerpt", "textless", "dropped", "drawing"]);
 
-        // What the writer makes of the whole document: the same six.
+        // What the writer makes of the whole document: the same seven.
         let report = store.save_feed(feed, &FetchState::default(), &tagged(&next), at(5)).unwrap();
-        assert_eq!(report, SaveReport { new: 1, copies: 0, updated: 5 });
+        assert_eq!(report, SaveReport { new: 1, copies: 0, updated: 6 });
         // Another feed's entry of the same key is not this feed's.
         let other = store.upsert_feeds(&[("https://other.example/feed".into(), None)]).unwrap();
         let other = other.iter().find(|f| f.url.starts_with("https://other")).unwrap().id;
@@ -310,7 +319,7 @@ mod tests {
         assert_eq!(known.drop_unchanged(other, &mut theirs), 0);
         // Once saved, the document is left out whole.
         let mut again = next.clone();
-        assert_eq!(known.drop_unchanged(feed, &mut again), 10, "{:?}", keys(&again));
+        assert_eq!(known.drop_unchanged(feed, &mut again), 11, "{:?}", keys(&again));
         assert!(again.is_empty());
     }
 

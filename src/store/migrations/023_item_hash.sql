@@ -3,8 +3,8 @@
 -- A feed whose document changed (one new article) still carries the items
 -- a store holds. The parse workers sanitised each of them (more than half of
 -- such a sync's work) only to find the same HTML. `item_hash` is a hash of
--- the HTML and text the item came with, before sanitising, and of the
--- version of what sanitises it (`parse::TEXTS_VERSION`): an item fetched
+-- the HTML and text the item came with, before sanitising, and of what
+-- syndic makes of such HTML (`parse::texts_signature`): an item fetched
 -- again with the same hash, title, link, author and date is left out before
 -- its HTML is sanitised. NULL for the entries stored before this migration
 -- (and those whose text `doctor --repair` dropped): they are compared by
