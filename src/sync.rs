@@ -807,12 +807,14 @@ async fn fetch_and_parse(
                 if let Some(mut look) = look {
                     let sanitised = entries.len();
                     let unchanged = look.drop_unchanged(&mut entries);
+                    let compared = look.compared();
                     hashes = look.finish();
                     tracing::debug!(
                         feed_url = %url,
                         items = held + sanitised,
                         unchanged = held + unchanged,
                         unsanitised = held,
+                        compared,
                         "items as stored left out"
                     );
                 }

@@ -415,6 +415,13 @@ fn save_entry(
 
     if let Some((id, old)) = existing {
         if old.is_unchanged_by(e, Some(packed)) {
+            // Stored before item hashes, or from other bytes that give the
+            // same texts: the next sync can tell it by its hash, before
+            // sanitising it (see `known::Look::holds`).
+            if old.lacks_item_hash(e) {
+                tx.prepare_cached("UPDATE entries SET item_hash = ?2 WHERE id = ?1")?
+                    .execute(params![id, e.item_hash])?;
+            }
             return Ok(Saved::Unchanged);
         }
         let published = old.published_for(e);
