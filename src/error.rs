@@ -201,7 +201,7 @@ impl StoreError {
         Some(match self.problem() {
             StoreProblem::Full => "free space on the disk holding the database, then try again; what was saved is kept".into(),
             StoreProblem::SyncLocked => {
-                "wait for the other syndic command (a sync, prune, dedup or doctor --repair) to finish, or raise settings.lock_wait in feeds.toml".into()
+                "wait for the other syndic command (a sync, prune, dedup, doctor --repair, remove --purge or feeds --fix-redirects) to finish, or raise settings.lock_wait in feeds.toml".into()
             }
             StoreProblem::Busy => "another program is using the database; try again when it is done".into(),
             StoreProblem::Corrupt => {

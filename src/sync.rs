@@ -295,6 +295,9 @@ pub async fn run(
     }
     let fetcher = Arc::new(Fetcher::new(&config.settings)?.at(now));
     let known = store.known_entries().map(Arc::new);
+    // Computed now, once (5 ms), not by the first parse worker while the
+    // others wait for it and the feeds' turns run out.
+    parse::texts_signature();
     let mut tasks = JoinSet::new();
     // Which feed (its position in the selection, its row) each task fetches.
     let mut feeds_by_task: HashMap<tokio::task::Id, (usize, FeedRow)> = HashMap::new();

@@ -318,11 +318,84 @@ impl TextBuilder {
     }
 }
 
+/// Every change here changes what items are stored as: the item hashes
+/// follow it (`parse::texts_signature` reads [`sanitizer_profile`]). Keep
+/// its output a function of its input: ammonia's `set_tag_attribute_values`
+/// with two attributes on one tag writes them in a random order.
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut b = ammonia::Builder::default();
     b.link_rel(Some("noopener noreferrer nofollow"));
     b
 });
+
+/// The sanitiser's settings written out in a fixed order, and markup that
+/// uses each tag it allows with each attribute it allows there, and links
+/// of many schemes: what `parse::texts_signature` hashes, so that a change
+/// to the allow-lists, or to what ammonia makes of them, changes every
+/// item's hash.
+pub fn sanitizer_profile() -> (String, Vec<String>) {
+    let b = &*SANITIZER;
+    let sorted = |set: std::collections::HashSet<&str>| {
+        let mut v: Vec<&str> = set.into_iter().collect();
+        v.sort_unstable();
+        v.join(",")
+    };
+    let nested = |map: std::collections::HashMap<&str, std::collections::HashSet<&str>>| {
+        let mut v: Vec<String> = map.into_iter().map(|(k, set)| format!("{k}:[{}]", sorted(set))).collect();
+        v.sort_unstable();
+        v.join(";")
+    };
+    let mut values: Vec<String> = b
+        .clone_set_tag_attribute_values()
+        .into_iter()
+        .flat_map(|(t, m)| m.into_iter().map(move |(a, v)| format!("{t}.{a}={v}")))
+        .collect();
+    values.sort_unstable();
+    let settings = format!(
+        "tags={}\nclean={}\nattributes={}\ngeneric={}\nprefixes={}\nschemes={}\nclasses={}\nset={}\nrel={:?}\ncomments={}\nrelative={}",
+        sorted(b.clone_tags()),
+        sorted(b.clone_clean_content_tags()),
+        nested(b.clone_tag_attributes()),
+        sorted(b.clone_generic_attributes()),
+        b.clone_generic_attribute_prefixes().map(sorted).unwrap_or_default(),
+        sorted(b.clone_url_schemes()),
+        nested(b.clone_allowed_classes()),
+        values.join(";"),
+        b.get_link_rel(),
+        b.will_strip_comments(),
+        [
+            b.is_url_relative_deny(),
+            b.is_url_relative_pass_through(),
+            b.is_url_relative_custom(),
+            b.is_url_relative_rewrite_with_base(),
+            b.is_url_relative_rewrite_with_root()
+        ]
+        .map(|x| if x { '1' } else { '0' })
+        .iter()
+        .collect::<String>(),
+    );
+    let mut tags: Vec<&str> = b.clone_tags().into_iter().collect();
+    tags.sort_unstable();
+    let attributes = b.clone_tag_attributes();
+    let mut generic: Vec<&str> = b.clone_generic_attributes().into_iter().collect();
+    generic.sort_unstable();
+    let mut probes: Vec<String> = tags
+        .iter()
+        .map(|tag| {
+            let mut own: Vec<&str> = attributes.get(tag).map(|a| a.iter().copied().collect()).unwrap_or_default();
+            own.sort_unstable();
+            let attrs: String =
+                own.iter().chain(&generic).map(|a| format!(" {a}=\"https://x.example/{a}?v=1\"")).collect();
+            format!("<p>Before {tag}</p><{tag}{attrs} class=\"c\" style=\"color:red\" onclick=\"x()\">In {tag}</{tag}> after")
+        })
+        .collect();
+    let mut schemes: Vec<&str> = b.clone_url_schemes().into_iter().collect();
+    schemes.extend(["data", "javascript", "vbscript", "file", "blob", "chrome", "about", "tel", "ftp", "magnet"]);
+    schemes.sort_unstable();
+    schemes.dedup();
+    probes.extend(schemes.iter().map(|s| format!("<a href=\"{s}:x\">{s}</a> <img src=\"{s}:y\" alt=\"{s} image\">")));
+    (settings, probes)
+}
 
 /// Cleans feed HTML down to an allow-list of harmless tags and attributes
 /// (no scripts, styles, event handlers or `javascript:` links).

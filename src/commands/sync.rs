@@ -27,6 +27,16 @@ pub(crate) fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     }
     let mut store = ctx.open_store(&db)?;
     let _lock = store.lock_for_sync(config.settings.lock_wait).map_err(super::store_error)?;
+    // feeds.toml as it is now: the command this sync waited for may have
+    // changed it (`remove --purge` took a feed out and deleted its entries,
+    // which the feeds.toml read before the wait would write back).
+    let config = ctx.config()?;
+    if ctx.db_path(Some(&config))? != db {
+        return Err(user_error(
+            "feeds.toml changed its database while this sync waited for another command",
+            Some("run the sync again".into()),
+        ));
+    }
     // The sync this one waited for may have trained the store's dictionary:
     // without it, its texts would be unreadable here (copy detection
     // comparing without them, a second dictionary trained).

@@ -160,7 +160,10 @@ fn a_feed_without_items_keeps_its_turn_so_the_original_does_not_depend_on_which_
         let server = Server::start();
         let slow = |body: Vec<u8>, yes: bool| {
             if yes {
-                Reply::Slow { delay: Duration::from_millis(200), body }
+                // Well within the turn's bound (`sync::order::MAX_WAIT`, 250 ms),
+                // parse included, on a loaded machine: past it the other feed
+                // is written first, by design (200 ms failed under a full test run).
+                Reply::Slow { delay: Duration::from_millis(100), body }
             } else {
                 Reply::xml(body)
             }
@@ -591,6 +594,33 @@ fn remove_purge_waits_for_a_running_sync_which_would_write_the_feed_back() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("deleted 3 entries"), "{stdout}");
     assert_eq!(env.count("SELECT COUNT(*) FROM entries"), 0, "the purge came after the sync");
+}
+
+#[test]
+fn a_sync_that_waited_for_the_lock_syncs_feeds_toml_as_it_is_after_the_wait() {
+    // Found by a review: a sync read feeds.toml, then waited for the lock
+    // held by `remove --purge`, and wrote the purged feed back.
+    let server = Server::start();
+    server.route("/a.xml", Reply::xml(fixture("bol-news.xml")));
+    server.route("/b.xml", Reply::xml(fixture("atom.xml")));
+    let env = TestEnv::new();
+    let both = config(&server, &[("/a.xml", "A", &[]), ("/b.xml", "B", &[])], "lock_wait = \"20s\"");
+    env.write_config(&both);
+    env.cmd(&["sync"]).assert().success();
+    let mut lock_path = std::fs::canonicalize(env.db_path()).unwrap().into_os_string();
+    lock_path.push(".lock");
+    let lock = std::fs::File::options().create(true).truncate(false).write(true).open(&lock_path).unwrap();
+    lock.lock().unwrap();
+    let hits = server.hits("/b.xml");
+    let sync = env.std_cmd(&["sync"]).stdout(std::process::Stdio::piped()).spawn().expect("spawn sync");
+    // Time to read feeds.toml and start waiting for the lock.
+    std::thread::sleep(Duration::from_millis(1000));
+    env.write_config(&config(&server, &[("/a.xml", "A", &[])], "lock_wait = \"20s\""));
+    drop(lock);
+    let out = sync.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("synced 1 feed"), "{out:?}");
+    assert_eq!(server.hits("/b.xml"), hits, "B, taken out while the sync waited, was fetched");
 }
 
 #[test]
