@@ -64,6 +64,12 @@ fn is_block(name: &LocalName) -> bool {
     )
 }
 
+/// Returns true if and only if a `name` element is a table cell: its words
+/// are not run into the next cell's.
+fn is_cell(name: &LocalName) -> bool {
+    matches!(*name, local_name!("td") | local_name!("th"))
+}
+
 /// Returns true if and only if a `name` element adds no nesting depth: void
 /// elements (no content) and those the tree builder closes by itself when
 /// the next of their kind starts (`<p>a<p>b`).
@@ -109,6 +115,7 @@ fn adds_no_depth(name: &LocalName) -> bool {
 ///
 /// ```
 /// assert_eq!(syndic::text::html_to_text("<p>A &amp; B</p><p>C<br>D</p>"), "A & B\n\nC\nD");
+/// assert_eq!(syndic::text::html_to_text("<table><tr><td>Gwadar</td><td>60%</td></tr></table>"), "Gwadar 60%");
 /// ```
 pub fn html_to_text(html: &str) -> String {
     html_text_and_depth(html).0
@@ -132,6 +139,8 @@ fn html_text_and_depth(html: &str) -> (String, usize) {
                     out.line_break();
                 } else if is_block(name) {
                     out.paragraph_break();
+                } else if is_cell(name) {
+                    out.word_break();
                 }
             }
             HtmlToken::End { name } => {
@@ -139,6 +148,8 @@ fn html_text_and_depth(html: &str) -> (String, usize) {
                     skip_depth = skip_depth.saturating_sub(1);
                 } else if skip_depth == 0 && is_block(name) {
                     out.paragraph_break();
+                } else if skip_depth == 0 && is_cell(name) {
+                    out.word_break();
                 }
             }
             HtmlToken::Text(t) if skip_depth == 0 => out.push_text(t),
@@ -307,6 +318,11 @@ impl TextBuilder {
 
     fn line_break(&mut self) {
         self.pending_break = self.pending_break.max(1);
+    }
+
+    /// Words on either side stay apart (table cells: `<td>a</td><td>b</td>` is "a b").
+    fn word_break(&mut self) {
+        self.pending_space = true;
     }
 
     fn paragraph_break(&mut self) {
