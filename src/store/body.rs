@@ -479,15 +479,17 @@ const AT_ONCE_MAX: u64 = 1 << 20;
 /// this thread keeps: a streaming decoder sets up a context of its own,
 /// which cost more than unpacking an entry's text (the repacking at a
 /// sync's end, and the stored texts a sync compares, unpack thousands).
-/// `None` for a frame that does not say its size or says a larger one: the
-/// streaming decoder takes it. Like it, only the first frame is read and
-/// its checksum is verified.
+/// `None` for a frame that does not say its size, says a larger one or asks
+/// for a window over [`WINDOW_LOG_MAX`]: the streaming decoder takes it (and
+/// refuses the last). Like it, only the first frame is read and its checksum
+/// is verified. The size the frame states is allocated before it is
+/// unpacked: at most [`AT_ONCE_MAX`], whatever the frame holds.
 fn unpack_frame_at_once(frame: &[u8]) -> Option<Result<Vec<u8>, BodyError>> {
     thread_local! {
         static DECOMPRESSOR: RefCell<Option<zstd_safe::DCtx<'static>>> = const { RefCell::new(None) };
     }
     let size = zstd_safe::get_frame_content_size(frame).ok()??;
-    if size > AT_ONCE_MAX {
+    if size > AT_ONCE_MAX || !window_within_limit(frame) {
         return None;
     }
     let frame = &frame[..zstd_safe::find_frame_compressed_size(frame).ok()?.min(frame.len())];
@@ -514,6 +516,22 @@ fn unpack_frame_at_once(frame: &[u8]) -> Option<Result<Vec<u8>, BodyError>> {
             zstd_safe::get_error_name(code),
         ))),
     })
+}
+
+/// Returns true if `frame`'s header asks for a window of at most
+/// 2^[`WINDOW_LOG_MAX`] bytes, the streaming decoder's limit (RFC 8878,
+/// 3.1.1.1: the window descriptor follows the frame header descriptor
+/// unless the frame is a single segment, whose window is its content size).
+/// Unpacking in one call needs no window, but a frame the stream refuses is
+/// refused either way.
+fn window_within_limit(frame: &[u8]) -> bool {
+    let Some(&descriptor) = frame.get(4) else { return false };
+    if descriptor & 0x20 != 0 {
+        return true;
+    }
+    let Some(&window) = frame.get(5) else { return false };
+    let base = 1u64 << (10 + u32::from(window >> 3));
+    base + base / 8 * u64::from(window & 7) <= 1 << WINDOW_LOG_MAX
 }
 
 /// Reads a body's payload text by text.
@@ -738,13 +756,42 @@ mod tests {
     /// does not state its size takes).
     fn streamed(frame: &[u8], dictionary: Option<&Dictionary>) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::new();
-        match dictionary {
-            Some(d) => zstd::stream::read::Decoder::with_prepared_dictionary(frame, &d.decoder)?
-                .single_frame()
-                .read_to_end(&mut out)?,
-            None => zstd::stream::read::Decoder::with_buffer(frame)?.single_frame().read_to_end(&mut out)?,
+        let mut decoder = match dictionary {
+            Some(d) => zstd::stream::read::Decoder::with_prepared_dictionary(frame, &d.decoder)?,
+            None => zstd::stream::read::Decoder::with_buffer(frame)?,
         };
+        decoder.window_log_max(WINDOW_LOG_MAX)?;
+        decoder.single_frame().read_to_end(&mut out)?;
         Ok(out)
+    }
+
+    /// A frame of `payload` in one raw block, stating its size, with the
+    /// window descriptor `window` (not a single segment).
+    fn raw_frame(payload: &[u8], window: u8) -> Vec<u8> {
+        let mut frame = vec![0x28, 0xb5, 0x2f, 0xfd, 0x80, window];
+        frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&(((payload.len() as u32) << 3) | 1).to_le_bytes()[..3]);
+        frame.extend_from_slice(payload);
+        frame
+    }
+
+    #[test]
+    fn a_frame_stating_its_size_and_asking_for_a_huge_window_is_refused_too() {
+        let t = article(4);
+        let payload = payload_of(&t);
+        // 2^22 and 2^23 + 7/8 of it would be refused; 2^23 is the limit.
+        for (window, ok) in
+            [(12 << 3, true), (13 << 3, true), ((13 << 3) | 1, false), (14 << 3, false), (21 << 3, false)]
+        {
+            let frame = raw_frame(&payload, window);
+            assert_eq!(streamed(&frame, None).is_ok(), ok, "window {window:#x}: the stream");
+            let mut body = vec![ZSTD];
+            body.extend_from_slice(&frame);
+            match unpack(&body) {
+                Ok(got) => assert!(ok && got == t, "window {window:#x}"),
+                Err(e) => assert!(!ok && matches!(e, BodyError::Truncated(_)), "window {window:#x}: {e}"),
+            }
+        }
     }
 
     #[test]
